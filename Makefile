@@ -1,0 +1,63 @@
+# Haven — every workflow is a make target. `make run` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+STAMP := $(VENV)/.installed
+
+.PHONY: install run serve migrate test lint fmt typecheck test-sqlite test-postgres bench lock clean
+
+install: $(STAMP)
+
+# Re-installs only when the lock or the project metadata changed.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: install
+	$(VENV)/bin/haven serve --host $(HOST) --port $(PORT)
+
+serve: run
+
+migrate: install
+	$(VENV)/bin/haven migrate
+
+lint: install
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m ruff format --check src tests benchmarks scripts
+
+fmt: install
+	$(PY) -m ruff format src tests benchmarks scripts
+	$(PY) -m ruff check --fix src tests benchmarks scripts
+
+typecheck: install
+	$(PY) -m mypy
+
+test-sqlite: install
+	HAVEN_TEST_DATABASE=sqlite $(PY) -m pytest -q -n 2 -p no:cacheprovider \
+		--cov --cov-report= $(PYTEST_ARGS)
+
+test-postgres: install
+	HAVEN_TEST_DATABASE=postgres $(PY) -m pytest -q -n 2 -p no:cacheprovider \
+		--cov --cov-append --cov-report= $(PYTEST_ARGS)
+
+# lint, types, then the whole suite on SQLite and on PostgreSQL, then coverage (>= 85%).
+test: lint typecheck test-sqlite test-postgres
+	$(PY) -m coverage report
+
+bench: install
+	$(PY) benchmarks/api_load.py
+
+# Re-pin every dependency after editing pyproject.toml.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	.lock-venv/bin/pip freeze --all --exclude-editable | grep -v '^pip==' | sort -f > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .coverage* htmlcov

@@ -1,0 +1,1 @@
+"""Haven: a self-hostable home for tasks, calendars and habits."""

@@ -1,0 +1,76 @@
+"""create_app(): the ASGI application with every router, middleware and error handler."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import ORJSONResponse
+
+from haven.core.health import router as health_router
+from haven.core.logging import configure_logging
+from haven.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from haven.core.problems import install_problem_handlers
+from haven.db.engine import create_engine, create_sessionmaker
+from haven.db.session import Database
+from haven.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        app.state.database = database or _open_database(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.dispose()
+
+    app = FastAPI(
+        title="Haven",
+        version="0.1.0",
+        summary="A self-hostable home for tasks, calendars and habits.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.secret_key = settings.resolved_secret_key()
+    if database is not None:
+        app.state.database = database
+
+    install_problem_handlers(app)
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(health_router)
+    _include_domain_routers(app)
+    return app
+
+
+def _include_domain_routers(app: FastAPI) -> None:
+    from haven.accounts.router import router as accounts_router
+    from haven.tasks.router import router as tasks_router
+
+    app.include_router(accounts_router, prefix=API_PREFIX)
+    app.include_router(tasks_router, prefix=API_PREFIX)
+
+
+def _open_database(settings: Settings) -> Database:
+    engine = create_engine(settings)
+    return Database(engine=engine, sessions=create_sessionmaker(engine))

@@ -1,0 +1,46 @@
+"""Run Alembic migrations programmatically (``haven migrate``, ``haven serve``, tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic import command
+from alembic.config import Config
+
+from haven.db.base import UTCDateTime
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Objects that migrations create by hand and the models do not describe.
+HAND_MADE_TABLES = {"tasks_fts"}
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    if type_ == "table" and (name in HAND_MADE_TABLES or (name or "").startswith("tasks_fts_")):
+        return False
+    return not (type_ == "index" and (name or "").startswith("ix_tasks_search"))
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Write our column types as the plain SQLAlchemy types they store as."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)

@@ -1,0 +1,12 @@
+"""Import every module's tables so the metadata (and Alembic) sees the whole schema."""
+
+from __future__ import annotations
+
+from haven.accounts import models as accounts_models
+from haven.db.base import Base
+from haven.events import models as events_models
+from haven.tasks import models as tasks_models
+
+__all__ = ["Base", "accounts_models", "events_models", "tasks_models"]
+
+metadata = Base.metadata

@@ -1,0 +1,28 @@
+"""Queries over the events table."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.events.models import Event
+
+
+async def list_subject_events(
+    session: AsyncSession,
+    *,
+    subject: str,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Event]:
+    """A subject's events in commit-time order, keyset-paged on (time, id)."""
+    query = select(Event).where(Event.subject == subject)
+    if after is not None:
+        time, event_id = after
+        query = query.where(or_(Event.time > time, and_(Event.time == time, Event.id > event_id)))
+    query = query.order_by(Event.time, Event.id).limit(limit)
+    return (await session.scalars(query)).all()

@@ -1,0 +1,440 @@
+"""Every query of the tasks domain. User-facing reads start from an access-filtered select."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    delete,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.core.pagination import keyset_after
+from haven.db.base import UTCDateTime
+from haven.tasks.models import Project, Reminder, Tag, Task, TaskDependency, TaskTag, TimeLog
+
+# Must equal the expression of the GIN index in migration 0002.
+SEARCH_VECTOR_SQL = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))"
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+_FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
+tasks_table = Task.__table__
+
+
+# --- sorting ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    field: str
+    descending: bool
+
+
+SORT_FIELDS = ("due", "start", "priority", "created_at", "updated_at", "title", "progress")
+
+
+def _sort_expression(key: SortKey) -> SQLColumnExpression[Any]:
+    """The expression a field sorts by; empty dates sort last in either direction."""
+    if key.field in ("due", "start"):
+        dates = Task.due_at if key.field == "due" else Task.start_at
+        sentinel = _FAR_PAST if key.descending else _FAR_FUTURE
+        return func.coalesce(dates, literal(sentinel, UTCDateTime()))
+    if key.field == "title":
+        return func.lower(Task.title)
+    attribute: SQLColumnExpression[Any] = getattr(Task, key.field)
+    return attribute
+
+
+def cursor_values(row: Any, sort: Sequence[SortKey]) -> list[Any]:
+    """The values of a row's sort keys (plus its id), as they go into a cursor."""
+    values: list[Any] = []
+    for key in sort:
+        if key.field in ("due", "start"):
+            value = row.due_at if key.field == "due" else row.start_at
+            if value is None:
+                value = _FAR_PAST if key.descending else _FAR_FUTURE
+            values.append(value.isoformat())
+        elif key.field == "title":
+            values.append(row.title.lower())
+        elif key.field in ("created_at", "updated_at"):
+            values.append(getattr(row, key.field).isoformat())
+        else:
+            values.append(getattr(row, key.field))
+    values.append(str(row.id))
+    return values
+
+
+def decode_cursor_values(values: Sequence[Any], sort: Sequence[SortKey]) -> list[Any]:
+    """Turn a cursor's JSON values back into typed bind values; ValueError if malformed."""
+    decoded: list[Any] = []
+    for key, value in zip(sort, values, strict=False):
+        if key.field in ("due", "start", "created_at", "updated_at"):
+            parsed = datetime.fromisoformat(str(value))
+            if parsed.tzinfo is None:
+                raise ValueError("cursor time without offset")
+            decoded.append(parsed)
+        elif key.field == "title":
+            decoded.append(str(value))
+        else:
+            if not isinstance(value, int):
+                raise ValueError("cursor number expected")
+            decoded.append(value)
+    decoded.append(uuid.UUID(str(values[-1])))
+    return decoded
+
+
+# --- tasks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    workspace_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+    tag: str | None = None
+    assignee_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None
+    top_level_only: bool = False
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    q: str | None = None
+    deleted: bool = False
+
+
+def search_terms(q: str) -> list[str]:
+    return _WORD.findall(q)[:16]
+
+
+def _search_clause(dialect: str, terms: Sequence[str]) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        query = " & ".join(f"{term.lower()}:*" for term in terms)
+        return literal_column(SEARCH_VECTOR_SQL).op("@@")(func.to_tsquery("simple", query))
+    match = " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+    rowids = text("SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH :fts_match").bindparams(
+        fts_match=match
+    )
+    return literal_column("tasks.rowid").in_(rowids)
+
+
+def visible_tasks(workspace_ids: Select[tuple[uuid.UUID]]) -> Select[Any]:
+    """All columns of the tasks in the given workspaces (a subquery of the caller's)."""
+    return select(tasks_table).where(Task.workspace_id.in_(workspace_ids))
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    workspace_ids: Select[tuple[uuid.UUID]],
+    filters: TaskFilters,
+    sort: Sequence[SortKey],
+    after: Sequence[Any] | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    query = visible_tasks(workspace_ids)
+    query = query.where(
+        Task.deleted_at.is_not(None) if filters.deleted else Task.deleted_at.is_(None)
+    )
+    if filters.workspace_id is not None:
+        query = query.where(Task.workspace_id == filters.workspace_id)
+    if filters.project_id is not None:
+        query = query.where(Task.project_id == filters.project_id)
+    if filters.statuses:
+        query = query.where(Task.status.in_(filters.statuses))
+    if filters.priorities:
+        query = query.where(Task.priority.in_(filters.priorities))
+    if filters.assignee_id is not None:
+        query = query.where(Task.assignee_id == filters.assignee_id)
+    if filters.parent_id is not None:
+        query = query.where(Task.parent_id == filters.parent_id)
+    elif filters.top_level_only:
+        query = query.where(Task.parent_id.is_(None))
+    if filters.due_before is not None:
+        query = query.where(Task.due_at < filters.due_before)
+    if filters.due_after is not None:
+        query = query.where(Task.due_at >= filters.due_after)
+    if filters.tag is not None:
+        query = query.where(
+            exists()
+            .where(TaskTag.task_id == Task.id)
+            .where(TaskTag.tag_id == Tag.id)
+            .where(Tag.name_key == filters.tag.lower())
+        )
+    if filters.q is not None:
+        terms = search_terms(filters.q)
+        if not terms:
+            return []
+        query = query.where(_search_clause(session.get_bind().dialect.name, terms))
+    keys: list[tuple[SQLColumnExpression[Any], bool]] = [
+        (_sort_expression(key), key.descending) for key in sort
+    ]
+    keys.append((Task.id, False))
+    if after is not None:
+        query = query.where(keyset_after(keys, after))
+    order = [
+        expression.desc() if descending else expression.asc() for expression, descending in keys
+    ]
+    result = await session.execute(query.order_by(*order).limit(limit))
+    rows: Sequence[Row[Any]] = result.all()
+    return rows
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    return await session.get(Task, task_id)
+
+
+async def get_task_row(session: AsyncSession, task_id: uuid.UUID) -> Row[Any] | None:
+    """One task's columns in one round trip (the read path; no ORM identity map)."""
+    result = await session.execute(select(tasks_table).where(Task.id == task_id))
+    return result.first()
+
+
+async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    """Load a task for a write; on PostgreSQL the row stays locked until commit."""
+    query = select(Task).where(Task.id == task_id).with_for_update()
+    task: Task | None = (await session.scalars(query)).first()
+    return task
+
+
+async def children(session: AsyncSession, parent_id: uuid.UUID) -> Sequence[Task]:
+    query = select(Task).where(Task.parent_id == parent_id, Task.deleted_at.is_(None))
+    return (await session.scalars(query.order_by(Task.created_at, Task.id))).all()
+
+
+async def descendants(session: AsyncSession, task_id: uuid.UUID) -> Sequence[Task]:
+    """Every live task below this one, at any depth."""
+    tree = select(Task.id).where(Task.parent_id == task_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(Task.id).where(Task.parent_id == tree.c.id))
+    query = select(Task).where(Task.id.in_(select(tree.c.id)), Task.deleted_at.is_(None))
+    return (await session.scalars(query)).all()
+
+
+async def ancestor_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
+    """The chain of parents above a task (nearest first)."""
+    tree = select(Task.parent_id.label("id")).where(Task.id == task_id).cte("up", recursive=True)
+    tree = tree.union_all(select(Task.parent_id).where(Task.id == tree.c.id))
+    rows = await session.scalars(select(tree.c.id).where(tree.c.id.is_not(None)))
+    return list(rows)
+
+
+async def next_occurrence_of(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    task: Task | None = await session.scalar(select(Task).where(Task.previous_id == task_id))
+    return task
+
+
+async def has_open_children(session: AsyncSession, task_id: uuid.UUID) -> bool:
+    query = select(
+        exists().where(
+            Task.parent_id == task_id,
+            Task.deleted_at.is_(None),
+            Task.status.in_(("todo", "in_progress", "blocked")),
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+# --- tags ---------------------------------------------------------------------------
+
+
+async def tags_by_key(
+    session: AsyncSession, *, workspace_id: uuid.UUID, keys: Sequence[str]
+) -> dict[str, Tag]:
+    if not keys:
+        return {}
+    query = select(Tag).where(Tag.workspace_id == workspace_id, Tag.name_key.in_(keys))
+    return {tag.name_key: tag for tag in await session.scalars(query)}
+
+
+async def task_tag_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(await session.scalars(select(TaskTag.tag_id).where(TaskTag.task_id == task_id)))
+
+
+async def replace_task_tags(
+    session: AsyncSession, *, task_id: uuid.UUID, tag_ids: Sequence[uuid.UUID]
+) -> None:
+    await session.execute(delete(TaskTag).where(TaskTag.task_id == task_id))
+    for tag_id in dict.fromkeys(tag_ids):
+        session.add(TaskTag(task_id=task_id, tag_id=tag_id))
+    await session.flush()
+
+
+async def tasks_with_tag(session: AsyncSession, tag_id: uuid.UUID) -> Sequence[Task]:
+    query = select(Task).join(TaskTag, TaskTag.task_id == Task.id).where(TaskTag.tag_id == tag_id)
+    return (await session.scalars(query)).all()
+
+
+async def list_tags(
+    session: AsyncSession,
+    *,
+    workspace_ids: Select[tuple[uuid.UUID]],
+    workspace_id: uuid.UUID | None,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Tag]:
+    query = select(Tag).where(Tag.workspace_id.in_(workspace_ids))
+    if workspace_id is not None:
+        query = query.where(Tag.workspace_id == workspace_id)
+    keys: list[tuple[SQLColumnExpression[Any], bool]] = [(Tag.name_key, False), (Tag.id, False)]
+    if after is not None:
+        query = query.where(keyset_after(keys, after))
+    return (await session.scalars(query.order_by(Tag.name_key, Tag.id).limit(limit))).all()
+
+
+async def get_tag(session: AsyncSession, tag_id: uuid.UUID) -> Tag | None:
+    return await session.get(Tag, tag_id)
+
+
+# --- projects -----------------------------------------------------------------------
+
+
+async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
+    return await session.get(Project, project_id)
+
+
+async def list_projects(
+    session: AsyncSession,
+    *,
+    workspace_ids: Select[tuple[uuid.UUID]],
+    workspace_id: uuid.UUID | None,
+    include_archived: bool,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Project]:
+    query = select(Project).where(
+        Project.workspace_id.in_(workspace_ids), Project.deleted_at.is_(None)
+    )
+    if workspace_id is not None:
+        query = query.where(Project.workspace_id == workspace_id)
+    if not include_archived:
+        query = query.where(Project.archived.is_(False))
+    keys: list[tuple[SQLColumnExpression[Any], bool]] = [
+        (Project.created_at, False),
+        (Project.id, False),
+    ]
+    if after is not None:
+        query = query.where(keyset_after(keys, after))
+    query = query.order_by(Project.created_at, Project.id).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def project_tasks(session: AsyncSession, project_id: uuid.UUID) -> Sequence[Task]:
+    query = select(Task).where(Task.project_id == project_id, Task.deleted_at.is_(None))
+    return (await session.scalars(query)).all()
+
+
+# --- dependencies -------------------------------------------------------------------
+
+
+async def dependency_exists(
+    session: AsyncSession, *, task_id: uuid.UUID, depends_on_id: uuid.UUID
+) -> bool:
+    return await session.get(TaskDependency, (task_id, depends_on_id)) is not None
+
+
+async def depends_transitively(
+    session: AsyncSession, *, start_id: uuid.UUID, target_id: uuid.UUID
+) -> bool:
+    """Whether start_id already (transitively) depends on target_id."""
+    chain = (
+        select(TaskDependency.depends_on_id.label("id"))
+        .where(TaskDependency.task_id == start_id)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union(
+        select(TaskDependency.depends_on_id).where(TaskDependency.task_id == chain.c.id)
+    )
+    return bool(await session.scalar(select(exists().where(chain.c.id == target_id))))
+
+
+async def delete_dependency(
+    session: AsyncSession, *, task_id: uuid.UUID, depends_on_id: uuid.UUID
+) -> bool:
+    result = await session.execute(
+        delete(TaskDependency).where(
+            TaskDependency.task_id == task_id, TaskDependency.depends_on_id == depends_on_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def dependency_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
+    query = (
+        select(TaskDependency.depends_on_id)
+        .where(TaskDependency.task_id == task_id)
+        .order_by(TaskDependency.created_at, TaskDependency.depends_on_id)
+    )
+    return list(await session.scalars(query))
+
+
+# --- time tracking ------------------------------------------------------------------
+
+
+async def running_timer(session: AsyncSession, user_id: uuid.UUID) -> TimeLog | None:
+    query = select(TimeLog).where(TimeLog.user_id == user_id, TimeLog.stopped_at.is_(None))
+    log: TimeLog | None = await session.scalar(query)
+    return log
+
+
+async def list_time_logs(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[TimeLog]:
+    query = select(TimeLog).where(TimeLog.task_id == task_id)
+    keys: list[tuple[SQLColumnExpression[Any], bool]] = [
+        (TimeLog.started_at, False),
+        (TimeLog.id, False),
+    ]
+    if after is not None:
+        query = query.where(keyset_after(keys, after))
+    query = query.order_by(TimeLog.started_at, TimeLog.id).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+# --- reminders ----------------------------------------------------------------------
+
+
+async def list_reminders(session: AsyncSession, task_id: uuid.UUID) -> Sequence[Reminder]:
+    query = select(Reminder).where(Reminder.task_id == task_id)
+    return (await session.scalars(query.order_by(Reminder.created_at, Reminder.id))).all()
+
+
+async def get_reminder(session: AsyncSession, reminder_id: uuid.UUID) -> Reminder | None:
+    return await session.get(Reminder, reminder_id)
+
+
+async def reschedule_offset_reminders(
+    session: AsyncSession, *, task_id: uuid.UUID, due_at: datetime | None
+) -> None:
+    """Offset reminders follow the due: recompute when they fire."""
+    for reminder in await list_reminders(session, task_id):
+        if reminder.offset_minutes is not None:
+            reminder.fire_at = fire_time(due_at, reminder.offset_minutes)
+            reminder.fired_at = None
+    await session.flush()
+
+
+def fire_time(due_at: datetime | None, offset_minutes: int) -> datetime | None:
+    return None if due_at is None else due_at - timedelta(minutes=offset_minutes)
+
+
+async def children_including_deleted(session: AsyncSession, parent_id: uuid.UUID) -> Sequence[Task]:
+    query = select(Task).where(Task.parent_id == parent_id)
+    return (await session.scalars(query)).all()

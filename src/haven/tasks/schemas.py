@@ -1,0 +1,312 @@
+"""API shapes of the tasks domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Status = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
+PriorityName = Literal["none", "low", "medium", "high", "urgent"]
+RecurrenceMode = Literal["due", "completion"]
+PRIORITY_RANK: dict[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "urgent": 4}
+PRIORITY_NAME: dict[int, str] = {rank: name for name, rank in PRIORITY_RANK.items()}
+OPEN_STATUSES = ("todo", "in_progress", "blocked")
+
+
+def _valid_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from exc
+    return value
+
+
+def _clean_tag(value: str) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise ValueError("a tag name cannot be blank")
+    return cleaned
+
+
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
+TagName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_tag)]
+DueValue = AwareDatetime | date
+Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="hex colour, #rrggbb")]
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- projects -----------------------------------------------------------------------
+
+
+class ProjectCreate(InputModel):
+    id: uuid.UUID | None = Field(None, description="client-chosen id; makes a retry idempotent")
+    workspace_id: uuid.UUID | None = Field(None, description="default: your personal workspace")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=20_000)
+    color: Color | None = None
+
+
+class ProjectUpdate(InputModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=20_000)
+    color: Color | None = None
+    archived: bool | None = None
+
+
+class ProjectOut(BaseModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    name: str
+    description: str
+    color: str | None
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+# --- tags ---------------------------------------------------------------------------
+
+
+class TagCreate(InputModel):
+    workspace_id: uuid.UUID | None = Field(None, description="default: your personal workspace")
+    name: TagName
+    color: Color | None = None
+
+
+class TagUpdate(InputModel):
+    name: TagName | None = None
+    color: Color | None = None
+
+
+class TagOut(BaseModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    name: str
+    color: str | None
+    created_at: datetime
+    version: int
+
+
+# --- tasks --------------------------------------------------------------------------
+
+
+class RecurrenceIn(InputModel):
+    """Either an RFC 5545 RRULE or a phrase such as "every 2nd monday"."""
+
+    rule: str | None = Field(None, max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO"])
+    text: str | None = Field(None, max_length=200, examples=["every 2nd monday"])
+    mode: RecurrenceMode | None = Field(
+        None, description="due: from the due date (default); completion: from completion time"
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RecurrenceIn:
+        if (self.rule is None) == (self.text is None):
+            raise ValueError("give exactly one of 'rule' or 'text'")
+        return self
+
+
+class RecurrenceOut(BaseModel):
+    rule: str
+    mode: RecurrenceMode
+    text: str | None
+
+
+class ReminderIn(InputModel):
+    at: AwareDatetime | None = Field(None, description="an absolute instant")
+    offset_minutes: int | None = Field(
+        None, ge=0, le=525_600, description="minutes before the task's due"
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ReminderIn:
+        if (self.at is None) == (self.offset_minutes is None):
+            raise ValueError("give exactly one of 'at' or 'offset_minutes'")
+        return self
+
+
+class ReminderOut(BaseModel):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    at: datetime | None
+    offset_minutes: int | None
+    fire_at: datetime | None = Field(description="when it fires; null while the task has no due")
+    fired_at: datetime | None
+    created_at: datetime
+
+
+class TaskCreate(InputModel):
+    id: uuid.UUID | None = Field(None, description="client-chosen id; makes a retry idempotent")
+    workspace_id: uuid.UUID | None = Field(
+        None, description="default: the project's workspace, else your personal workspace"
+    )
+    title: str = Field(min_length=1, max_length=500)
+    project_id: uuid.UUID | None = None
+    description: str = Field("", max_length=100_000)
+    status: Status = "todo"
+    priority: PriorityName = "none"
+    progress: int = Field(0, ge=0, le=100, description="percent done")
+    due: DueValue | None = Field(None, description="a date (all day) or an instant with offset")
+    start: DueValue | None = None
+    timezone: TimeZoneName | None = Field(
+        None, description="IANA zone for dates and recurrence; default: your profile's"
+    )
+    tags: list[TagName] = Field(default_factory=list, max_length=50)
+    parent_id: uuid.UUID | None = Field(None, description="makes this a subtask")
+    assignee_id: uuid.UUID | None = None
+    estimate_minutes: int | None = Field(None, ge=0, le=1_000_000)
+    recurrence: RecurrenceIn | None = None
+    reminders: list[ReminderIn] = Field(default_factory=list, max_length=20)
+
+
+class TaskUpdate(InputModel):
+    title: str | None = Field(None, min_length=1, max_length=500)
+    project_id: uuid.UUID | None = None
+    description: str | None = Field(None, max_length=100_000)
+    status: Status | None = None
+    priority: PriorityName | None = None
+    progress: int | None = Field(None, ge=0, le=100)
+    due: DueValue | None = None
+    start: DueValue | None = None
+    timezone: TimeZoneName | None = None
+    tags: list[TagName] | None = Field(None, max_length=50)
+    parent_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    estimate_minutes: int | None = Field(None, ge=0, le=1_000_000)
+    recurrence: RecurrenceIn | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> TaskUpdate:
+        for name in ("title", "status", "priority", "progress", "timezone", "tags"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name!r} cannot be null")
+        return self
+
+
+class TaskOut(BaseModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    project_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    title: str
+    description: str
+    status: Status
+    priority: PriorityName
+    progress: int
+    due: DueValue | None
+    start: DueValue | None
+    timezone: str
+    tags: list[str]
+    depends_on: list[uuid.UUID]
+    assignee_id: uuid.UUID | None
+    estimate_minutes: int | None
+    recurrence: RecurrenceOut | None
+    series_id: uuid.UUID | None
+    occurrence_number: int
+    completed_at: datetime | None
+    deleted_at: datetime | None
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CompleteResult(BaseModel):
+    task: TaskOut
+    next: TaskOut | None = Field(description="the next occurrence of a recurring task, or null")
+
+
+class DependencyCreate(InputModel):
+    depends_on_id: uuid.UUID
+
+
+class TimeLogOut(BaseModel):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    user_id: uuid.UUID
+    started_at: datetime
+    stopped_at: datetime | None
+    duration_seconds: int | None
+    note: str
+
+
+class TimerStop(InputModel):
+    note: str = Field("", max_length=500)
+
+
+class HistoryEntry(BaseModel):
+    """A CloudEvents 1.0 event (see docs/events.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: str
+    id: uuid.UUID
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    haven_actor: str
+    haven_version: int | None
+    haven_position: int | None
+    data: dict[str, Any]
+
+
+# --- the one place a task becomes JSON ------------------------------------------------
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _due_json(instant: datetime | None, is_date: bool, zone: str) -> str | None:
+    if instant is None:
+        return None
+    if is_date:
+        return instant.astimezone(ZoneInfo(zone)).date().isoformat()
+    return _instant(instant)
+
+
+def task_to_dict(row: Any) -> dict[str, Any]:
+    """A task (ORM object or result row) as the API shows it; the shape of TaskOut."""
+    recurrence = None
+    if row.recurrence_rule:
+        recurrence = {
+            "rule": row.recurrence_rule,
+            "mode": row.recurrence_mode or "due",
+            "text": row.recurrence_text,
+        }
+    return {
+        "id": str(row.id),
+        "workspace_id": str(row.workspace_id),
+        "project_id": str(row.project_id) if row.project_id else None,
+        "parent_id": str(row.parent_id) if row.parent_id else None,
+        "title": row.title,
+        "description": row.description,
+        "status": row.status,
+        "priority": PRIORITY_NAME.get(row.priority, "none"),
+        "progress": row.progress,
+        "due": _due_json(row.due_at, row.due_is_date, row.timezone),
+        "start": _due_json(row.start_at, row.start_is_date, row.timezone),
+        "timezone": row.timezone,
+        "tags": list(row.tag_names or ()),
+        "depends_on": list(row.depends_on or ()),
+        "assignee_id": str(row.assignee_id) if row.assignee_id else None,
+        "estimate_minutes": row.estimate_minutes,
+        "recurrence": recurrence,
+        "series_id": str(row.series_id) if row.series_id else None,
+        "occurrence_number": row.occurrence_number,
+        "completed_at": _instant(row.completed_at),
+        "deleted_at": _instant(row.deleted_at),
+        "created_by": str(row.created_by) if row.created_by else None,
+        "created_at": _instant(row.created_at),
+        "updated_at": _instant(row.updated_at),
+        "version": row.version,
+    }

@@ -1,0 +1,106 @@
+"""Roles and isolation on every tasks endpoint."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.tasks.test_tasks_crud import make_task
+from tests.conftest import Account, register
+
+
+async def share(client: httpx.AsyncClient, owner: Account, other: Account, role: str) -> None:
+    response = await client.post(
+        f"/workspaces/{owner.workspace_id}/members",
+        json={"email": other.email, "role": role},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_another_workspace_is_invisible(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    task = await make_task(client, alice)
+    project = (await client.post("/projects", json={"name": "x"}, headers=alice.headers)).json()
+    tag = (await client.post("/tags", json={"name": "t"}, headers=alice.headers)).json()
+    for method, path in [
+        ("GET", f"/tasks/{task['id']}"),
+        ("PATCH", f"/tasks/{task['id']}"),
+        ("DELETE", f"/tasks/{task['id']}"),
+        ("POST", f"/tasks/{task['id']}/complete"),
+        ("POST", f"/tasks/{task['id']}/timer/start"),
+        ("GET", f"/tasks/{task['id']}/history"),
+        ("GET", f"/tasks/{task['id']}/subtasks"),
+        ("GET", f"/tasks/{task['id']}/time-logs"),
+        ("GET", f"/tasks/{task['id']}/reminders"),
+        ("GET", f"/projects/{project['id']}"),
+        ("PATCH", f"/projects/{project['id']}"),
+        ("GET", f"/tags/{tag['id']}"),
+        ("DELETE", f"/tags/{tag['id']}"),
+    ]:
+        kwargs = {"json": {}} if method == "PATCH" else {}
+        response = await client.request(method, path, headers=bob.headers, **kwargs)
+        assert response.status_code == 404, (method, path, response.text)
+    assert (await client.get("/tasks", headers=bob.headers)).json()["items"] == []
+    assert (await client.get("/projects", headers=bob.headers)).json()["items"] == []
+    into = await client.post(
+        "/tasks", json={"title": "x", "project_id": project["id"]}, headers=bob.headers
+    )
+    assert into.status_code == 404
+    sub = await client.post(
+        "/tasks", json={"title": "x", "parent_id": task["id"]}, headers=bob.headers
+    )
+    assert sub.status_code == 404
+
+
+async def test_viewer_reads_but_cannot_write(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    await share(client, alice, bob, "viewer")
+    task = await make_task(client, alice)
+    assert (await client.get(f"/tasks/{task['id']}", headers=bob.headers)).status_code == 200
+    assert len((await client.get("/tasks", headers=bob.headers)).json()["items"]) == 1
+    for method, path, body in [
+        ("PATCH", f"/tasks/{task['id']}", {"title": "x"}),
+        ("POST", f"/tasks/{task['id']}/complete", None),
+        ("DELETE", f"/tasks/{task['id']}", None),
+        ("POST", "/tasks", {"title": "x", "workspace_id": alice.workspace_id}),
+        ("POST", "/projects", {"name": "x", "workspace_id": alice.workspace_id}),
+        ("POST", "/tags", {"name": "x", "workspace_id": alice.workspace_id}),
+    ]:
+        response = await client.request(method, path, json=body, headers=bob.headers)
+        assert response.status_code == 403, (method, path, response.text)
+
+
+async def test_member_writes_and_is_assignable(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    await share(client, alice, bob, "member")
+    created = await client.post(
+        "/tasks",
+        json={"title": "shared", "workspace_id": alice.workspace_id, "assignee_id": alice.id},
+        headers=bob.headers,
+    )
+    assert created.status_code == 201, created.text
+    mine = await client.get(f"/tasks?assignee_id={alice.id}", headers=alice.headers)
+    assert [t["title"] for t in mine.json()["items"]] == ["shared"]
+    stranger = await register(client)
+    not_member = await client.patch(
+        f"/tasks/{created.json()['id']}", json={"assignee_id": stranger.id}, headers=bob.headers
+    )
+    assert not_member.status_code == 422
+
+
+async def test_read_only_api_key(client: httpx.AsyncClient, alice: Account) -> None:
+    task = await make_task(client, alice)
+    key = await client.post(
+        "/api-keys", json={"name": "script", "scopes": ["tasks:read"]}, headers=alice.headers
+    )
+    assert key.status_code == 201, key.text
+    headers = {"Authorization": f"Bearer {key.json()['key']}"}
+    assert (await client.get("/tasks", headers=headers)).status_code == 200
+    assert (await client.get(f"/tasks/{task['id']}", headers=headers)).status_code == 200
+    denied = await client.post("/tasks", json={"title": "x"}, headers=headers)
+    assert denied.status_code == 403
+    denied = await client.patch(f"/tasks/{task['id']}", json={"title": "x"}, headers=headers)
+    assert denied.status_code == 403

@@ -1,0 +1,83 @@
+"""Projects and tags."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.tasks.test_tasks_crud import make_task
+from tests.conftest import Account
+
+
+async def test_project_lifecycle(client: httpx.AsyncClient, alice: Account) -> None:
+    created = await client.post(
+        "/projects", json={"name": "Garden", "color": "#00aa00"}, headers=alice.headers
+    )
+    assert created.status_code == 201
+    project = created.json()
+    assert project["workspace_id"] == alice.workspace_id
+    task = await make_task(client, alice, project_id=project["id"])
+    renamed = await client.patch(
+        f"/projects/{project['id']}",
+        json={"name": "Garden 2027"},
+        headers={**alice.headers, "If-Match": '"1"'},
+    )
+    assert renamed.status_code == 200
+    assert renamed.json()["version"] == 2
+    stale = await client.patch(
+        f"/projects/{project['id']}",
+        json={"name": "x"},
+        headers={**alice.headers, "If-Match": '"1"'},
+    )
+    assert stale.status_code == 412
+    archived = await client.patch(
+        f"/projects/{project['id']}", json={"archived": True}, headers=alice.headers
+    )
+    assert archived.json()["archived"] is True
+    assert (await client.get("/projects", headers=alice.headers)).json()["items"] == []
+    listed = await client.get("/projects?include_archived=true", headers=alice.headers)
+    assert len(listed.json()["items"]) == 1
+    assert (
+        await client.delete(f"/projects/{project['id']}", headers=alice.headers)
+    ).status_code == 204
+    assert (
+        await client.get(f"/projects/{project['id']}", headers=alice.headers)
+    ).status_code == 404
+    gone = (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).json()
+    assert gone["deleted_at"] is not None
+
+
+async def test_projects_paginate(client: httpx.AsyncClient, alice: Account) -> None:
+    for i in range(5):
+        await client.post("/projects", json={"name": f"p{i}"}, headers=alice.headers)
+    names: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/projects", params=params, headers=alice.headers)).json()
+        names += [p["name"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert names == [f"p{i}" for i in range(5)]
+
+
+async def test_tags_are_unique_per_workspace_and_renames_reach_tasks(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    task = await make_task(client, alice, tags=["Errands"])
+    tags = (await client.get("/tags", headers=alice.headers)).json()["items"]
+    assert [t["name"] for t in tags] == ["Errands"]
+    duplicate = await client.post("/tags", json={"name": "errands"}, headers=alice.headers)
+    assert duplicate.status_code == 409
+    tag_id = tags[0]["id"]
+    renamed = await client.patch(f"/tags/{tag_id}", json={"name": "Chores"}, headers=alice.headers)
+    assert renamed.status_code == 200
+    assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).json()["tags"] == [
+        "Chores"
+    ]
+    by_tag = await client.get("/tasks?tag=chores", headers=alice.headers)
+    assert len(by_tag.json()["items"]) == 1
+    assert (await client.delete(f"/tags/{tag_id}", headers=alice.headers)).status_code == 204
+    assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).json()["tags"] == []
+    created = await client.post("/tags", json={"name": "  new   tag "}, headers=alice.headers)
+    assert created.json()["name"] == "new tag"

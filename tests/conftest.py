@@ -1,0 +1,172 @@
+"""Shared fixtures: a migrated database (SQLite or PostgreSQL), the app, clients, factories.
+
+``HAVEN_TEST_DATABASE=postgres`` runs the suite against a throwaway PostgreSQL database
+(``HAVEN_TEST_POSTGRES_URL``, default the local server); anything else uses a temporary
+SQLite file. Every test starts from empty tables: API tests drive real request-owned
+transactions (and concurrent writers), so the tables are cleared after each test rather
+than rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from haven.app import create_app
+from haven.core import clock
+from haven.db.engine import create_engine, create_sessionmaker
+from haven.db.migrate import upgrade
+from haven.db.registry import metadata
+from haven.db.session import Database
+from haven.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HAVEN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def backend() -> str:
+    return "postgres" if os.environ.get("HAVEN_TEST_DATABASE") == "postgres" else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend() == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "haven-test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    name = f"haven_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(statement: str) -> None:
+    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        log_level="WARNING",
+        login_failures_per_account=5,
+        login_failures_per_ip=1000,
+    )
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    engine = create_engine(settings)
+    db = Database(engine=engine, sessions=create_sessionmaker(engine))
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database=database)
+
+
+@pytest.fixture(autouse=True)
+async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    yield
+    if "database" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("database")
+    clock.set_clock(None)
+    async with database.engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            await connection.execute(table.delete())
+        if connection.dialect.name == "sqlite":
+            await connection.execute(text("DELETE FROM tasks_fts"))
+    limiter = getattr(request.getfixturevalue("app").state, "login_limiter", None)
+    if limiter is not None:
+        limiter.reset()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
+        yield c
+
+
+@dataclass
+class Account:
+    """A registered user as a test sees it."""
+
+    email: str
+    password: str
+    token: str
+    refresh_token: str
+    user: dict[str, Any]
+    workspace_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.user["id"])
+
+
+async def register(
+    client: httpx.AsyncClient, *, email: str | None = None, timezone: str = "UTC"
+) -> Account:
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+    password = "correct horse battery staple"
+    response = await client.post(
+        "/auth/register",
+        json={"email": email, "password": password, "name": email.split("@")[0], "timezone": timezone},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    token = body["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    workspaces = (await client.get("/workspaces", headers=headers)).json()["items"]
+    personal = next(w for w in workspaces if w["is_personal"])
+    return Account(
+        email=email,
+        password=password,
+        token=token,
+        refresh_token=body["refresh_token"],
+        user=body["user"],
+        workspace_id=personal["id"],
+        headers=headers,
+    )
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Account:
+    return await register(client, email="alice@example.com", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+async def bob(client: httpx.AsyncClient) -> Account:
+    return await register(client, email="bob@example.com", timezone="America/New_York")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
