@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import ORJSONResponse
 
 from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
@@ -39,7 +38,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version="0.1.0",
         summary="A self-hostable home for tasks, calendars and habits.",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()

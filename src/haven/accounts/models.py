@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from haven.db.base import Base, IdMixin, TimestampMixin
+from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
 
 
-class User(IdMixin, TimestampMixin, Base):
+class User(IdMixin, TimestampMixin, Versioned, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -23,12 +23,9 @@ class User(IdMixin, TimestampMixin, Base):
     is_superuser: Mapped[bool] = mapped_column(default=False)
     # Daily digest: {"enabled": bool, "hour": 0-23} in the user's timezone.
     digest: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    version: Mapped[int] = mapped_column(default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
-class Workspace(IdMixin, TimestampMixin, Base):
+class Workspace(IdMixin, TimestampMixin, Versioned, Base):
     __tablename__ = "workspaces"
 
     name: Mapped[str] = mapped_column(String(200))
@@ -37,9 +34,6 @@ class Workspace(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     deleted_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class Membership(TimestampMixin, Base):

@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, TypeDecorator, Uuid
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from haven.core.clock import utcnow
 from haven.core.ids import new_id
@@ -62,3 +62,36 @@ class IdMixin:
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Versioned:
+    """A row with a `version` the API exposes as its ETag.
+
+    The version goes up by exactly one per transaction that changes the row, however many
+    flushes the service needs on the way; concurrent writers are serialised by row locks
+    (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and compared with If-Match.
+    """
+
+    version: Mapped[int] = mapped_column(default=1)
+
+
+_BUMPED = "haven.versions_bumped"
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_versions(session: Session, _context: Any, _instances: Any) -> None:
+    bumped: set[int] = session.info.setdefault(_BUMPED, set())
+    for instance in session.dirty:
+        if (
+            isinstance(instance, Versioned)
+            and id(instance) not in bumped
+            and session.is_modified(instance, include_collections=False)
+        ):
+            instance.version = (instance.version or 0) + 1
+            bumped.add(id(instance))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_bumps(session: Session) -> None:
+    session.info.pop(_BUMPED, None)

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from haven.db.base import Base, IdMixin, TimestampMixin
+from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
 
 
-class Project(IdMixin, TimestampMixin, Base):
+class Project(IdMixin, TimestampMixin, Versioned, Base):
     __tablename__ = "projects"
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(
@@ -25,12 +25,9 @@ class Project(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     deleted_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
-class Tag(IdMixin, TimestampMixin, Base):
+class Tag(IdMixin, TimestampMixin, Versioned, Base):
     __tablename__ = "tags"
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -38,13 +35,11 @@ class Tag(IdMixin, TimestampMixin, Base):
     # Lower-cased name: tags are unique per workspace regardless of case.
     name_key: Mapped[str] = mapped_column(String(100))
     color: Mapped[str | None] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (UniqueConstraint("workspace_id", "name_key"),)
-    __mapper_args__ = {"version_id_col": version}
 
 
-class Task(IdMixin, TimestampMixin, Base):
+class Task(IdMixin, TimestampMixin, Versioned, Base):
     __tablename__ = "tasks"
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -88,13 +83,11 @@ class Task(IdMixin, TimestampMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
-    version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (
         Index("ix_tasks_workspace_id_created_at", "workspace_id", "created_at", "id"),
         Index("ix_tasks_workspace_id_due_at", "workspace_id", "due_at"),
     )
-    __mapper_args__ = {"version_id_col": version}
 
 
 class TaskTag(Base):

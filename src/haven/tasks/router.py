@@ -88,17 +88,18 @@ async def list_tasks(
     principal: CurrentPrincipal,
     workspace_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
-    status: Annotated[list[Status] | None, Query(description="repeat or comma-free")] = None,
-    priority: list[PriorityName] | None = None,
+    status: Annotated[list[Status] | None, Query(description="repeat to match any of several")] = None,
+    priority: Annotated[list[PriorityName] | None, Query()] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     assignee_id: uuid.UUID | None = None,
     parent_id: Annotated[
         str | None, Query(description="a task id, or 'none' for top-level tasks only")
     ] = None,
     due_before: Annotated[
-        datetime | date | None, Query(description="instant or date (start of that day, UTC)")
+        str | None,
+        Query(max_length=40, description="an instant with offset, or a date (its start, UTC)"),
     ] = None,
-    due_after: datetime | date | None = None,
+    due_after: Annotated[str | None, Query(max_length=40, description="as due_before")] = None,
     q: Annotated[str | None, Query(max_length=200, description="full-text search")] = None,
     deleted: Annotated[bool, Query(description="list the trash instead")] = False,
     sort: Annotated[
@@ -150,12 +151,21 @@ def _parent_filter(parent_id: str | None) -> uuid.UUID | None:
         ) from exc
 
 
-def _as_instant(value: datetime | date | None, name: str) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValidationFailed(f"{name} needs an offset (e.g. Z)", loc=["query", name])
-        return value
-    return datetime.combine(value, time(0), tzinfo=UTC)
+def _as_instant(value: str | None, name: str) -> datetime | None:
+    """A query bound: an RFC 3339 instant with offset, or a date meaning its start in UTC."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"{name} must be a date or an RFC 3339 instant", loc=["query", name]
+        ) from exc
+    if moment.tzinfo is None:
+        raise ValidationFailed(f"{name} needs an offset (e.g. Z)", loc=["query", name])
+    return moment
 
 
 @router.post(

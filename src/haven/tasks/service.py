@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,8 +88,8 @@ async def get_task(
 def _to_instant(value: DueValue, zone: str) -> tuple[datetime, bool]:
     """An API due/start value as (UTC-aware instant, is it a whole day)."""
     if isinstance(value, datetime):
-        return value, False
-    return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone)), True
+        return value.astimezone(UTC), False
+    return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC), True
 
 
 def _recurrence_of(task: Task) -> Recurrence | None:
@@ -117,7 +117,7 @@ def _first_occurrence(recurrence: Recurrence, zone: str) -> datetime:
     )
     if not found:
         raise ValidationFailed("recurrence: the rule has no occurrence from today on")
-    return found[0]
+    return found[0].astimezone(UTC)
 
 
 # --- create -------------------------------------------------------------------------
@@ -202,9 +202,11 @@ async def create_task(
         task.completed_at, task.completed_by, task.progress = utcnow(), principal.user_id, 100
     if data.recurrence is not None:
         _apply_recurrence(task, _parse_recurrence(data.recurrence))
+    tags = await _resolve_tags(session, workspace_id=workspace_id, names=data.tags)
+    task.tag_names = [tag.name for tag in tags]
     session.add(task)
     await session.flush()
-    await _set_tags(session, task, data.tags)
+    await repo.replace_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
     for reminder in data.reminders:
         _add_reminder(session, task, reminder)
     await session.flush()
@@ -236,19 +238,25 @@ async def _ensure_member(
         )
 
 
-async def _set_tags(session: AsyncSession, task: Task, names: Sequence[str]) -> None:
-    """Attach tags by name, creating the missing ones; the first spelling of a name wins."""
+async def _resolve_tags(
+    session: AsyncSession, *, workspace_id: uuid.UUID, names: Sequence[str]
+) -> list[Tag]:
+    """The workspace's tags by name, created where missing; the first spelling of a name wins."""
     wanted = {name.lower(): name for name in names}
-    existing = await repo.tags_by_key(session, workspace_id=task.workspace_id, keys=list(wanted))
+    existing = await repo.tags_by_key(session, workspace_id=workspace_id, keys=list(wanted))
     for key, name in wanted.items():
         if key not in existing:
-            tag = Tag(id=new_id(), workspace_id=task.workspace_id, name=name, name_key=key)
+            tag = Tag(id=new_id(), workspace_id=workspace_id, name=name, name_key=key)
             session.add(tag)
             existing[key] = tag
     await session.flush()
-    ordered = [existing[key] for key in wanted]
-    await repo.replace_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in ordered])
-    task.tag_names = [tag.name for tag in ordered]
+    return [existing[key] for key in wanted]
+
+
+async def _set_tags(session: AsyncSession, task: Task, names: Sequence[str]) -> None:
+    tags = await _resolve_tags(session, workspace_id=task.workspace_id, names=names)
+    await repo.replace_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
+    task.tag_names = [tag.name for tag in tags]
 
 
 def _add_reminder(session: AsyncSession, task: Task, data: ReminderIn) -> Reminder:
@@ -482,7 +490,7 @@ def _next_due_of(
         return None
     if mode_override == "due":
         recurrence = Recurrence(rule=recurrence.rule, mode="due", text=recurrence.text)
-    return next_due(
+    due = next_due(
         recurrence,
         series_start=task.series_start or task.due_at,
         previous_due=task.due_at,
@@ -490,6 +498,7 @@ def _next_due_of(
         occurrences_so_far=task.occurrence_number,
         tz=ZoneInfo(task.timezone),
     )
+    return due.astimezone(UTC) if due is not None else None
 
 
 async def _spawn_next_occurrence(

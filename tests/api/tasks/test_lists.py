@@ -69,7 +69,7 @@ async def test_sorting(client: httpx.AsyncClient, alice: Account) -> None:
     assert await order("due") == ["high", "low", "urgent"]  # no due sorts last
     assert await order("-due") == ["low", "high", "urgent"]
     assert await order("title") == ["high", "low", "urgent"]
-    assert await order("due,-priority,created_at")[0] == "high"
+    assert (await order("due,-priority,created_at"))[0] == "high"
     assert low
     assert urgent
     assert high
