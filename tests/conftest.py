@@ -92,17 +92,19 @@ def app(settings: Settings, database: Database) -> FastAPI:
 
 @pytest.fixture(autouse=True)
 async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    uses_database = "database" in request.fixturenames
+    database: Database | None = request.getfixturevalue("database") if uses_database else None
+    app: FastAPI | None = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
-    if "database" not in request.fixturenames:
-        return
-    database: Database = request.getfixturevalue("database")
     clock.set_clock(None)
+    if database is None:
+        return
     async with database.engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             await connection.execute(table.delete())
         if connection.dialect.name == "sqlite":
             await connection.execute(text("DELETE FROM tasks_fts"))
-    limiter = getattr(request.getfixturevalue("app").state, "login_limiter", None)
+    limiter = getattr(app.state, "login_limiter", None) if app is not None else None
     if limiter is not None:
         limiter.reset()
 
@@ -138,7 +140,12 @@ async def register(
     password = "correct horse battery staple"
     response = await client.post(
         "/auth/register",
-        json={"email": email, "password": password, "name": email.split("@")[0], "timezone": timezone},
+        json={
+            "email": email,
+            "password": password,
+            "name": email.split("@")[0],
+            "timezone": timezone,
+        },
     )
     assert response.status_code == 201, response.text
     body = response.json()

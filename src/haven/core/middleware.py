@@ -13,6 +13,7 @@ from haven.core.ids import new_id
 from haven.core.problems import problem_response
 
 access_log = structlog.get_logger("haven.access")
+error_log = structlog.get_logger("haven.errors")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -32,11 +33,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        status_sent = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -45,6 +47,18 @@ class RequestContextMiddleware:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                # Log the traceback with the request id; the client sees neither the trace
+                # nor the message, only the id to quote.
+                error_log.error("unhandled_error", path=scope["path"], exc_info=exc)
+                if status_sent:
+                    raise
+                response = problem_response(
+                    500,
+                    "an unexpected error occurred; quote the request id to support",
+                    extra={"request_id": request_id},
+                )
+                await response(scope, receive, send_with_id)
             finally:
                 access_log.info(
                     "request",
@@ -64,7 +78,14 @@ class BodyGuardMiddleware:
         self.json_prefix = json_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
+            response = problem_response(422, "the URL must not contain NUL characters")
+            await response(scope, receive, send)
+            return
+        if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
@@ -91,9 +112,13 @@ class BodyGuardMiddleware:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_body_bytes:
                     raise BodyTooLarge(self.max_body_bytes)
+                if b"\\u0000" in chunk:
+                    # No text field takes a NUL, and PostgreSQL cannot store one.
+                    raise NulCharacter
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -113,6 +138,11 @@ class BodyGuardMiddleware:
             413, f"the request body is larger than {self.max_body_bytes} bytes"
         )
         await response(scope, receive, send)
+
+
+class NulCharacter(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(422, "text must not contain NUL characters (\\u0000)")
 
 
 class BodyTooLarge(HTTPException):

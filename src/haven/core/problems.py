@@ -8,6 +8,7 @@ import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -95,7 +96,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         detail = f"no route for {request.method} {request.url.path}"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+    extra = {"errors": [{"loc": ["body"], "msg": detail}]} if exc.status_code == 422 else None
+    return problem_response(exc.status_code, detail, extra=extra, headers=dict(exc.headers or {}))
+
+
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    # A unique or foreign-key rule caught a race the service's own checks could not see.
+    log.warning("integrity_error", path=request.url.path, error=str(exc).splitlines()[0])
+    return problem_response(
+        409, "the change conflicts with data saved at the same moment; reload and retry"
+    )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -112,4 +122,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HavenError, _haven_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -88,7 +88,9 @@ async def list_tasks(
     principal: CurrentPrincipal,
     workspace_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
-    status: Annotated[list[Status] | None, Query(description="repeat to match any of several")] = None,
+    status: Annotated[
+        list[Status] | None, Query(description="repeat to match any of several")
+    ] = None,
     priority: Annotated[list[PriorityName] | None, Query()] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     assignee_id: uuid.UUID | None = None,

@@ -32,9 +32,17 @@ def _clean_tag(value: str) -> str:
     return cleaned
 
 
+def _in_calendar_range(value: date) -> date:
+    """Dates far outside human planning overflow time-zone arithmetic; refuse them early."""
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("dates must lie between the years 1900 and 2200")
+    return value
+
+
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
 TagName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_tag)]
-DueValue = AwareDatetime | date
+Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar_range)]
+DueValue = Instant | Annotated[date, AfterValidator(_in_calendar_range)]
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="hex colour, #rrggbb")]
 
 
@@ -121,7 +129,7 @@ class RecurrenceOut(BaseModel):
 
 
 class ReminderIn(InputModel):
-    at: AwareDatetime | None = Field(None, description="an absolute instant")
+    at: Instant | None = Field(None, description="an absolute instant")
     offset_minutes: int | None = Field(
         None, ge=0, le=525_600, description="minutes before the task's due"
     )

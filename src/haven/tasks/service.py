@@ -112,9 +112,13 @@ def _first_occurrence(recurrence: Recurrence, zone: str) -> datetime:
     """Where a recurring task without a due starts: its first occurrence from today on."""
     tz = ZoneInfo(zone)
     today = datetime.combine(utcnow().astimezone(tz).date(), time(0), tzinfo=tz)
-    found = occurrences(
-        recurrence, series_start=today, tz=tz, after=today - timedelta(seconds=1), limit=1
-    )
+    # Anchor the series the day before, so that today counts only if the rule matches it
+    # (RFC 5545 makes a series' start an occurrence whether or not the rule produces it).
+    yesterday = today - timedelta(days=1)
+    try:
+        found = occurrences(recurrence, series_start=yesterday, tz=tz, after=yesterday, limit=1)
+    except (ValueError, OverflowError):
+        found = []
     if not found:
         raise ValidationFailed("recurrence: the rule has no occurrence from today on")
     return found[0].astimezone(UTC)
@@ -490,14 +494,17 @@ def _next_due_of(
         return None
     if mode_override == "due":
         recurrence = Recurrence(rule=recurrence.rule, mode="due", text=recurrence.text)
-    due = next_due(
-        recurrence,
-        series_start=task.series_start or task.due_at,
-        previous_due=task.due_at,
-        completed_at=completed_at,
-        occurrences_so_far=task.occurrence_number,
-        tz=ZoneInfo(task.timezone),
-    )
+    try:
+        due = next_due(
+            recurrence,
+            series_start=task.series_start or task.due_at,
+            previous_due=task.due_at,
+            completed_at=completed_at,
+            occurrences_so_far=task.occurrence_number,
+            tz=ZoneInfo(task.timezone),
+        )
+    except (ValueError, OverflowError):  # the series runs past the calendar's end
+        return None
     return due.astimezone(UTC) if due is not None else None
 
 

@@ -1,0 +1,95 @@
+"""HTTP hygiene: probes, request ids, problem+json for every failure, nothing leaks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from haven.app import create_app
+from haven.db.session import Database
+from haven.events.models import Event
+from haven.events.outbox import record_event
+from haven.settings import Settings
+from tests.conftest import Account
+
+
+async def test_health_probes(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/health/live")).json() == {"status": "ok"}
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200
+        assert ready.json()["database"] == "ok"
+        assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
+    mine = await client.get("/tasks", headers={"X-Request-ID": "abc-123"})
+    assert mine.headers["x-request-id"] == "abc-123"
+    made = await client.get("/tasks", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["x-request-id"] != "bad id with spaces"
+    assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_nul_characters_are_refused_not_crashing(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    body = await client.post(
+        "/tasks",
+        content=b'{"title": "a\\u0000b"}',
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert body.status_code == 422
+    assert body.json()["errors"]
+    query = await client.get("/tasks?tag=a%00b", headers=alice.headers)
+    assert query.status_code == 422
+
+
+async def test_dates_out_of_range_are_422(client: httpx.AsyncClient, alice: Account) -> None:
+    for due in ("0001-01-01T00:00:00+01:00", "9999-12-31", "1800-01-01"):
+        response = await client.post(
+            "/tasks", json={"title": "x", "due": due}, headers=alice.headers
+        )
+        assert response.status_code == 422, (due, response.text)
+
+
+async def test_unexpected_errors_are_500_problem_without_traceback(
+    settings: Settings, database: Database
+) -> None:
+    app = create_app(settings, database=database)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "secret internals" not in response.text
+    assert "Traceback" not in response.text
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+async def _write_event_then_fail(database: Database) -> None:
+    async with database.sessions() as session, session.begin():
+        record_event(
+            session,
+            type="haven.task.created",
+            subject="tasks/x",
+            actor="system/test",
+            workspace_id=None,
+            data={},
+        )
+        await session.flush()
+        raise RuntimeError("the request failed after writing")
+
+
+async def test_a_rolled_back_change_leaves_no_event(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        await _write_event_then_fail(database)
+    async with database.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Event)) == 0
