@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
 from haven.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
-from haven.core.problems import install_problem_handlers
+from haven.core.problems import API_PROBLEMS, install_problem_handlers, problem_responses
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.session import Database
 from haven.settings import Settings, get_settings
@@ -65,8 +65,9 @@ def _include_domain_routers(app: FastAPI) -> None:
     from haven.accounts.router import router as accounts_router
     from haven.tasks.router import router as tasks_router
 
-    app.include_router(accounts_router, prefix=API_PREFIX)
-    app.include_router(tasks_router, prefix=API_PREFIX)
+    problems = problem_responses(*API_PROBLEMS)
+    app.include_router(accounts_router, prefix=API_PREFIX, responses=problems)
+    app.include_router(tasks_router, prefix=API_PREFIX, responses=problems)
 
 
 def _open_database(settings: Settings) -> Database:

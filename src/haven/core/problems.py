@@ -8,9 +8,11 @@ import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from haven.core.errors import HavenError
 
@@ -33,6 +35,53 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+class ProblemError(BaseModel):
+    loc: list[str | int] = Field(description="where: 'body'/'query'/'path'/'header', then names")
+    msg: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, the body of every error answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="a URI naming the kind of problem")
+    title: str
+    status: int
+    detail: str = Field(description="what went wrong, for a person")
+    errors: list[ProblemError] | None = Field(None, description="validation failures (422)")
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing, invalid or expired credentials",
+    403: "Authenticated, but the role or API-key scope does not allow this",
+    404: "No such resource, or it belongs to a workspace you are not in",
+    409: "Conflicts with the resource's current state",
+    412: "If-Match no longer matches; the body's `current` holds the resource",
+    413: "Body larger than the configured limit",
+    415: "Body is not JSON",
+    422: "The request's content is not valid",
+    429: "Rate limited; retry after Retry-After seconds",
+    503: "Temporarily unavailable; retry after Retry-After seconds",
+}
+
+API_PROBLEMS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting problem+json answers for these status codes."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS.get(status, _TITLES.get(status, "Error")),
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }
 
 
 def problem_response(
@@ -94,10 +143,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route for {request.method} {request.url.path}"
-    elif exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}"
     extra = {"errors": [{"loc": ["body"], "msg": detail}]} if exc.status_code == 422 else None
-    return problem_response(exc.status_code, detail, extra=extra, headers=dict(exc.headers or {}))
+    return problem_response(exc.status_code, detail, extra=extra, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this path (the first match alone may not know)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:

@@ -41,6 +41,8 @@ from haven.tasks.schemas import (
 )
 
 router = APIRouter()
+_SORT_FIELD = "-?(" + "|".join(repo.SORT_FIELDS) + ")"
+SORT_PATTERN = f"^{_SORT_FIELD}(,{_SORT_FIELD})*$"
 
 
 def _ok(model: type[Any], description: str = "OK") -> dict[int | str, dict[str, Any]]:
@@ -106,7 +108,11 @@ async def list_tasks(
     deleted: Annotated[bool, Query(description="list the trash instead")] = False,
     sort: Annotated[
         str | None,
-        Query(max_length=200, description="fields, '-' for descending, e.g. due,-priority"),
+        Query(
+            max_length=200,
+            pattern=SORT_PATTERN,
+            description="comma-separated fields, '-' for descending, e.g. due,-priority",
+        ),
     ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
