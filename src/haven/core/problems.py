@@ -39,7 +39,7 @@ _TITLES = {
 
 class ProblemError(BaseModel):
     loc: list[str | int] = Field(description="where: 'body'/'query'/'path'/'header', then names")
-    msg: str
+    msg: str = Field(description="what is wrong there")
 
 
 class Problem(BaseModel):
@@ -48,8 +48,8 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(description="a URI naming the kind of problem")
-    title: str
-    status: int
+    title: str = Field(description="a short summary of the kind of problem")
+    status: int = Field(description="the HTTP status code")
     detail: str = Field(description="what went wrong, for a person")
     errors: list[ProblemError] | None = Field(None, description="validation failures (422)")
 
