@@ -308,3 +308,115 @@ async def test_reminders_follow_the_due(client: httpx.AsyncClient, alice: Accoun
         f"/tasks/{task['id']}/reminders/{offset.json()['id']}", headers=alice.headers
     )
     assert deleted.status_code == 204
+
+
+async def test_patch_status_done_completes_like_complete(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    task = await make_task(client, alice, due="2026-12-01", recurrence={"rule": "FREQ=DAILY"})
+    done = await client.patch(
+        f"/tasks/{task['id']}", json={"status": "done"}, headers=alice.headers
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "done"
+    assert done.json()["completed_at"] is not None
+    todo = (await client.get("/tasks?status=todo", headers=alice.headers)).json()["items"]
+    assert [t["due"] for t in todo] == ["2026-12-02"]
+    reopened = await client.patch(
+        f"/tasks/{task['id']}", json={"status": "in_progress"}, headers=alice.headers
+    )
+    assert reopened.json()["completed_at"] is None
+    types = [
+        e["type"]
+        for e in (await client.get(f"/tasks/{task['id']}/history", headers=alice.headers)).json()[
+            "items"
+        ]
+    ]
+    assert types == ["haven.task.created", "haven.task.completed", "haven.task.updated"]
+
+
+async def test_recurrence_can_be_set_and_cleared_by_patch(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    task = await make_task(client, alice, due="2026-12-01")
+    set_ = await client.patch(
+        f"/tasks/{task['id']}",
+        json={"recurrence": {"text": "every weekday"}},
+        headers=alice.headers,
+    )
+    assert set_.json()["recurrence"]["rule"] == "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+    assert set_.json()["series_id"] == task["id"]
+    bad = await client.patch(
+        f"/tasks/{task['id']}",
+        json={"recurrence": {"rule": "FREQ=SOMETIMES"}},
+        headers=alice.headers,
+    )
+    assert bad.status_code == 422
+    cleared = await client.patch(
+        f"/tasks/{task['id']}", json={"recurrence": None}, headers=alice.headers
+    )
+    assert cleared.json()["recurrence"] is None
+    result = (await client.post(f"/tasks/{task['id']}/complete", headers=alice.headers)).json()
+    assert result["next"] is None
+
+
+async def test_moving_between_projects_and_parents(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    home = (await client.post("/projects", json={"name": "home"}, headers=alice.headers)).json()
+    elsewhere = (await client.post("/projects", json={"name": "b"}, headers=bob.headers)).json()
+    task = await make_task(client, alice)
+    parent = await make_task(client, alice, title="parent")
+    moved = await client.patch(
+        f"/tasks/{task['id']}",
+        json={"project_id": home["id"], "parent_id": parent["id"]},
+        headers=alice.headers,
+    )
+    assert moved.json()["project_id"] == home["id"]
+    assert moved.json()["parent_id"] == parent["id"]
+    foreign = await client.patch(
+        f"/tasks/{task['id']}", json={"project_id": elsewhere["id"]}, headers=alice.headers
+    )
+    assert foreign.status_code == 422
+    top = await client.patch(
+        f"/tasks/{task['id']}", json={"parent_id": None}, headers=alice.headers
+    )
+    assert top.json()["parent_id"] is None
+    nulled = await client.patch(f"/tasks/{task['id']}", json={"title": None}, headers=alice.headers)
+    assert nulled.status_code == 422
+
+
+async def test_restoring_a_subtask_of_a_deleted_parent_is_refused(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    parent = await make_task(client, alice)
+    child = await make_task(client, alice, parent_id=parent["id"])
+    await client.delete(f"/tasks/{parent['id']}", headers=alice.headers)
+    refused = await client.post(f"/tasks/{child['id']}/restore", headers=alice.headers)
+    assert refused.status_code == 409
+    stale = await client.delete(
+        f"/tasks/{parent['id']}", headers={**alice.headers, "If-Match": '"1"'}
+    )
+    assert stale.status_code == 412
+
+
+async def test_history_pages(client: httpx.AsyncClient, alice: Account) -> None:
+    task = await make_task(client, alice)
+    for i in range(4):
+        await client.patch(f"/tasks/{task['id']}", json={"progress": i + 1}, headers=alice.headers)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = (
+            await client.get(f"/tasks/{task['id']}/history", params=params, headers=alice.headers)
+        ).json()
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 5
+    bad = await client.get(
+        f"/tasks/{task['id']}/history", params={"cursor": "abc"}, headers=alice.headers
+    )
+    assert bad.status_code == 422
