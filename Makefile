@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+PY_DIRS := $(wildcard src tests benchmarks scripts)
 STAMP := $(VENV)/.installed
 
 .PHONY: install run serve migrate test lint fmt typecheck test-sqlite test-postgres bench lock clean
@@ -27,12 +28,12 @@ migrate: install
 	$(VENV)/bin/haven migrate
 
 lint: install
-	$(PY) -m ruff check src tests benchmarks scripts
-	$(PY) -m ruff format --check src tests benchmarks scripts
+	$(PY) -m ruff check $(PY_DIRS)
+	$(PY) -m ruff format --check $(PY_DIRS)
 
 fmt: install
-	$(PY) -m ruff format src tests benchmarks scripts
-	$(PY) -m ruff check --fix src tests benchmarks scripts
+	$(PY) -m ruff format $(PY_DIRS)
+	$(PY) -m ruff check --fix $(PY_DIRS)
 
 typecheck: install
 	$(PY) -m mypy

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
 
 from haven.core.errors import ValidationFailed
@@ -26,8 +26,10 @@ Cursor = Annotated[
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
+    items: list[T] = Field(description="this page, in the list's order")
+    next_cursor: str | None = Field(
+        None, description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 def encode_cursor(kind: str, values: list[Any]) -> str:
