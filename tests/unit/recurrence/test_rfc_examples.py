@@ -25,7 +25,9 @@ from haven.recurrence import (
 from haven.recurrence.rules import normalize_rule
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-REFERENCE = REPO_ROOT.parent / "shared" / "reference" / "rfc5545_rrule_examples.json"
+# A copy is kept in the repository so that every clone runs these; the design folder beside
+# the repository holds the original.
+REFERENCE = REPO_ROOT / "tests" / "data" / "rfc5545_rrule_examples.json"
 
 
 class _Required(TypedDict):
