@@ -1,6 +1,6 @@
 """The RRULE examples of RFC 5545 section 3.8.5.3, expanded on the local wall clock.
 
-The reference file lives in the shared folder beside the repository; each entry gives DTSTART
+A copy of the design folder's reference file sits in tests/data; each entry gives DTSTART
 with its zone, the RRULE, the expected local wall times and the same with UTC offsets. Entries
 of infinite rules carry `count_limit`: only the first that many occurrences are listed.
 """
