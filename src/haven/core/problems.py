@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from haven.core.errors import HavenError
+from haven.core.http import dump_json
 
 PROBLEM_TYPE_BASE = "https://haven.dev/problems/"
 log = structlog.get_logger("haven.errors")
@@ -102,7 +102,7 @@ def problem_response(
     if extra:
         body.update(extra)
     return Response(
-        orjson.dumps(body, default=str),
+        dump_json(body),
         status_code=status,
         media_type="application/problem+json",
         headers=headers,

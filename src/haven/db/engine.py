@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,17 +23,28 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
         if ":memory:" not in url and "///" in url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, poolclass=NullPool if ":memory:" in url else None)
+        engine = create_async_engine(
+            url,
+            poolclass=NullPool if ":memory:" in url else None,
+            json_serializer=_dump_json,
+            json_deserializer=orjson.loads,
+        )
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
     # A fixed pool: overflow connections are closed on check-in, which churns backends.
     return create_async_engine(
         url,
+        json_serializer=_dump_json,
+        json_deserializer=orjson.loads,
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_pre_ping=False,
         pool_recycle=3600,
     )
+
+
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:

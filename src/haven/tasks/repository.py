@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
 from haven.tasks.models import Project, Reminder, Tag, Task, TaskDependency, TaskTag, TimeLog
+from haven.tasks.schemas import TASK_COLUMNS
 
 # Must equal the expression of the GIN index in migration 0002.
 SEARCH_VECTOR_SQL = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))"
@@ -34,6 +35,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 _FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
 tasks_table = Task.__table__
+# What a task read selects: the columns of its API shape, in schemas.TASK_COLUMNS order.
+TASK_READ_COLUMNS = [tasks_table.c[name] for name in TASK_COLUMNS]
 
 
 # --- sorting ------------------------------------------------------------------------
@@ -134,7 +137,7 @@ def _search_clause(dialect: str, terms: Sequence[str]) -> ColumnElement[bool]:
 
 def visible_tasks(workspace_ids: Select[tuple[uuid.UUID]]) -> Select[Any]:
     """All columns of the tasks in the given workspaces (a subquery of the caller's)."""
-    return select(tasks_table).where(Task.workspace_id.in_(workspace_ids))
+    return select(*TASK_READ_COLUMNS).where(Task.workspace_id.in_(workspace_ids))
 
 
 async def list_tasks(
@@ -189,7 +192,9 @@ async def list_tasks(
     order = [
         expression.desc() if descending else expression.asc() for expression, descending in keys
     ]
-    result = await session.execute(query.order_by(*order).limit(limit))
+    # Core execution on the session's connection: plain rows, without the ORM loading layer.
+    connection = await session.connection()
+    result = await connection.execute(query.order_by(*order).limit(limit))
     rows: Sequence[Row[Any]] = result.all()
     return rows
 
@@ -200,7 +205,8 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
 
 async def get_task_row(session: AsyncSession, task_id: uuid.UUID) -> Row[Any] | None:
     """One task's columns in one round trip (the read path; no ORM identity map)."""
-    result = await session.execute(select(tasks_table).where(Task.id == task_id))
+    connection = await session.connection()
+    result = await connection.execute(select(*TASK_READ_COLUMNS).where(Task.id == task_id))
     return result.first()
 
 

@@ -38,6 +38,7 @@ from haven.tasks.schemas import (
     TimeLogOut,
     TimerStop,
     task_to_dict,
+    task_values_to_dict,
 )
 
 router = APIRouter()
@@ -143,7 +144,9 @@ async def list_tasks(
         session, principal=principal, filters=filters, sort=sort_keys, after=after, limit=limit
     )
     body = _page(
-        [task_to_dict(row) for row in page.rows], page.next_cursor_values, "tasks:" + (sort or "")
+        [task_values_to_dict(row) for row in page.rows],
+        page.next_cursor_values,
+        "tasks:" + (sort or ""),
     )
     return json_response(body)
 

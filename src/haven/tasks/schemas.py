@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -269,12 +270,50 @@ class HistoryEntry(BaseModel):
 
 # --- the one place a task becomes JSON ------------------------------------------------
 
+# The columns a task's JSON is made of, in the order task_values_to_dict unpacks them.
+# Reads select exactly these (repository.TASK_READ_COLUMNS), so a list is built from plain
+# tuples without attribute lookups: this runs fifty times per page.
+TASK_COLUMNS = (
+    "id",
+    "workspace_id",
+    "project_id",
+    "parent_id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "progress",
+    "due_at",
+    "due_is_date",
+    "start_at",
+    "start_is_date",
+    "timezone",
+    "tag_names",
+    "depends_on",
+    "assignee_id",
+    "estimate_minutes",
+    "recurrence_rule",
+    "recurrence_mode",
+    "recurrence_text",
+    "series_id",
+    "occurrence_number",
+    "completed_at",
+    "deleted_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "version",
+)
 
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+def _instant(value: datetime | None) -> datetime | None:
+    """A UTC instant; the JSON writer (core.http.dump_json) renders it RFC 3339 with Z."""
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
 
 
-def _due_json(instant: datetime | None, is_date: bool, zone: str) -> str | None:
+def _due_json(instant: datetime | None, is_date: bool, zone: str) -> str | datetime | None:
     if instant is None:
         return None
     if is_date:
@@ -282,39 +321,79 @@ def _due_json(instant: datetime | None, is_date: bool, zone: str) -> str | None:
     return _instant(instant)
 
 
-def task_to_dict(row: Any) -> dict[str, Any]:
-    """A task (ORM object or result row) as the API shows it; the shape of TaskOut."""
+def _id(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
+    """A task's TASK_COLUMNS values (a result row) as the API shows it: the shape of TaskOut."""
+    (
+        id_,
+        workspace_id,
+        project_id,
+        parent_id,
+        title,
+        description,
+        status,
+        priority,
+        progress,
+        due_at,
+        due_is_date,
+        start_at,
+        start_is_date,
+        timezone,
+        tag_names,
+        depends_on,
+        assignee_id,
+        estimate_minutes,
+        recurrence_rule,
+        recurrence_mode,
+        recurrence_text,
+        series_id,
+        occurrence_number,
+        completed_at,
+        deleted_at,
+        created_by,
+        created_at,
+        updated_at,
+        version,
+    ) = values
     recurrence = None
-    if row.recurrence_rule:
+    if recurrence_rule:
         recurrence = {
-            "rule": row.recurrence_rule,
-            "mode": row.recurrence_mode or "due",
-            "text": row.recurrence_text,
+            "rule": recurrence_rule,
+            "mode": recurrence_mode or "due",
+            "text": recurrence_text,
         }
     return {
-        "id": str(row.id),
-        "workspace_id": str(row.workspace_id),
-        "project_id": str(row.project_id) if row.project_id else None,
-        "parent_id": str(row.parent_id) if row.parent_id else None,
-        "title": row.title,
-        "description": row.description,
-        "status": row.status,
-        "priority": PRIORITY_NAME.get(row.priority, "none"),
-        "progress": row.progress,
-        "due": _due_json(row.due_at, row.due_is_date, row.timezone),
-        "start": _due_json(row.start_at, row.start_is_date, row.timezone),
-        "timezone": row.timezone,
-        "tags": list(row.tag_names or ()),
-        "depends_on": list(row.depends_on or ()),
-        "assignee_id": str(row.assignee_id) if row.assignee_id else None,
-        "estimate_minutes": row.estimate_minutes,
+        "id": str(id_),
+        "workspace_id": str(workspace_id),
+        "project_id": _id(project_id),
+        "parent_id": _id(parent_id),
+        "title": title,
+        "description": description,
+        "status": status,
+        "priority": PRIORITY_NAME.get(priority, "none"),
+        "progress": progress,
+        "due": _due_json(due_at, due_is_date, timezone),
+        "start": _due_json(start_at, start_is_date, timezone),
+        "timezone": timezone,
+        "tags": list(tag_names or ()),
+        "depends_on": list(depends_on or ()),
+        "assignee_id": _id(assignee_id),
+        "estimate_minutes": estimate_minutes,
         "recurrence": recurrence,
-        "series_id": str(row.series_id) if row.series_id else None,
-        "occurrence_number": row.occurrence_number,
-        "completed_at": _instant(row.completed_at),
-        "deleted_at": _instant(row.deleted_at),
-        "created_by": str(row.created_by) if row.created_by else None,
-        "created_at": _instant(row.created_at),
-        "updated_at": _instant(row.updated_at),
-        "version": row.version,
+        "series_id": _id(series_id),
+        "occurrence_number": occurrence_number,
+        "completed_at": _instant(completed_at),
+        "deleted_at": _instant(deleted_at),
+        "created_by": _id(created_by),
+        "created_at": _instant(created_at),
+        "updated_at": _instant(updated_at),
+        "version": version,
     }
+
+
+def task_to_dict(task: Any) -> dict[str, Any]:
+    """A task (ORM object) as the API shows it; the shape of TaskOut."""
+    return task_values_to_dict([getattr(task, name) for name in TASK_COLUMNS])

@@ -45,21 +45,37 @@ DueValue = datetime | date
 # --- access -------------------------------------------------------------------------
 
 
+async def _authorize(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    workspace_id: uuid.UUID,
+    write: bool,
+    what: str,
+) -> None:
+    """Readers are viewers and up, writers members and up; a stranger gets 404, never 403."""
+    await accounts.require_role(
+        session,
+        principal=principal,
+        workspace_id=workspace_id,
+        at_least=Role.MEMBER if write else Role.VIEWER,
+        what=what,
+    )
+
+
+def _require_scope(principal: Principal, *, write: bool) -> None:
+    principal.require(Scope.TASKS_WRITE if write else Scope.TASKS_READ)
+
+
 async def _task_for(
     session: AsyncSession, principal: Principal, task_id: uuid.UUID, *, write: bool
 ) -> Task:
     """Load a task the caller may see (404 otherwise) and may change if `write` (403)."""
-    principal.require(Scope.TASKS_WRITE if write else Scope.TASKS_READ)
+    _require_scope(principal, write=write)
     task = await (repo.lock_task(session, task_id) if write else repo.get_task(session, task_id))
     if task is None:
         raise NotFound("task not found")
-    await accounts.require_role(
-        session,
-        principal=principal,
-        workspace_id=task.workspace_id,
-        at_least=Role.MEMBER if write else Role.VIEWER,
-        what="task",
-    )
+    await _authorize(session, principal, workspace_id=task.workspace_id, write=write, what="task")
     return task
 
 
@@ -162,7 +178,7 @@ async def create_task(
     session: AsyncSession, *, principal: Principal, data: TaskCreate
 ) -> tuple[Task, bool]:
     """Create a task; (task, created). A retried create with the same id returns the first."""
-    principal.require(Scope.TASKS_WRITE)
+    _require_scope(principal, write=True)
     if data.id is not None:
         existing = await repo.get_task(session, data.id)
         if existing is not None:
@@ -173,9 +189,7 @@ async def create_task(
                 raise Conflict("that id is already taken; choose another")
             return existing, False
     workspace_id = await _resolve_workspace(session, principal, data)
-    await accounts.require_role(
-        session, principal=principal, workspace_id=workspace_id, at_least=Role.MEMBER
-    )
+    await _authorize(session, principal, workspace_id=workspace_id, write=True, what="workspace")
     zone = data.timezone or await accounts.user_timezone(session, user_id=principal.user_id)
     if data.assignee_id is not None:
         await _ensure_member(session, workspace_id=workspace_id, user_id=data.assignee_id)
@@ -733,7 +747,7 @@ async def list_tasks(
     after: Sequence[Any] | None,
     limit: int,
 ) -> TaskPage:
-    principal.require(Scope.TASKS_READ)
+    _require_scope(principal, write=False)
     rows = await repo.list_tasks(
         session,
         workspace_ids=accounts.visible_workspace_ids(principal.user_id),
@@ -977,16 +991,12 @@ async def task_history(
 async def _project_for(
     session: AsyncSession, principal: Principal, project_id: uuid.UUID, *, write: bool
 ) -> Project:
-    principal.require(Scope.TASKS_WRITE if write else Scope.TASKS_READ)
+    _require_scope(principal, write=write)
     project = await repo.get_project(session, project_id)
     if project is None or project.deleted_at is not None:
         raise NotFound("project not found")
-    await accounts.require_role(
-        session,
-        principal=principal,
-        workspace_id=project.workspace_id,
-        at_least=Role.MEMBER if write else Role.VIEWER,
-        what="project",
+    await _authorize(
+        session, principal, workspace_id=project.workspace_id, write=write, what="project"
     )
     return project
 
@@ -1012,14 +1022,28 @@ def _record_project(
     project: Project,
     changes: dict[str, tuple[Any, Any]] | None = None,
 ) -> None:
+    _record_entity(
+        session, principal, event_type, "project", project, project_to_dict(project), changes
+    )
+
+
+def _record_entity(
+    session: AsyncSession,
+    principal: Principal,
+    event_type: str,
+    kind: str,
+    entity: Project | Tag,
+    state: dict[str, Any],
+    changes: dict[str, tuple[Any, Any]] | None,
+) -> None:
     record_event(
         session,
         type=event_type,
-        subject=f"projects/{project.id}",
+        subject=f"{kind}s/{entity.id}",
         actor=principal.actor,
-        workspace_id=project.workspace_id,
-        version=project.version,
-        data={"project": project_to_dict(project)},
+        workspace_id=entity.workspace_id,
+        version=entity.version,
+        data={kind: state},
         changes=changes,
     )
 
@@ -1033,7 +1057,7 @@ async def get_project(
 async def create_project(
     session: AsyncSession, *, principal: Principal, data: ProjectCreate
 ) -> tuple[Project, bool]:
-    principal.require(Scope.TASKS_WRITE)
+    _require_scope(principal, write=True)
     if data.id is not None:
         existing = await repo.get_project(session, data.id)
         if existing is not None:
@@ -1048,9 +1072,7 @@ async def create_project(
     workspace_id = data.workspace_id or await accounts.personal_workspace_id(
         session, user_id=principal.user_id
     )
-    await accounts.require_role(
-        session, principal=principal, workspace_id=workspace_id, at_least=Role.MEMBER
-    )
+    await _authorize(session, principal, workspace_id=workspace_id, write=True, what="workspace")
     project = Project(
         id=data.id or new_id(),
         workspace_id=workspace_id,
@@ -1124,7 +1146,7 @@ async def list_projects(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Project]:
-    principal.require(Scope.TASKS_READ)
+    _require_scope(principal, write=False)
     return await repo.list_projects(
         session,
         workspace_ids=accounts.visible_workspace_ids(principal.user_id),
@@ -1141,17 +1163,11 @@ async def list_projects(
 async def _tag_for(
     session: AsyncSession, principal: Principal, tag_id: uuid.UUID, *, write: bool
 ) -> Tag:
-    principal.require(Scope.TASKS_WRITE if write else Scope.TASKS_READ)
+    _require_scope(principal, write=write)
     tag = await repo.get_tag(session, tag_id)
     if tag is None:
         raise NotFound("tag not found")
-    await accounts.require_role(
-        session,
-        principal=principal,
-        workspace_id=tag.workspace_id,
-        at_least=Role.MEMBER if write else Role.VIEWER,
-        what="tag",
-    )
+    await _authorize(session, principal, workspace_id=tag.workspace_id, write=write, what="tag")
     return tag
 
 
@@ -1173,16 +1189,7 @@ def _record_tag(
     tag: Tag,
     changes: dict[str, tuple[Any, Any]] | None = None,
 ) -> None:
-    record_event(
-        session,
-        type=event_type,
-        subject=f"tags/{tag.id}",
-        actor=principal.actor,
-        workspace_id=tag.workspace_id,
-        version=tag.version,
-        data={"tag": tag_to_dict(tag)},
-        changes=changes,
-    )
+    _record_entity(session, principal, event_type, "tag", tag, tag_to_dict(tag), changes)
 
 
 async def get_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> Tag:
@@ -1190,13 +1197,11 @@ async def get_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.U
 
 
 async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCreate) -> Tag:
-    principal.require(Scope.TASKS_WRITE)
+    _require_scope(principal, write=True)
     workspace_id = data.workspace_id or await accounts.personal_workspace_id(
         session, user_id=principal.user_id
     )
-    await accounts.require_role(
-        session, principal=principal, workspace_id=workspace_id, at_least=Role.MEMBER
-    )
+    await _authorize(session, principal, workspace_id=workspace_id, write=True, what="workspace")
     key = data.name.lower()
     if await repo.tags_by_key(session, workspace_id=workspace_id, keys=[key]):
         raise Conflict(f"a tag named {data.name!r} already exists in this workspace")
@@ -1250,7 +1255,7 @@ async def list_tags(
     after: tuple[str, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Tag]:
-    principal.require(Scope.TASKS_READ)
+    _require_scope(principal, write=False)
     return await repo.list_tags(
         session,
         workspace_ids=accounts.visible_workspace_ids(principal.user_id),
