@@ -73,6 +73,24 @@ async def get_personal_workspace_id(
     return workspace_id
 
 
+async def get_access(
+    session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID | None
+) -> Row[uuid.UUID, str, str] | None:
+    """(workspace id, role, the user's time zone) for a workspace, or the personal one."""
+    query = (
+        select(Membership.workspace_id, Membership.role, User.timezone)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.user_id == user_id, Workspace.deleted_at.is_(None))
+    )
+    if workspace_id is not None:
+        query = query.where(Membership.workspace_id == workspace_id)
+    else:
+        query = query.where(Workspace.is_personal.is_(True), Workspace.created_by == user_id)
+    row: Row[uuid.UUID, str, str] | None = (await session.execute(query.limit(1))).first()
+    return row
+
+
 # --- users --------------------------------------------------------------------------------
 
 

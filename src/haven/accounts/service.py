@@ -69,8 +69,7 @@ async def require_role(
     if role_name is None:
         raise NotFound(f"{what} not found")
     role = Role(role_name)
-    if not role.at_least(at_least):
-        raise Forbidden(f"your role {role.value!r} cannot do this; it needs {at_least.value!r}")
+    _ensure_at_least(role, at_least)
     return role
 
 
@@ -84,6 +83,38 @@ async def role_in(
 def visible_workspace_ids(user_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     """A subquery of the workspaces a user may read, for one-round-trip list queries."""
     return repository.member_workspace_ids(user_id)
+
+
+def _ensure_at_least(role: Role, at_least: Role) -> None:
+    if not role.at_least(at_least):
+        raise Forbidden(f"your role {role.value!r} cannot do this; it needs {at_least.value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceAccess:
+    workspace_id: uuid.UUID
+    role: Role
+    timezone: str  # the caller's own zone, the default for what they create
+
+
+async def require_access(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    workspace_id: uuid.UUID | None,
+    at_least: Role,
+    what: str = "workspace",
+) -> WorkspaceAccess:
+    """require_role for a workspace (None: the caller's personal one), in one query."""
+    row = await repository.get_access(session, user_id=principal.user_id, workspace_id=workspace_id)
+    if row is None:
+        if workspace_id is None:
+            raise NotFound("you have no personal workspace; pass workspace_id")
+        raise NotFound(f"{what} not found")
+    found_id, role_name, timezone = row
+    role = Role(role_name)
+    _ensure_at_least(role, at_least)
+    return WorkspaceAccess(workspace_id=found_id, role=role, timezone=timezone)
 
 
 async def personal_workspace_id(session: AsyncSession, *, user_id: uuid.UUID) -> uuid.UUID:

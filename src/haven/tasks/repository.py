@@ -270,6 +270,13 @@ async def task_tag_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.U
     return list(await session.scalars(select(TaskTag.tag_id).where(TaskTag.task_id == task_id)))
 
 
+def add_task_tags(
+    session: AsyncSession, *, task_id: uuid.UUID, tag_ids: Sequence[uuid.UUID]
+) -> None:
+    """Link a new task to its tags (written with the next flush)."""
+    session.add_all(TaskTag(task_id=task_id, tag_id=tag_id) for tag_id in dict.fromkeys(tag_ids))
+
+
 async def replace_task_tags(
     session: AsyncSession, *, task_id: uuid.UUID, tag_ids: Sequence[uuid.UUID]
 ) -> None:

@@ -145,7 +145,8 @@ def _first_occurrence(recurrence: Recurrence, zone: str) -> datetime:
 
 async def _resolve_workspace(
     session: AsyncSession, principal: Principal, data: TaskCreate
-) -> uuid.UUID:
+) -> uuid.UUID | None:
+    """The workspace the parent, project or workspace_id name; None means the personal one."""
     candidates: list[uuid.UUID] = []
     if data.parent_id is not None:
         parent = await repo.get_task(session, data.parent_id)
@@ -169,9 +170,7 @@ async def _resolve_workspace(
         raise ValidationFailed(
             "parent, project and workspace_id name different workspaces", loc=["body"]
         )
-    if candidates:
-        return candidates[0]
-    return await accounts.personal_workspace_id(session, user_id=principal.user_id)
+    return candidates[0] if candidates else None
 
 
 async def create_task(
@@ -188,9 +187,14 @@ async def create_task(
             if role is None:
                 raise Conflict("that id is already taken; choose another")
             return existing, False
-    workspace_id = await _resolve_workspace(session, principal, data)
-    await _authorize(session, principal, workspace_id=workspace_id, write=True, what="workspace")
-    zone = data.timezone or await accounts.user_timezone(session, user_id=principal.user_id)
+    access = await accounts.require_access(
+        session,
+        principal=principal,
+        workspace_id=await _resolve_workspace(session, principal, data),
+        at_least=Role.MEMBER,
+    )
+    workspace_id = access.workspace_id
+    zone = data.timezone or access.timezone
     if data.assignee_id is not None:
         await _ensure_member(session, workspace_id=workspace_id, user_id=data.assignee_id)
 
@@ -224,7 +228,7 @@ async def create_task(
     task.tag_names = [tag.name for tag in tags]
     session.add(task)
     await session.flush()
-    await repo.replace_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
+    repo.add_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
     for reminder in data.reminders:
         _add_reminder(session, task, reminder)
     await session.flush()
@@ -581,7 +585,7 @@ async def _copy_task(
     )
     session.add(copy)
     await session.flush()
-    await repo.replace_task_tags(
+    repo.add_task_tags(
         session, task_id=copy.id, tag_ids=await repo.task_tag_ids(session, source.id)
     )
     return copy
@@ -1069,10 +1073,10 @@ async def create_project(
             ):
                 raise Conflict("that id is already taken; choose another")
             return existing, False
-    workspace_id = data.workspace_id or await accounts.personal_workspace_id(
-        session, user_id=principal.user_id
+    access = await accounts.require_access(
+        session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
     )
-    await _authorize(session, principal, workspace_id=workspace_id, write=True, what="workspace")
+    workspace_id = access.workspace_id
     project = Project(
         id=data.id or new_id(),
         workspace_id=workspace_id,
@@ -1198,10 +1202,10 @@ async def get_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.U
 
 async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCreate) -> Tag:
     _require_scope(principal, write=True)
-    workspace_id = data.workspace_id or await accounts.personal_workspace_id(
-        session, user_id=principal.user_id
+    access = await accounts.require_access(
+        session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
     )
-    await _authorize(session, principal, workspace_id=workspace_id, write=True, what="workspace")
+    workspace_id = access.workspace_id
     key = data.name.lower()
     if await repo.tags_by_key(session, workspace_id=workspace_id, keys=[key]):
         raise Conflict(f"a tag named {data.name!r} already exists in this workspace")
