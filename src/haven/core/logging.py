@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import orjson
 import structlog
 
 
@@ -14,11 +15,22 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    stream = getattr(sys.stderr, "buffer", None)
+    if fmt == "json" and stream is not None:
+        # orjson renders bytes; the bytes logger writes them without another encode.
+        renderer: structlog.types.Processor = structlog.processors.JSONRenderer(
+            serializer=orjson.dumps, default=str
+        )
+        factory: structlog.types.WrappedLogger = structlog.BytesLoggerFactory(
+            file=sys.stderr.buffer
+        )
+    else:
+        renderer = (
+            structlog.processors.JSONRenderer()
+            if fmt == "json"
+            else structlog.dev.ConsoleRenderer(colors=False)
+        )
+        factory = structlog.PrintLoggerFactory(file=sys.stderr)
     structlog.configure(
         processors=[
             *shared,
@@ -27,7 +39,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=False,
     )
 
