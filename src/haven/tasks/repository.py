@@ -48,9 +48,6 @@ class SortKey:
     descending: bool
 
 
-SORT_FIELDS = ("due", "start", "priority", "created_at", "updated_at", "title", "progress")
-
-
 def _sort_expression(key: SortKey) -> SQLColumnExpression[Any]:
     """The expression a field sorts by; empty dates sort last in either direction."""
     if key.field in ("due", "start"):

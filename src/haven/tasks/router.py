@@ -22,17 +22,16 @@ from haven.tasks.schemas import (
     CompleteResult,
     DependencyCreate,
     HistoryEntry,
-    PriorityName,
     ProjectCreate,
     ProjectOut,
     ProjectUpdate,
     ReminderIn,
     ReminderOut,
-    Status,
     TagCreate,
     TagOut,
     TagUpdate,
     TaskCreate,
+    TaskListQuery,
     TaskOut,
     TaskUpdate,
     TimeLogOut,
@@ -42,8 +41,6 @@ from haven.tasks.schemas import (
 )
 
 router = APIRouter()
-_SORT_FIELD = "-?(" + "|".join(repo.SORT_FIELDS) + ")"
-SORT_PATTERN = f"^{_SORT_FIELD}(,{_SORT_FIELD})*$"
 
 
 def _ok(model: type[Any], description: str = "OK") -> dict[int | str, dict[str, Any]]:
@@ -89,59 +86,39 @@ def _page(items: list[Any], next_values: list[Any] | None, kind: str) -> dict[st
 async def list_tasks(
     session: ReadSession,
     principal: CurrentPrincipal,
-    workspace_id: uuid.UUID | None = None,
-    project_id: uuid.UUID | None = None,
-    status: Annotated[
-        list[Status] | None, Query(description="repeat to match any of several")
-    ] = None,
-    priority: Annotated[list[PriorityName] | None, Query()] = None,
-    tag: Annotated[str | None, Query(max_length=100)] = None,
-    assignee_id: uuid.UUID | None = None,
-    parent_id: Annotated[
-        str | None, Query(description="a task id, or 'none' for top-level tasks only")
-    ] = None,
-    due_before: Annotated[
-        str | None,
-        Query(max_length=40, description="an instant with offset, or a date (its start, UTC)"),
-    ] = None,
-    due_after: Annotated[str | None, Query(max_length=40, description="as due_before")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="full-text search")] = None,
-    deleted: Annotated[bool, Query(description="list the trash instead")] = False,
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            pattern=SORT_PATTERN,
-            description="comma-separated fields, '-' for descending, e.g. due,-priority",
-        ),
-    ] = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    query: Annotated[TaskListQuery, Query()],
 ) -> Response:
+    sort = query.sort
+    parent_id = query.parent_id
     sort_keys = service.parse_sort(sort)
     after = None
-    if cursor is not None:
-        raw = decode_cursor("tasks:" + (sort or ""), cursor, arity=len(sort_keys) + 1)
+    if query.cursor is not None:
+        raw = decode_cursor("tasks:" + (sort or ""), query.cursor, arity=len(sort_keys) + 1)
         try:
             after = repo.decode_cursor_values(raw, sort_keys)
         except (ValueError, TypeError) as exc:
             raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
     filters = repo.TaskFilters(
-        workspace_id=workspace_id,
-        project_id=project_id,
-        statuses=tuple(status or ()),
-        priorities=tuple(PRIORITY_RANK[p] for p in priority or ()),
-        tag=tag.strip().lower() if tag else None,
-        assignee_id=assignee_id,
+        workspace_id=query.workspace_id,
+        project_id=query.project_id,
+        statuses=tuple(query.status or ()),
+        priorities=tuple(PRIORITY_RANK[p] for p in query.priority or ()),
+        tag=query.tag.strip().lower() if query.tag else None,
+        assignee_id=query.assignee_id,
         parent_id=_parent_filter(parent_id),
         top_level_only=parent_id == "none",
-        due_before=_as_instant(due_before, "due_before"),
-        due_after=_as_instant(due_after, "due_after"),
-        q=q,
-        deleted=deleted,
+        due_before=_as_instant(query.due_before, "due_before"),
+        due_after=_as_instant(query.due_after, "due_after"),
+        q=query.q,
+        deleted=query.deleted,
     )
     page = await service.list_tasks(
-        session, principal=principal, filters=filters, sort=sort_keys, after=after, limit=limit
+        session,
+        principal=principal,
+        filters=filters,
+        sort=sort_keys,
+        after=after,
+        limit=query.limit,
     )
     body = _page(
         [task_values_to_dict(row) for row in page.rows],

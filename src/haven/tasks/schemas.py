@@ -10,12 +10,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
 Status = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
 PriorityName = Literal["none", "low", "medium", "high", "urgent"]
 RecurrenceMode = Literal["due", "completion"]
 PRIORITY_RANK: dict[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "urgent": 4}
 PRIORITY_NAME: dict[int, str] = {rank: name for name, rank in PRIORITY_RANK.items()}
 OPEN_STATUSES = ("todo", "in_progress", "blocked")
+SORT_FIELDS = ("due", "start", "priority", "created_at", "updated_at", "title", "progress")
+_SORT_FIELD = "-?(" + "|".join(SORT_FIELDS) + ")"
+SORT_PATTERN = f"^{_SORT_FIELD}(,{_SORT_FIELD})*$"
 
 
 def _valid_zone(value: str) -> str:
@@ -226,6 +231,36 @@ class TaskOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class TaskListQuery(BaseModel):
+    """The query of GET /tasks; validated in one pass (this is the busiest endpoint)."""
+
+    workspace_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    status: list[Status] | None = Field(None, description="repeat to match any of several")
+    priority: list[PriorityName] | None = Field(None, description="repeat to match any")
+    tag: str | None = Field(None, max_length=100, description="a tag name, any case")
+    assignee_id: uuid.UUID | None = None
+    parent_id: str | None = Field(
+        None, max_length=36, description="a task id, or 'none' for top-level tasks only"
+    )
+    due_before: str | None = Field(
+        None, max_length=40, description="an instant with offset, or a date (its start, UTC)"
+    )
+    due_after: str | None = Field(None, max_length=40, description="as due_before")
+    q: str | None = Field(None, max_length=200, description="full-text search")
+    deleted: bool = Field(False, description="list the trash instead")
+    sort: str | None = Field(
+        None,
+        max_length=200,
+        pattern=SORT_PATTERN,
+        description="comma-separated fields, '-' for descending, e.g. due,-priority",
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size (1-200)")
+    cursor: str | None = Field(
+        None, max_length=2048, description="next_cursor of the previous page"
+    )
 
 
 class CompleteResult(BaseModel):

@@ -28,6 +28,7 @@ from haven.tasks.models import Project, Reminder, Tag, Task, TaskDependency, Tim
 from haven.tasks.schemas import (
     OPEN_STATUSES,
     PRIORITY_RANK,
+    SORT_FIELDS,
     ProjectCreate,
     ProjectUpdate,
     RecurrenceIn,
@@ -730,8 +731,8 @@ def parse_sort(sort: str | None) -> list[repo.SortKey]:
         part = raw.strip()
         descending = part.startswith("-")
         field = part.lstrip("-+")
-        if field not in repo.SORT_FIELDS:
-            allowed = ", ".join(repo.SORT_FIELDS)
+        if field not in SORT_FIELDS:
+            allowed = ", ".join(SORT_FIELDS)
             raise ValidationFailed(
                 f"cannot sort by {field!r}; use {allowed} (prefix - for descending)",
                 loc=["query", "sort"],
