@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, or_, select, update
+from sqlalchemy import BindParameter, CursorResult, Select, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +39,9 @@ async def get_role(
     return role
 
 
-def member_workspace_ids(user_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+def member_workspace_ids(
+    user_id: uuid.UUID | BindParameter[uuid.UUID],
+) -> Select[tuple[uuid.UUID]]:
     """The ids of the live workspaces a user belongs to, as a subquery to filter by."""
     query = (
         select(Membership.workspace_id)
@@ -51,7 +53,9 @@ def member_workspace_ids(user_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     return cast(Select[tuple[uuid.UUID]], query)
 
 
-def writable_workspace_ids(user_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+def writable_workspace_ids(
+    user_id: uuid.UUID | BindParameter[uuid.UUID],
+) -> Select[tuple[uuid.UUID]]:
     return member_workspace_ids(user_id).where(Membership.role != "viewer")
 
 

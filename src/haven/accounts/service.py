@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio.to_thread
 import structlog
-from sqlalchemy import Select
+from sqlalchemy import BindParameter, Select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,7 +80,9 @@ async def role_in(
     return Role(role_name) if role_name else None
 
 
-def visible_workspace_ids(user_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+def visible_workspace_ids(
+    user_id: uuid.UUID | BindParameter[uuid.UUID],
+) -> Select[tuple[uuid.UUID]]:
     """A subquery of the workspaces a user may read, for one-round-trip list queries."""
     return repository.member_workspace_ids(user_id)
 

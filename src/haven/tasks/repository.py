@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     SQLColumnExpression,
+    Uuid,
+    bindparam,
     delete,
     exists,
     func,
@@ -48,7 +52,15 @@ class SortKey:
     descending: bool
 
 
-def _sort_expression(key: SortKey) -> SQLColumnExpression[Any]:
+_SORT_COLUMNS = {
+    "priority": "priority",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "progress": "progress",
+}
+
+
+def _sort_expression(key: SortKey) -> ColumnElement[Any]:
     """The expression a field sorts by; empty dates sort last in either direction."""
     if key.field in ("due", "start"):
         dates = Task.due_at if key.field == "due" else Task.start_at
@@ -56,8 +68,8 @@ def _sort_expression(key: SortKey) -> SQLColumnExpression[Any]:
         return func.coalesce(dates, literal(sentinel, UTCDateTime()))
     if key.field == "title":
         return func.lower(Task.title)
-    attribute: SQLColumnExpression[Any] = getattr(Task, key.field)
-    return attribute
+    column: ColumnElement[Any] = tasks_table.c[_SORT_COLUMNS[key.field]]
+    return column
 
 
 def cursor_values(row: Any, sort: Sequence[SortKey]) -> list[Any]:
@@ -121,79 +133,160 @@ def search_terms(q: str) -> list[str]:
     return _WORD.findall(q)[:16]
 
 
-def _search_clause(dialect: str, terms: Sequence[str]) -> ColumnElement[bool]:
+def _search_query(dialect: str, terms: Sequence[str]) -> str:
+    """Every word must match, as a prefix; quoted, so no word is read as an operator."""
     if dialect == "postgresql":
-        query = " & ".join(f"{term.lower()}:*" for term in terms)
-        return literal_column(SEARCH_VECTOR_SQL).op("@@")(func.to_tsquery("simple", query))
-    match = " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
-    rowids = text("SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH :fts_match").bindparams(
-        fts_match=match
-    )
+        return " & ".join(f"{term.lower()}:*" for term in terms)
+    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+
+
+def _search_clause(dialect: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        query = func.to_tsquery("simple", bindparam("search"))
+        return literal_column(SEARCH_VECTOR_SQL).op("@@")(query)
+    rowids = text("SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH :search")
     return literal_column("tasks.rowid").in_(rowids)
 
 
-def visible_tasks(workspace_ids: Select[tuple[uuid.UUID]]) -> Select[Any]:
-    """All columns of the tasks in the given workspaces (a subquery of the caller's)."""
-    return select(*TASK_READ_COLUMNS).where(Task.workspace_id.in_(workspace_ids))
+WorkspaceIdsFor = Callable[[BindParameter[uuid.UUID]], Select[tuple[uuid.UUID]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _ListShape:
+    """What a task-list statement looks like, apart from its values: one statement each."""
+
+    workspace_ids_for: WorkspaceIdsFor
+    dialect: str
+    sort: tuple[SortKey, ...]
+    deleted: bool
+    with_after: bool
+    workspace: bool
+    project: bool
+    statuses: bool
+    priorities: bool
+    assignee: bool
+    parent: bool
+    top_level_only: bool
+    due_before: bool
+    due_after: bool
+    tag: bool
+    search: bool
+
+
+def _sort_keys(sort: Sequence[SortKey]) -> list[tuple[ColumnElement[Any], bool]]:
+    keys = [(_sort_expression(key), key.descending) for key in sort]
+    keys.append((tasks_table.c.id, False))
+    return keys
+
+
+@lru_cache(maxsize=512)
+def _list_statement(shape: _ListShape) -> Select[Any]:
+    """Built once per shape: constructing a select costs more than running this one."""
+    viewer = bindparam("viewer_id", type_=Uuid())
+    query = select(*TASK_READ_COLUMNS).where(
+        Task.workspace_id.in_(shape.workspace_ids_for(viewer)),
+        Task.deleted_at.is_not(None) if shape.deleted else Task.deleted_at.is_(None),
+    )
+    conditions: list[ColumnElement[bool]] = []
+    if shape.workspace:
+        conditions.append(Task.workspace_id == bindparam("workspace_id"))
+    if shape.project:
+        conditions.append(Task.project_id == bindparam("project_id"))
+    if shape.statuses:
+        conditions.append(Task.status.in_(bindparam("statuses", expanding=True)))
+    if shape.priorities:
+        conditions.append(Task.priority.in_(bindparam("priorities", expanding=True)))
+    if shape.assignee:
+        conditions.append(Task.assignee_id == bindparam("assignee_id"))
+    if shape.parent:
+        conditions.append(Task.parent_id == bindparam("parent_id"))
+    elif shape.top_level_only:
+        conditions.append(Task.parent_id.is_(None))
+    if shape.due_before:
+        conditions.append(Task.due_at < bindparam("due_before"))
+    if shape.due_after:
+        conditions.append(Task.due_at >= bindparam("due_after"))
+    if shape.tag:
+        conditions.append(
+            exists()
+            .where(TaskTag.task_id == Task.id, TaskTag.tag_id == Tag.id)
+            .where(Tag.name_key == bindparam("tag"))
+        )
+    if shape.search:
+        conditions.append(_search_clause(shape.dialect))
+    keys = _sort_keys(shape.sort)
+    if shape.with_after:
+        values = [
+            bindparam(f"after_{index}", type_=expression.type)
+            for index, (expression, _) in enumerate(keys)
+        ]
+        conditions.append(keyset_after(keys, values))
+    order = [expression.desc() if desc else expression.asc() for expression, desc in keys]
+    return query.where(*conditions).order_by(*order).limit(bindparam("page_limit"))
 
 
 async def list_tasks(
     session: AsyncSession,
     *,
-    workspace_ids: Select[tuple[uuid.UUID]],
+    viewer_id: uuid.UUID,
+    workspace_ids_for: WorkspaceIdsFor,
     filters: TaskFilters,
     sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
-    query = visible_tasks(workspace_ids)
-    query = query.where(
-        Task.deleted_at.is_not(None) if filters.deleted else Task.deleted_at.is_(None)
-    )
-    if filters.workspace_id is not None:
-        query = query.where(Task.workspace_id == filters.workspace_id)
-    if filters.project_id is not None:
-        query = query.where(Task.project_id == filters.project_id)
-    if filters.statuses:
-        query = query.where(Task.status.in_(filters.statuses))
-    if filters.priorities:
-        query = query.where(Task.priority.in_(filters.priorities))
-    if filters.assignee_id is not None:
-        query = query.where(Task.assignee_id == filters.assignee_id)
-    if filters.parent_id is not None:
-        query = query.where(Task.parent_id == filters.parent_id)
-    elif filters.top_level_only:
-        query = query.where(Task.parent_id.is_(None))
-    if filters.due_before is not None:
-        query = query.where(Task.due_at < filters.due_before)
-    if filters.due_after is not None:
-        query = query.where(Task.due_at >= filters.due_after)
-    if filters.tag is not None:
-        query = query.where(
-            exists()
-            .where(TaskTag.task_id == Task.id)
-            .where(TaskTag.tag_id == Tag.id)
-            .where(Tag.name_key == filters.tag.lower())
-        )
-    if filters.q is not None:
-        terms = search_terms(filters.q)
-        if not terms:
-            return []
-        query = query.where(_search_clause(session.get_bind().dialect.name, terms))
-    keys: list[tuple[SQLColumnExpression[Any], bool]] = [
-        (_sort_expression(key), key.descending) for key in sort
-    ]
-    keys.append((Task.id, False))
-    if after is not None:
-        query = query.where(keyset_after(keys, after))
-    order = [
-        expression.desc() if descending else expression.asc() for expression, descending in keys
-    ]
-    # Core execution on the session's connection: plain rows, without the ORM loading layer.
+    """A page of the tasks in the viewer's workspaces (`workspace_ids_for` says which)."""
     connection = await session.connection()
-    result = await connection.execute(query.order_by(*order).limit(limit))
+    terms = search_terms(filters.q) if filters.q is not None else []
+    if filters.q is not None and not terms:
+        return []
+    shape = _ListShape(
+        workspace_ids_for=workspace_ids_for,
+        dialect=connection.dialect.name,
+        sort=tuple(sort),
+        deleted=filters.deleted,
+        with_after=after is not None,
+        workspace=filters.workspace_id is not None,
+        project=filters.project_id is not None,
+        statuses=bool(filters.statuses),
+        priorities=bool(filters.priorities),
+        assignee=filters.assignee_id is not None,
+        parent=filters.parent_id is not None,
+        top_level_only=filters.top_level_only,
+        due_before=filters.due_before is not None,
+        due_after=filters.due_after is not None,
+        tag=filters.tag is not None,
+        search=bool(terms),
+    )
+    values: dict[str, Any] = {
+        "viewer_id": viewer_id,
+        "page_limit": limit,
+        "workspace_id": filters.workspace_id,
+        "project_id": filters.project_id,
+        "statuses": list(filters.statuses),
+        "priorities": list(filters.priorities),
+        "assignee_id": filters.assignee_id,
+        "parent_id": filters.parent_id,
+        "due_before": filters.due_before,
+        "due_after": filters.due_after,
+        "tag": filters.tag.lower() if filters.tag else None,
+    }
+    if terms:
+        values["search"] = _search_query(shape.dialect, terms)
+    if after is not None:
+        values.update((f"after_{index}", value) for index, value in enumerate(after))
+    statement = _list_statement(shape)
+    # Only the parameters this shape uses: unused ones would be an error.
+    used = {name: value for name, value in values.items() if name in _bind_names(statement)}
+    # Core execution on the session's connection: plain rows, without the ORM loading layer.
+    result = await connection.execute(statement, used)
     rows: Sequence[Row[Any]] = result.all()
     return rows
+
+
+@lru_cache(maxsize=512)
+def _bind_names(statement: Select[Any]) -> frozenset[str]:
+    return frozenset(statement.compile().params)
 
 
 async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:

@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from haven.accounts.deps import CurrentPrincipal
 from haven.core.errors import ValidationFailed
-from haven.core.http import IfMatch, json_response, parse_if_match
+from haven.core.http import IfMatch, json_response, parse_if_match, parse_query, query_parameters
 from haven.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
 from haven.db.session import ReadSession, WriteSession
 from haven.events.outbox import to_cloudevent
@@ -82,12 +82,12 @@ def _page(items: list[Any], next_values: list[Any] | None, kind: str) -> dict[st
     summary="List tasks (filter, sort, search, page)",
     response_class=Response,
     responses=_ok(Page[TaskOut]),
+    openapi_extra={"parameters": query_parameters(TaskListQuery)},
 )
 async def list_tasks(
-    session: ReadSession,
-    principal: CurrentPrincipal,
-    query: Annotated[TaskListQuery, Query()],
+    request: Request, session: ReadSession, principal: CurrentPrincipal
 ) -> Response:
+    query = parse_query(TaskListQuery, request)
     sort = query.sort
     parent_id = query.parent_id
     sort_keys = service.parse_sort(sort)

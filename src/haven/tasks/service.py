@@ -755,7 +755,8 @@ async def list_tasks(
     _require_scope(principal, write=False)
     rows = await repo.list_tasks(
         session,
-        workspace_ids=accounts.visible_workspace_ids(principal.user_id),
+        viewer_id=principal.user_id,
+        workspace_ids_for=accounts.visible_workspace_ids,
         filters=filters,
         sort=sort,
         after=after,
