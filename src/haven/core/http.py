@@ -32,7 +32,11 @@ def parse_if_match(value: str | None) -> int | None:
 
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", description='the ETag you read, e.g. "3"; a mismatch answers 412'),
+    Header(
+        alias="If-Match",
+        pattern=r'^\s*(\*|(W/)?"?[0-9]{1,18}"?)\s*$',
+        description='the ETag you read, e.g. "3"; a mismatch answers 412',
+    ),
 ]
 
 

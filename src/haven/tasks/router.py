@@ -496,7 +496,7 @@ async def list_projects(
     status_code=201,
     summary="Create a project",
     response_class=Response,
-    responses=_created(ProjectOut),
+    responses={**_created(ProjectOut), **_ok(ProjectOut, "Already created with this id")},
 )
 async def create_project(
     data: ProjectCreate, session: WriteSession, principal: CurrentPrincipal
