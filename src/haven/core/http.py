@@ -79,15 +79,18 @@ def parse_query(model: type[ModelT], request: Request) -> ModelT:
     """Validate a request's query string against a model in one pass.
 
     FastAPI's own query-model support re-inspects every field's annotation per request; on
-    the busiest list endpoint that costs more than the database. Repeated keys fill list
-    fields; for other fields the last value wins. Unknown keys are ignored.
+    the busiest list endpoint that costs more than the database. Repeated keys (or commas)
+    fill list fields; for other fields the last value wins. Unknown keys are ignored.
     """
     params = request.query_params
     lists = _list_fields(model)
     data: dict[str, Any] = {}
     for name in model.model_fields:
         if name in params:
-            data[name] = params.getlist(name) if name in lists else params[name]
+            if name in lists:  # ?status=todo&status=done or ?status=todo,done
+                data[name] = [v for raw in params.getlist(name) for v in raw.split(",") if v]
+            else:
+                data[name] = params[name]
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -69,12 +69,21 @@ def _require_scope(principal: Principal, *, write: bool) -> None:
 
 
 async def _task_for(
-    session: AsyncSession, principal: Principal, task_id: uuid.UUID, *, write: bool
+    session: AsyncSession,
+    principal: Principal,
+    task_id: uuid.UUID,
+    *,
+    write: bool,
+    include_deleted: bool = False,
 ) -> Task:
-    """Load a task the caller may see (404 otherwise) and may change if `write` (403)."""
+    """Load a task the caller may see (404 otherwise) and may change if `write` (403).
+
+    A task in the trash is gone for everything but restoring, deleting, its history and
+    its time records, until it is restored.
+    """
     _require_scope(principal, write=write)
     task = await (repo.lock_task(session, task_id) if write else repo.get_task(session, task_id))
-    if task is None:
+    if task is None or (task.deleted_at is not None and not include_deleted):
         raise NotFound("task not found")
     await _authorize(session, principal, workspace_id=task.workspace_id, write=write, what="task")
     return task
@@ -86,11 +95,6 @@ def _check_version(task: Task, if_match: int | None) -> None:
             f"the task is at version {task.version}, not {if_match}; reload and retry",
             body={"current": task_to_dict(task)},
         )
-
-
-def _ensure_live(task: Task) -> None:
-    if task.deleted_at is not None:
-        raise Conflict("the task is deleted; restore it first")
 
 
 async def get_task(
@@ -340,7 +344,6 @@ async def update_task(
     """Apply a partial update; (task, next occurrence if the update completed it)."""
     task = await _task_for(session, principal, task_id, write=True)
     _check_version(task, if_match)
-    _ensure_live(task)
     fields = data.model_fields_set
     before = task_to_dict(task)
 
@@ -454,7 +457,6 @@ async def complete_task(
     if task.status == "done":
         return task, await repo.next_occurrence_of(session, task.id)
     _check_version(task, if_match)
-    _ensure_live(task)
     await _guard_open_children(session, task, cascade=cascade)
     next_task = await _complete(session, principal, task)
     await session.flush()
@@ -623,7 +625,6 @@ async def reopen_task(
 ) -> Task:
     task = await _task_for(session, principal, task_id, write=True)
     _check_version(task, if_match)
-    _ensure_live(task)
     if task.status in OPEN_STATUSES:
         return task
     before = task.status
@@ -639,7 +640,6 @@ async def skip_task(
     """Move a recurring task to its next occurrence without completing this one."""
     task = await _task_for(session, principal, task_id, write=True)
     _check_version(task, if_match)
-    _ensure_live(task)
     if task.recurrence_rule is None or task.due_at is None:
         raise Conflict("only a recurring task with a due date can be skipped")
     due = _next_due_of(task, completed_at=utcnow(), mode_override="due")
@@ -674,7 +674,7 @@ async def delete_task(
     session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, if_match: int | None
 ) -> None:
     """Soft-delete a task and its subtasks (restorable together)."""
-    task = await _task_for(session, principal, task_id, write=True)
+    task = await _task_for(session, principal, task_id, write=True, include_deleted=True)
     _check_version(task, if_match)
     if task.deleted_at is not None:
         return
@@ -686,7 +686,7 @@ async def delete_task(
 
 
 async def restore_task(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> Task:
-    task = await _task_for(session, principal, task_id, write=True)
+    task = await _task_for(session, principal, task_id, write=True, include_deleted=True)
     if task.deleted_at is None:
         return task
     if task.parent_id is not None:
@@ -786,7 +786,6 @@ async def add_dependency(
     depends_on_id: uuid.UUID,
 ) -> Task:
     task = await _task_for(session, principal, task_id, write=True)
-    _ensure_live(task)
     other = await repo.get_task(session, depends_on_id)
     if other is None or other.workspace_id != task.workspace_id or other.deleted_at is not None:
         raise NotFound("the task to depend on was not found in this workspace")
@@ -864,7 +863,6 @@ async def start_timer(
 ) -> TimeLog:
     """Start tracking time on a task; a timer running on another task stops first."""
     task = await _task_for(session, principal, task_id, write=True)
-    _ensure_live(task)
     running = await repo.running_timer(session, principal.user_id)
     if running is not None:
         if running.task_id == task_id:
@@ -893,7 +891,7 @@ async def _stop(session: AsyncSession, principal: Principal, log: TimeLog, note:
 async def stop_timer(
     session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, note: str
 ) -> TimeLog:
-    await _task_for(session, principal, task_id, write=True)
+    await _task_for(session, principal, task_id, write=True, include_deleted=True)
     running = await repo.running_timer(session, principal.user_id)
     if running is None or running.task_id != task_id:
         raise Conflict("you have no running timer on this task")
@@ -909,7 +907,7 @@ async def list_time_logs(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[TimeLog]:
-    await _task_for(session, principal, task_id, write=False)
+    await _task_for(session, principal, task_id, write=False, include_deleted=True)
     return await repo.list_time_logs(session, task_id=task_id, after=after, limit=limit)
 
 
@@ -927,7 +925,6 @@ async def add_reminder(
     session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, data: ReminderIn
 ) -> Reminder:
     task = await _task_for(session, principal, task_id, write=True)
-    _ensure_live(task)
     if len(await repo.list_reminders(session, task_id)) >= 20:
         raise Conflict("a task can have at most 20 reminders")
     reminder = _add_reminder(session, task, data)
@@ -985,7 +982,7 @@ async def task_history(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Event]:
-    await _task_for(session, principal, task_id, write=False)
+    await _task_for(session, principal, task_id, write=False, include_deleted=True)
     return await events.subject_history(
         session, subject=f"tasks/{task_id}", after=after, limit=limit
     )

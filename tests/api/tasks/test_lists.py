@@ -25,6 +25,7 @@ async def test_filters(client: httpx.AsyncClient, alice: Account) -> None:
     assert await ids(f"project_id={project['id']}") == {b["id"]}
     assert await ids("status=in_progress") == {b["id"]}
     assert await ids("status=todo&status=in_progress") == {a["id"], b["id"], c["id"]}
+    assert await ids("status=in_progress,done") == {b["id"]}
     assert await ids("priority=high") == {a["id"]}
     assert await ids("tag=WORK") == {a["id"]}
     assert await ids(f"parent_id={a['id']}") == {c["id"]}

@@ -42,8 +42,9 @@ async def test_project_lifecycle(client: httpx.AsyncClient, alice: Account) -> N
     assert (
         await client.get(f"/projects/{project['id']}", headers=alice.headers)
     ).status_code == 404
-    gone = (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).json()
-    assert gone["deleted_at"] is not None
+    assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 404
+    trash = (await client.get("/tasks?deleted=true", headers=alice.headers)).json()["items"]
+    assert [t["id"] for t in trash] == [task["id"]]
 
 
 async def test_projects_paginate(client: httpx.AsyncClient, alice: Account) -> None:

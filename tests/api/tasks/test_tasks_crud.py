@@ -148,8 +148,20 @@ async def test_soft_delete_and_restore_with_subtasks(
     assert listed == []
     trash = (await client.get("/tasks?deleted=true", headers=alice.headers)).json()["items"]
     assert {t["id"] for t in trash} == {parent["id"], child["id"]}
-    gone = await client.patch(f"/tasks/{parent['id']}", json={"title": "x"}, headers=alice.headers)
-    assert gone.status_code == 409
+    # In the trash a task is gone (404) for reads and changes, until it is restored.
+    for method, path in [
+        ("GET", f"/tasks/{parent['id']}"),
+        ("PATCH", f"/tasks/{parent['id']}"),
+        ("POST", f"/tasks/{child['id']}/complete"),
+        ("GET", f"/tasks/{parent['id']}/subtasks"),
+    ]:
+        kwargs = {"json": {"title": "x"}} if method == "PATCH" else {}
+        gone = await client.request(method, path, headers=alice.headers, **kwargs)
+        assert gone.status_code == 404, (method, path)
+    history = await client.get(f"/tasks/{parent['id']}/history", headers=alice.headers)
+    assert history.json()["items"][-1]["type"] == "haven.task.deleted"
+    again = await client.delete(f"/tasks/{parent['id']}", headers=alice.headers)
+    assert again.status_code == 204
     restored = await client.post(f"/tasks/{parent['id']}/restore", headers=alice.headers)
     assert restored.status_code == 200
     assert restored.json()["deleted_at"] is None
