@@ -25,9 +25,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.core.clock import utcnow
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
 from haven.tasks.models import Project, Reminder, Tag, Task, TaskDependency, TaskTag, TimeLog
@@ -354,6 +357,25 @@ async def tags_by_key(
         return {}
     query = select(Tag).where(Tag.workspace_id == workspace_id, Tag.name_key.in_(keys))
     return {tag.name_key: tag for tag in await session.scalars(query)}
+
+
+async def insert_missing_tags(
+    session: AsyncSession, *, rows: Sequence[dict[str, Any]]
+) -> Sequence[Tag]:
+    """Insert tags, skipping any whose name the workspace has by now; the ones inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = (
+        insert(Tag)
+        .values([{**row, "created_at": now, "updated_at": now, "version": 1} for row in rows])
+        .on_conflict_do_nothing(index_elements=["workspace_id", "name_key"])
+        .returning(Tag.id)
+    )
+    inserted = list((await session.execute(statement)).scalars())
+    if not inserted:
+        return []
+    return (await session.scalars(select(Tag).where(Tag.id.in_(inserted)))).all()
 
 
 async def task_tag_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:

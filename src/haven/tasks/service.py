@@ -229,7 +229,9 @@ async def create_task(
         task.completed_at, task.completed_by, task.progress = utcnow(), principal.user_id, 100
     if data.recurrence is not None:
         _apply_recurrence(task, _parse_recurrence(data.recurrence))
-    tags = await _resolve_tags(session, workspace_id=workspace_id, names=data.tags)
+    tags = await _resolve_tags(
+        session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
+    )
     task.tag_names = [tag.name for tag in tags]
     session.add(task)
     await session.flush()
@@ -266,22 +268,46 @@ async def _ensure_member(
 
 
 async def _resolve_tags(
-    session: AsyncSession, *, workspace_id: uuid.UUID, names: Sequence[str]
+    session: AsyncSession, *, workspace_id: uuid.UUID, names: Sequence[str], actor: str
 ) -> list[Tag]:
-    """The workspace's tags by name, created where missing; the first spelling of a name wins."""
+    """The workspace's tags by name, created where missing; the first spelling of a name wins.
+
+    Concurrent requests may create the same new tag: the insert skips names that exist by
+    the time it runs, so both end up with the one tag instead of a unique violation.
+    """
     wanted = {name.lower(): name for name in names}
+    if not wanted:
+        return []
     existing = await repo.tags_by_key(session, workspace_id=workspace_id, keys=list(wanted))
-    for key, name in wanted.items():
-        if key not in existing:
-            tag = Tag(id=new_id(), workspace_id=workspace_id, name=name, name_key=key)
-            session.add(tag)
-            existing[key] = tag
-    await session.flush()
+    missing = {key: name for key, name in wanted.items() if key not in existing}
+    if missing:
+        created = await repo.insert_missing_tags(
+            session,
+            rows=[
+                {"id": new_id(), "workspace_id": workspace_id, "name": name, "name_key": key}
+                for key, name in missing.items()
+            ],
+        )
+        for tag in created:
+            record_event(
+                session,
+                type=catalog.TAG_CREATED,
+                subject=f"tags/{tag.id}",
+                actor=actor,
+                workspace_id=workspace_id,
+                version=tag.version,
+                data={"tag": tag_to_dict(tag)},
+            )
+        existing = await repo.tags_by_key(session, workspace_id=workspace_id, keys=list(wanted))
     return [existing[key] for key in wanted]
 
 
-async def _set_tags(session: AsyncSession, task: Task, names: Sequence[str]) -> None:
-    tags = await _resolve_tags(session, workspace_id=task.workspace_id, names=names)
+async def _set_tags(
+    session: AsyncSession, principal: Principal, task: Task, names: Sequence[str]
+) -> None:
+    tags = await _resolve_tags(
+        session, workspace_id=task.workspace_id, names=names, actor=principal.actor
+    )
     await repo.replace_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
     task.tag_names = [tag.name for tag in tags]
 
@@ -377,7 +403,7 @@ async def update_task(
         recurrence = _parse_recurrence(data.recurrence) if data.recurrence else None
         _apply_recurrence(task, recurrence)
     if "tags" in fields and data.tags is not None:
-        await _set_tags(session, task, data.tags)
+        await _set_tags(session, principal, task, data.tags)
 
     next_task: Task | None = None
     completing = False

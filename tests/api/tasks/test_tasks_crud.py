@@ -432,3 +432,21 @@ async def test_history_pages(client: httpx.AsyncClient, alice: Account) -> None:
         f"/tasks/{task['id']}/history", params={"cursor": "abc"}, headers=alice.headers
     )
     assert bad.status_code == 422
+
+
+async def test_many_concurrent_writers_all_succeed(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    results = await asyncio.gather(
+        *(
+            client.post(
+                "/tasks", json={"title": f"burst {i}", "tags": ["burst"]}, headers=alice.headers
+            )
+            for i in range(25)
+        )
+    )
+    assert [r.status_code for r in results] == [201] * 25
+    listed = (await client.get("/tasks?tag=burst&limit=200", headers=alice.headers)).json()["items"]
+    assert len(listed) == 25
+    tags = (await client.get("/tags", headers=alice.headers)).json()["items"]
+    assert [t["name"] for t in tags] == ["burst"]
