@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 
 from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
@@ -62,6 +63,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health_router)
+    # Until the web UI is served here (a later issue), the root shows the API's docs.
+    app.add_api_route(
+        "/", lambda: RedirectResponse("/docs"), include_in_schema=False, methods=["GET"]
+    )
     _include_domain_routers(app)
     return app
 

@@ -93,3 +93,11 @@ async def test_a_rolled_back_change_leaves_no_event(database: Database) -> None:
         await _write_event_then_fail(database)
     async with database.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+async def test_root_leads_to_the_api_docs(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/docs"
