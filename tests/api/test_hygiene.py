@@ -101,3 +101,23 @@ async def test_root_leads_to_the_api_docs(app: FastAPI) -> None:
         response = await client.get("/")
     assert response.status_code == 307
     assert response.headers["location"] == "/docs"
+
+
+async def test_cors_allows_the_configured_origins(settings: Settings, database: Database) -> None:
+    app = create_app(
+        settings.model_copy(update={"cors_origins": ["https://app.example.com"]}), database=database
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        allowed = await client.options(
+            "/api/v1/tasks",
+            headers={
+                "Origin": "https://app.example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        other = await client.get("/health/live", headers={"Origin": "https://evil.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in other.headers
