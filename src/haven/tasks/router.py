@@ -91,13 +91,7 @@ async def list_tasks(
     sort = query.sort
     parent_id = query.parent_id
     sort_keys = service.parse_sort(sort)
-    after = None
-    if query.cursor is not None:
-        raw = decode_cursor("tasks:" + (sort or ""), query.cursor, arity=len(sort_keys) + 1)
-        try:
-            after = repo.decode_cursor_values(raw, sort_keys)
-        except (ValueError, TypeError) as exc:
-            raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
+    after = _task_cursor(query.cursor, sort=sort, keys=sort_keys)
     filters = repo.TaskFilters(
         workspace_id=query.workspace_id,
         project_id=query.project_id,
@@ -126,6 +120,19 @@ async def list_tasks(
         "tasks:" + (sort or ""),
     )
     return json_response(body)
+
+
+def _task_cursor(
+    cursor: str | None, *, sort: str | None, keys: list[repo.SortKey]
+) -> list[Any] | None:
+    """The keyset values of a task-list cursor made for this sort, else 422."""
+    if cursor is None:
+        return None
+    raw = decode_cursor("tasks:" + (sort or ""), cursor, arity=len(keys) + 1)
+    try:
+        return repo.decode_cursor_values(raw, keys)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
 
 
 def _parent_filter(parent_id: str | None) -> uuid.UUID | None:
@@ -298,10 +305,19 @@ async def skip_task(
     responses=_ok(Page[TaskOut]),
 )
 async def list_subtasks(
-    task_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
+    task_id: uuid.UUID,
+    session: ReadSession,
+    principal: CurrentPrincipal,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    children = await service.list_subtasks(session, principal=principal, task_id=task_id)
-    return json_response({"items": [task_to_dict(c) for c in children], "next_cursor": None})
+    sort = service.parse_sort(None)
+    after = _task_cursor(cursor, sort=None, keys=sort)
+    page = await service.list_subtasks(
+        session, principal=principal, task_id=task_id, after=after, limit=limit
+    )
+    body = _page([task_values_to_dict(row) for row in page.rows], page.next_cursor_values, "tasks:")
+    return json_response(body)
 
 
 @router.post(

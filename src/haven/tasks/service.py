@@ -795,10 +795,23 @@ async def list_tasks(
 
 
 async def list_subtasks(
-    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID
-) -> Sequence[Task]:
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    task_id: uuid.UUID,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> TaskPage:
+    """A page of a task's direct subtasks, oldest first (the task list, filtered)."""
     await _task_for(session, principal, task_id, write=False)
-    return await repo.children(session, task_id)
+    return await list_tasks(
+        session,
+        principal=principal,
+        filters=repo.TaskFilters(parent_id=task_id),
+        sort=parse_sort(None),
+        after=after,
+        limit=limit,
+    )
 
 
 # --- dependencies -------------------------------------------------------------------

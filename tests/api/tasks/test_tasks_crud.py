@@ -450,3 +450,27 @@ async def test_many_concurrent_writers_all_succeed(
     assert len(listed) == 25
     tags = (await client.get("/tags", headers=alice.headers)).json()["items"]
     assert [t["name"] for t in tags] == ["burst"]
+
+
+async def test_subtasks_page(client: httpx.AsyncClient, alice: Account) -> None:
+    parent = await make_task(client, alice, title="parent")
+    made = [
+        (await make_task(client, alice, title=f"s{i}", parent_id=parent["id"]))["id"]
+        for i in range(5)
+    ]
+    await make_task(client, alice, title="grandchild", parent_id=made[0])
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = (
+            await client.get(
+                f"/tasks/{parent['id']}/subtasks", params=params, headers=alice.headers
+            )
+        ).json()
+        assert len(page["items"]) <= 2
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == made
