@@ -53,30 +53,6 @@ def member_workspace_ids(
     return cast(Select[tuple[uuid.UUID]], query)
 
 
-def writable_workspace_ids(
-    user_id: uuid.UUID | BindParameter[uuid.UUID],
-) -> Select[tuple[uuid.UUID]]:
-    return member_workspace_ids(user_id).where(Membership.role != "viewer")
-
-
-async def get_personal_workspace_id(
-    session: AsyncSession, *, user_id: uuid.UUID
-) -> uuid.UUID | None:
-    query = (
-        select(Workspace.id)
-        .join(Membership, Membership.workspace_id == Workspace.id)
-        .where(
-            Membership.user_id == user_id,
-            Workspace.is_personal.is_(True),
-            Workspace.created_by == user_id,
-            Workspace.deleted_at.is_(None),
-        )
-        .limit(1)
-    )
-    workspace_id: uuid.UUID | None = await session.scalar(query)
-    return workspace_id
-
-
 async def get_access(
     session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID | None
 ) -> Row[uuid.UUID, str, str] | None:

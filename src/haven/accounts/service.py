@@ -119,18 +119,6 @@ async def require_access(
     return WorkspaceAccess(workspace_id=found_id, role=role, timezone=timezone)
 
 
-async def personal_workspace_id(session: AsyncSession, *, user_id: uuid.UUID) -> uuid.UUID:
-    workspace_id = await repository.get_personal_workspace_id(session, user_id=user_id)
-    if workspace_id is None:
-        raise NotFound("you have no personal workspace; pass workspace_id")
-    return workspace_id
-
-
-async def user_timezone(session: AsyncSession, *, user_id: uuid.UUID) -> str:
-    user = await repository.get_user(session, user_id)
-    return user.timezone if user is not None else "UTC"
-
-
 # --- users ----------------------------------------------------------------------------------
 
 

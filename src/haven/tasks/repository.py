@@ -296,13 +296,6 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return await session.get(Task, task_id)
 
 
-async def get_task_row(session: AsyncSession, task_id: uuid.UUID) -> Row[Any] | None:
-    """One task's columns in one round trip (the read path; no ORM identity map)."""
-    connection = await session.connection()
-    result = await connection.execute(select(*TASK_READ_COLUMNS).where(Task.id == task_id))
-    return result.first()
-
-
 async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     """Load a task for a write; on PostgreSQL the row stays locked until commit."""
     query = select(Task).where(Task.id == task_id).with_for_update()
@@ -495,15 +488,6 @@ async def delete_dependency(
         )
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-async def dependency_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
-    query = (
-        select(TaskDependency.depends_on_id)
-        .where(TaskDependency.task_id == task_id)
-        .order_by(TaskDependency.created_at, TaskDependency.depends_on_id)
-    )
-    return list(await session.scalars(query))
 
 
 # --- time tracking ------------------------------------------------------------------
