@@ -372,6 +372,7 @@ async def update_task(
     _check_version(task, if_match)
     fields = data.model_fields_set
     before = task_to_dict(task)
+    due_before = task.due_at
 
     for name in _SIMPLE_FIELDS:
         if name in fields:
@@ -379,7 +380,7 @@ async def update_task(
     if "priority" in fields and data.priority is not None:
         task.priority = PRIORITY_RANK[data.priority]
     if "timezone" in fields and data.timezone is not None:
-        task.timezone = data.timezone
+        _move_to_zone(task, data.timezone)
     if "project_id" in fields:
         await _move_to_project(session, task, data.project_id)
     if "parent_id" in fields:
@@ -398,6 +399,7 @@ async def update_task(
         )
         if task.series_id is not None and task.occurrence_number == 1:
             task.series_start = task.due_at
+    if task.due_at != due_before:
         await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
     if "recurrence" in fields:
         recurrence = _parse_recurrence(data.recurrence) if data.recurrence else None
@@ -428,6 +430,18 @@ async def update_task(
         if set(changes) - {"version", "updated_at", "progress"}:
             _record(session, principal, catalog.TASK_UPDATED, task, changes=changes)
     return task, next_task
+
+
+def _move_to_zone(task: Task, zone: str) -> None:
+    """Change a task's zone; whole-day dates keep their calendar day in the new zone."""
+    old = ZoneInfo(task.timezone)
+    for instant, is_date in (("due_at", task.due_is_date), ("start_at", task.start_is_date)):
+        value: datetime | None = getattr(task, instant)
+        if value is not None and is_date:
+            setattr(task, instant, _to_instant(value.astimezone(old).date(), zone)[0])
+    if task.series_start is not None and task.due_is_date:
+        task.series_start = _to_instant(task.series_start.astimezone(old).date(), zone)[0]
+    task.timezone = zone
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -474,3 +474,17 @@ async def test_subtasks_page(client: httpx.AsyncClient, alice: Account) -> None:
         if not cursor:
             break
     assert seen == made
+
+
+async def test_changing_the_zone_keeps_whole_day_dates(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    task = await make_task(client, alice, due="2026-12-01", reminders=[{"offset_minutes": 60}])
+    moved = await client.patch(
+        f"/tasks/{task['id']}", json={"timezone": "America/New_York"}, headers=alice.headers
+    )
+    assert moved.json()["due"] == "2026-12-01"
+    assert moved.json()["timezone"] == "America/New_York"
+    reminders = (await client.get(f"/tasks/{task['id']}/reminders", headers=alice.headers)).json()
+    # Midnight in New York (05:00Z), one hour before.
+    assert reminders["items"][0]["fire_at"] == "2026-12-01T04:00:00Z"
