@@ -415,6 +415,7 @@ async def update_task(
         elif task.status in ("done", "cancelled") and data.status in OPEN_STATUSES:
             task.completed_at = task.completed_by = None
             task.status = data.status
+            await _withdraw_next_occurrence(session, principal, task)
         else:
             task.status = data.status
     if completing:
@@ -579,16 +580,13 @@ async def _spawn_next_occurrence(
     next_id = derived_id(task.series_id, due.isoformat())
     existing = await repo.get_task(session, next_id)
     if existing is not None:
+        if existing.deleted_at is not None:  # withdrawn by a reopen: bring it back
+            await _restore_tree(session, principal, existing)
         return existing
     shift = due - task.due_at if task.due_at else timedelta(0)
-    nxt = await _copy_task(session, task, new_id_=next_id, parent_id=task.parent_id, shift=shift)
-    nxt.due_at = due
-    nxt.occurrence_number = task.occurrence_number + 1
-    nxt.previous_id = task.id
-    nxt.series_id, nxt.series_start = task.series_id, task.series_start
-    nxt.recurrence_rule, nxt.recurrence_mode = task.recurrence_rule, task.recurrence_mode
-    nxt.recurrence_text = task.recurrence_text
-    await session.flush()
+    nxt = await _copy_task(
+        session, task, new_id_=next_id, parent_id=task.parent_id, shift=shift, series=task
+    )
     await _copy_reminders(session, source=task, target=nxt, shift=shift)
     await _copy_subtasks(session, principal, source=task, target=nxt, shift=shift)
     await session.flush()
@@ -603,7 +601,9 @@ async def _copy_task(
     new_id_: uuid.UUID,
     parent_id: uuid.UUID | None,
     shift: timedelta,
+    series: Task | None = None,
 ) -> Task:
+    """A fresh, open copy of a task moved by `shift`; with `series`, its next occurrence."""
     copy = Task(
         id=new_id_,
         workspace_id=source.workspace_id,
@@ -626,6 +626,12 @@ async def _copy_task(
         created_by=source.created_by,
         version=1,
     )
+    if series is not None:
+        copy.occurrence_number = series.occurrence_number + 1
+        copy.previous_id = series.id
+        copy.series_id, copy.series_start = series.series_id, series.series_start
+        copy.recurrence_rule, copy.recurrence_mode = series.recurrence_rule, series.recurrence_mode
+        copy.recurrence_text = series.recurrence_text
     session.add(copy)
     await session.flush()
     repo.add_task_tags(
@@ -671,7 +677,25 @@ async def reopen_task(
     task.status, task.completed_at, task.completed_by = "todo", None, None
     await session.flush()
     _record(session, principal, catalog.TASK_REOPENED, task, changes={"status": (before, "todo")})
+    await _withdraw_next_occurrence(session, principal, task)
     return task
+
+
+async def _withdraw_next_occurrence(
+    session: AsyncSession, principal: Principal, task: Task
+) -> None:
+    """Undoing a completion takes back the occurrence it made, if nobody has touched it.
+
+    It goes to the trash: completing again brings the same occurrence (same id) back.
+    """
+    nxt = await repo.next_occurrence_of(session, task.id)
+    if nxt is None or nxt.deleted_at is not None or nxt.version != 1 or nxt.status != "todo":
+        return
+    now = utcnow()
+    for item in [*await repo.descendants(session, nxt.id), nxt]:
+        item.deleted_at = now
+        await session.flush()
+        _record(session, principal, catalog.TASK_DELETED, item)
 
 
 async def skip_task(
@@ -733,16 +757,22 @@ async def restore_task(session: AsyncSession, *, principal: Principal, task_id: 
         parent = await repo.get_task(session, task.parent_id)
         if parent is not None and parent.deleted_at is not None:
             raise Conflict("the parent task is deleted; restore it first")
+    await _restore_tree(session, principal, task)
+    return task
+
+
+async def _restore_tree(session: AsyncSession, principal: Principal, task: Task) -> None:
+    """Take a task out of the trash with the subtasks that were deleted together with it."""
     deleted_at = task.deleted_at
+    if deleted_at is None:
+        return
     task.deleted_at = None
     await session.flush()
     _record(session, principal, catalog.TASK_RESTORED, task)
-    # Subtasks deleted together with it come back with it.
     for child in await _deleted_with(session, task, deleted_at):
         child.deleted_at = None
         await session.flush()
         _record(session, principal, catalog.TASK_RESTORED, child)
-    return task
 
 
 async def _deleted_with(session: AsyncSession, task: Task, deleted_at: datetime) -> list[Task]:

@@ -159,3 +159,35 @@ async def test_recurring_without_due_starts_at_first_occurrence(
 
     due = date.fromisoformat(str(task["due"]))
     assert due.weekday() == 0
+
+
+async def test_reopening_takes_back_the_untouched_next_occurrence(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    task = await make_task(client, alice, due="2026-12-01", recurrence={"rule": "FREQ=DAILY"})
+    first = await complete(client, alice, task["id"])
+    next_id = first["next"]["id"]
+    reopened = await client.post(f"/tasks/{task['id']}/reopen", headers=alice.headers)
+    assert reopened.json()["status"] == "todo"
+    open_ids = [
+        t["id"] for t in (await client.get("/tasks", headers=alice.headers)).json()["items"]
+    ]
+    assert open_ids == [task["id"]]
+    again = await complete(client, alice, task["id"])
+    assert again["next"]["id"] == next_id
+    assert again["next"]["deleted_at"] is None
+    listed = (await client.get("/tasks?status=todo", headers=alice.headers)).json()["items"]
+    assert [t["id"] for t in listed] == [next_id]
+
+
+async def test_reopening_keeps_a_next_occurrence_someone_worked_on(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    task = await make_task(client, alice, due="2026-12-01", recurrence={"rule": "FREQ=DAILY"})
+    nxt = (await complete(client, alice, task["id"]))["next"]
+    await client.patch(f"/tasks/{nxt['id']}", json={"progress": 30}, headers=alice.headers)
+    await client.patch(f"/tasks/{task['id']}", json={"status": "todo"}, headers=alice.headers)
+    open_ids = {
+        t["id"] for t in (await client.get("/tasks", headers=alice.headers)).json()["items"]
+    }
+    assert open_ids == {task["id"], nxt["id"]}
