@@ -157,6 +157,7 @@ async def _resolve_workspace(
         parent = await repo.get_task(session, data.parent_id)
         if (
             parent is None
+            or parent.deleted_at is not None
             or await accounts.role_in(
                 session, user_id=principal.user_id, workspace_id=parent.workspace_id
             )
@@ -471,7 +472,11 @@ async def _move_under(
 ) -> None:
     if parent_id is not None:
         parent = await repo.get_task(session, parent_id)
-        if parent is None or parent.workspace_id != task.workspace_id:
+        if (
+            parent is None
+            or parent.workspace_id != task.workspace_id
+            or parent.deleted_at is not None
+        ):
             raise NotFound("parent task not found")
         if parent_id == task.id or task.id in await repo.ancestor_ids(session, parent_id):
             raise Conflict("a task cannot be moved under itself or one of its subtasks")

@@ -158,6 +158,10 @@ async def test_soft_delete_and_restore_with_subtasks(
         kwargs = {"json": {"title": "x"}} if method == "PATCH" else {}
         gone = await client.request(method, path, headers=alice.headers, **kwargs)
         assert gone.status_code == 404, (method, path)
+    under_trash = await client.post(
+        "/tasks", json={"title": "x", "parent_id": parent["id"]}, headers=alice.headers
+    )
+    assert under_trash.status_code == 404
     history = await client.get(f"/tasks/{parent['id']}/history", headers=alice.headers)
     assert history.json()["items"][-1]["type"] == "haven.task.deleted"
     again = await client.delete(f"/tasks/{parent['id']}", headers=alice.headers)
