@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, CursorResult, Select, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,20 +31,34 @@ from haven.accounts.models import (
 )
 from haven.core.pagination import keyset_after
 
+# Authorization runs on every request: its statements are built once, with bind parameters.
+_ROLE = (
+    select(Membership.role)
+    .join(Workspace, Workspace.id == Membership.workspace_id)
+    .where(
+        Membership.workspace_id == bindparam("workspace_id"),
+        Membership.user_id == bindparam("user_id"),
+        Workspace.deleted_at.is_(None),
+    )
+)
+_ACCESS = (
+    select(Membership.workspace_id, Membership.role, User.timezone)
+    .join(Workspace, Workspace.id == Membership.workspace_id)
+    .join(User, User.id == Membership.user_id)
+    .where(Membership.user_id == bindparam("user_id"), Workspace.deleted_at.is_(None))
+)
+_ACCESS_TO = _ACCESS.where(Membership.workspace_id == bindparam("workspace_id")).limit(1)
+_ACCESS_TO_PERSONAL = _ACCESS.where(
+    Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
+).limit(1)
+
 
 async def get_role(
     session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
 ) -> str | None:
-    query = (
-        select(Membership.role)
-        .join(Workspace, Workspace.id == Membership.workspace_id)
-        .where(
-            Membership.workspace_id == workspace_id,
-            Membership.user_id == user_id,
-            Workspace.deleted_at.is_(None),
-        )
+    role: str | None = await session.scalar(
+        _ROLE, {"workspace_id": workspace_id, "user_id": user_id}
     )
-    role: str | None = await session.scalar(query)
     return role
 
 
@@ -57,17 +80,13 @@ async def get_access(
     session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID | None
 ) -> Row[uuid.UUID, str, str] | None:
     """(workspace id, role, the user's time zone) for a workspace, or the personal one."""
-    query = (
-        select(Membership.workspace_id, Membership.role, User.timezone)
-        .join(Workspace, Workspace.id == Membership.workspace_id)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.user_id == user_id, Workspace.deleted_at.is_(None))
-    )
-    if workspace_id is not None:
-        query = query.where(Membership.workspace_id == workspace_id)
+    if workspace_id is None:
+        result = await session.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
     else:
-        query = query.where(Workspace.is_personal.is_(True), Workspace.created_by == user_id)
-    row: Row[uuid.UUID, str, str] | None = (await session.execute(query.limit(1))).first()
+        result = await session.execute(
+            _ACCESS_TO, {"user_id": user_id, "workspace_id": workspace_id}
+        )
+    row: Row[uuid.UUID, str, str] | None = result.first()
     return row
 
 

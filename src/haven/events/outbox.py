@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.clock import utcnow
+from haven.core.http import dump_json
 from haven.core.ids import new_id
 from haven.events.models import Event
 
@@ -42,7 +43,8 @@ def record_event(
         entity_version=version,
         time=utcnow(),
         traceparent=traceparent,
-        data=_jsonable(payload),
+        # Stored as the API would write it (UTC instants with Z, ids as strings).
+        data=orjson.loads(dump_json(payload)),
     )
     session.add(event)
     return event
@@ -66,19 +68,3 @@ def to_cloudevent(event: Event) -> dict[str, Any]:
     if event.traceparent:
         envelope["traceparent"] = event.traceparent
     return envelope
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
