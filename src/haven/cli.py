@@ -47,11 +47,13 @@ from haven.core.errors import Conflict, HavenError
 from haven.core.logging import configure_logging
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.portability import ImportReport, export_workspace, import_workspace
+from haven.projects import service as projects
+from haven.projects.schemas import ProjectCreate
 from haven.settings import Settings, get_settings
+from haven.tasks import dependencies, series
 from haven.tasks import service as tasks
 from haven.tasks.schemas import (
     PriorityName,
-    ProjectCreate,
     RecurrenceIn,
     ReminderIn,
     TaskCreate,
@@ -446,7 +448,7 @@ class _DemoBuilder:
 
     async def add_projects(self) -> None:
         for name, color, description in _PROJECTS:
-            project, _ = await tasks.create_project(
+            project, _ = await projects.create_project(
                 self.session,
                 principal=self.principal,
                 data=ProjectCreate(name=name, color=color, description=description),
@@ -570,7 +572,7 @@ class _DemoBuilder:
             return
         first, then = self.rng.sample(roots, 2)
         try:
-            await tasks.add_dependency(
+            await dependencies.add_dependency(
                 self.session, principal=self.principal, task_id=then.id, depends_on_id=first.id
             )
         except Conflict:  # would close a cycle: fine, fewer links
@@ -578,7 +580,7 @@ class _DemoBuilder:
         self.counts.dependencies += 1
 
     async def _complete(self, task_id: uuid.UUID) -> None:
-        task, _ = await tasks.complete_task(
+        task, _ = await series.complete_task(
             self.session, principal=self.principal, task_id=task_id, cascade=True, if_match=None
         )
         if task.status == "done":
