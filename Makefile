@@ -56,7 +56,7 @@ test: lint typecheck test-sqlite test-postgres
 	$(PY) -m coverage report
 
 bench: install
-	$(PY) benchmarks/api_load.py
+	$(PY) -m benchmarks.api_load
 
 # Re-pin every dependency after editing pyproject.toml.
 lock:
