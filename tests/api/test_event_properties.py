@@ -2,7 +2,7 @@
 
 Two users, their personal workspaces and a shared one; tasks, subtasks, projects, tags,
 dependencies, reminders, timers, the trash, members and roles, in any order, by either
-user. After every request the ledger (tests/api/ledger.py) reads all the two can see and
+user. After every request the ledger (tests/ledger.py) reads all the two can see and
 checks it against the events the request wrote:
 
 (a) every resource whose representation or version changed has a new event on its
@@ -45,7 +45,8 @@ from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.settings import Settings
-from tests.api.ledger import (
+from tests.factories import register
+from tests.ledger import (
     Fold,
     Json,
     LoggedEvent,
@@ -53,12 +54,13 @@ from tests.api.ledger import (
     World,
     changed_keys,
     events_since,
+    fold_history,
     history_problems,
     read_task_parts,
     read_world,
+    task_history,
     unexplained,
 )
-from tests.conftest import register
 
 T = TypeVar("T")
 
@@ -291,41 +293,20 @@ class EveryChangeIsAnEvent(RuleBasedStateMachine):
         """GET /tasks/{id}/history serves each task's events, and they fold to the task."""
         if self.failed:
             return
-        fold = Fold()
         problems: list[str] = []
         for key, task in sorted(self.world.items()):
             if key[0] != "task":
                 continue
-            subject = f"tasks/{task['id']}"
-            history = self.harness.run(self._history(task["id"]))
-            problems += history_problems(history, self.log.get(subject, []))
-            for item in history:
-                event = LoggedEvent(
-                    id=item["id"],
-                    type=item["type"],
-                    subject=item["subject"],
-                    workspace_id=None,
-                    version=item["haven_version"],
-                    data=item["data"],
-                )
-                problems += fold.apply(event)
-        problems += fold.disagreements({k: v for k, v in self.world.items() if k[0] == "task"})
-        assert not problems, "\n".join(problems)
-
-    async def _history(self, task_id: str) -> list[Json]:
-        viewer = self.task_viewer[task_id]
-        items: list[Json] = []
-        params = {"limit": "200"}
-        while True:
-            response = await self.harness.client.get(
-                f"/tasks/{task_id}/history", params=params, headers=viewer.headers
+            viewer = self.task_viewer[task["id"]]
+            history = self.harness.run(
+                task_history(self.harness.client, viewer.headers, task["id"])
             )
-            assert response.status_code == 200, response.text
-            page = response.json()
-            items.extend(page["items"])
-            if page["next_cursor"] is None:
-                return items
-            params["cursor"] = page["next_cursor"]
+            problems += history_problems(history, self.log.get(f"tasks/{task['id']}", []))
+            folded, contradictions = fold_history(history)
+            problems += contradictions
+            if folded != task:
+                problems.append(f"the history of task {task['id']} folds to {folded}, not {task}")
+        assert not problems, "\n".join(problems)
 
     # --- picking ----------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,11 +12,11 @@ from haven.accounts import service as accounts
 from haven.accounts.principal import Principal, Role
 from haven.core.errors import Conflict, NotFound
 from haven.core.ids import new_id
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
+from haven.tags import events as tag_events
 from haven.tags import repository as repo
 from haven.tags.models import Tag
-from haven.tags.schemas import TagCreate, TagUpdate, tag_to_dict
+from haven.tags.schemas import TagCreate, TagUpdate
 from haven.tasks.access import require_role, require_scope
 
 
@@ -35,25 +34,6 @@ async def _tag_for(
         raise NotFound("tag not found")
     await require_role(session, principal, workspace_id=tag.workspace_id, write=write, what="tag")
     return tag
-
-
-def _record(
-    session: AsyncSession,
-    actor: str,
-    event_type: str,
-    tag: Tag,
-    changes: dict[str, tuple[Any, Any]] | None = None,
-) -> None:
-    record_event(
-        session,
-        type=event_type,
-        subject=f"tags/{tag.id}",
-        actor=actor,
-        workspace_id=tag.workspace_id,
-        version=tag.version,
-        data={"tag": tag_to_dict(tag)},
-        changes=changes,
-    )
 
 
 def is_named(tag_id: ColumnElement[uuid.UUID], key: BindParameter[str]) -> ColumnElement[bool]:
@@ -83,7 +63,7 @@ async def tags_named(
             ],
         )
         for tag in created:
-            _record(session, actor, catalog.TAG_CREATED, tag)
+            record(session, tag_events.created(tag, actor=actor))
         existing = await repo.tags_by_key(session, workspace_id=workspace_id, keys=list(wanted))
     return [existing[key] for key in wanted]
 
@@ -106,7 +86,7 @@ async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCr
     )
     session.add(tag)
     await session.flush()
-    _record(session, principal.actor, catalog.TAG_CREATED, tag)
+    record(session, tag_events.created(tag, actor=principal.actor))
     return tag
 
 
@@ -115,7 +95,7 @@ async def update_tag(
 ) -> tuple[Tag, str | None]:
     """Rename or recolour a tag; (tag, its former name if renamed)."""
     tag = await _tag_for(session, principal, tag_id, write=True)
-    before = tag_to_dict(tag)
+    before = tag_events.snapshot(tag)
     if "color" in data.model_fields_set:
         tag.color = data.color
     renamed_from: str | None = None
@@ -127,16 +107,14 @@ async def update_tag(
         renamed_from = tag.name
         tag.name, tag.name_key = data.name, key
     await session.flush()
-    after = tag_to_dict(tag)
-    changes = {k: (before[k], after[k]) for k in ("name", "color") if before[k] != after[k]}
-    if changes:
-        _record(session, principal.actor, catalog.TAG_UPDATED, tag, changes)
+    if tag.version != before["version"]:
+        record(session, tag_events.updated(tag, before=before, actor=principal.actor))
     return tag, renamed_from
 
 
 async def delete_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> None:
     tag = await _tag_for(session, principal, tag_id, write=True)
-    _record(session, principal.actor, catalog.TAG_DELETED, tag)
+    record(session, tag_events.deleted(tag, actor=principal.actor))
     await session.delete(tag)
     await session.flush()
 

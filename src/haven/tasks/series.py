@@ -12,14 +12,14 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, ValidationFailed
 from haven.core.ids import derived_id
-from haven.events import catalog
+from haven.events.outbox import record
 from haven.recurrence import InvalidRecurrence, Recurrence, next_due, occurrences, parse_recurrence
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task
-from haven.tasks.recording import record_task_event
 from haven.tasks.reminders import new_reminder
-from haven.tasks.schemas import OPEN_STATUSES, RecurrenceIn, ReminderIn, task_to_dict
+from haven.tasks.schemas import OPEN_STATUSES, RecurrenceIn, ReminderIn
 from haven.tasks.trash import restore_tree, trash_tree
 
 
@@ -108,18 +108,15 @@ async def complete(session: AsyncSession, principal: Principal, task: Task) -> T
     now = utcnow()
     for child in await repo.descendants(session, task.id):
         if child.status in OPEN_STATUSES:
-            before = child.status
+            child_before = task_events.snapshot(child)
             child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
             child.progress = 100
             await session.flush()
-            record_task_event(
+            record(
                 session,
-                principal,
-                catalog.TASK_COMPLETED,
-                child,
-                changes={"status": (before, "done")},
+                task_events.completed(child, before=child_before, actor=principal.actor),
             )
-    before = task.status
+    before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by, task.progress = (
         "done",
         now,
@@ -128,13 +125,9 @@ async def complete(session: AsyncSession, principal: Principal, task: Task) -> T
     )
     await session.flush()
     next_task = await _spawn_next_occurrence(session, principal, task, completed_at=now)
-    record_task_event(
+    record(
         session,
-        principal,
-        catalog.TASK_COMPLETED,
-        task,
-        changes={"status": (before, "done")},
-        extra={"next_id": str(next_task.id) if next_task else None},
+        task_events.completed(task, before=before, actor=principal.actor, next_task=next_task),
     )
     return next_task
 
@@ -181,9 +174,7 @@ async def _spawn_next_occurrence(
     await _copy_reminders(session, source=task, target=nxt, shift=shift)
     await _copy_subtasks(session, principal, source=task, target=nxt, shift=shift)
     await session.flush()
-    record_task_event(
-        session, principal, catalog.TASK_CREATED, nxt, extra={"previous_id": str(task.id)}
-    )
+    record(session, task_events.created(nxt, actor=principal.actor, previous=task))
     return nxt
 
 
@@ -256,7 +247,7 @@ async def _copy_subtasks(
         )
         await _copy_reminders(session, source=child, target=copy, shift=shift)
         await _copy_subtasks(session, principal, source=child, target=copy, shift=shift)
-        record_task_event(session, principal, catalog.TASK_CREATED, copy)
+        record(session, task_events.created(copy, actor=principal.actor))
 
 
 async def reopen_task(
@@ -266,12 +257,10 @@ async def reopen_task(
     ensure_task_version(task, if_match)
     if task.status in OPEN_STATUSES:
         return task
-    before = task.status
+    before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by = "todo", None, None
     await session.flush()
-    record_task_event(
-        session, principal, catalog.TASK_REOPENED, task, changes={"status": (before, "todo")}
-    )
+    record(session, task_events.reopened(task, before=before, actor=principal.actor))
     await withdraw_next_occurrence(session, principal, task)
     return task
 
@@ -298,7 +287,7 @@ async def skip_task(
     due = _next_due_of(task, completed_at=utcnow(), mode_override="due")
     if due is None:
         raise Conflict("the series has no further occurrence to skip to")
-    before_due = task_to_dict(task)["due"]
+    before = task_events.snapshot(task)
     shift = due - task.due_at
     task.due_at = due
     if task.start_at is not None:
@@ -310,11 +299,5 @@ async def skip_task(
             reminder.fire_at, reminder.fired_at = reminder.at, None
     await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
     await session.flush()
-    record_task_event(
-        session,
-        principal,
-        catalog.TASK_SKIPPED,
-        task,
-        changes={"due": (before_due, task_to_dict(task)["due"])},
-    )
+    record(session, task_events.skipped(task, before=before, actor=principal.actor))
     return task

@@ -11,10 +11,12 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict
 from haven.events import catalog
+from haven.events.outbox import record
+from haven.tasks import bulk
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task
-from haven.tasks.recording import record_task_event
 
 
 async def delete_task(
@@ -36,19 +38,39 @@ async def trash_tree(
     The shared instant is what restoring uses to bring back exactly this tree.
     """
     for item in [*await repo.descendants(session, task.id), task]:
+        before = task_events.snapshot(item)
         item.deleted_at = deleted_at
         await session.flush()
-        record_task_event(session, principal, catalog.TASK_DELETED, item)
+        record(session, task_events.deleted(item, before=before, actor=principal.actor))
 
 
 async def trash_project_tasks(
     session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, deleted_at: datetime
 ) -> None:
-    """Move the live tasks of a project that is being deleted to the trash."""
-    for task in await repo.project_tasks(session, project_id):
-        task.deleted_at = deleted_at
-        await session.flush()
-        record_task_event(session, principal, catalog.TASK_DELETED, task)
+    """Move the live tasks of a project that is being deleted to the trash, with every
+    live subtask below them (in whatever project), at the project's instant of deletion:
+    restoring a task brings its subtasks back with it."""
+    await bulk.change_tasks(
+        session,
+        repo.live_in_project_with_subtasks(project_id),
+        lambda row: {"deleted_at": deleted_at},
+        event_type=catalog.TASK_DELETED,
+        actor=principal.actor,
+    )
+
+
+async def trash_workspace_tasks(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID, deleted_at: datetime
+) -> None:
+    """Move the live tasks of a workspace that is being deleted to the trash, each with
+    its `task.deleted` event: nothing of the workspace stays live."""
+    await bulk.change_tasks(
+        session,
+        repo.live_in_workspace(workspace_id),
+        lambda row: {"deleted_at": deleted_at},
+        event_type=catalog.TASK_DELETED,
+        actor=principal.actor,
+    )
 
 
 async def restore_task(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> Task:
@@ -68,13 +90,11 @@ async def restore_tree(session: AsyncSession, principal: Principal, task: Task) 
     deleted_at = task.deleted_at
     if deleted_at is None:
         return
-    task.deleted_at = None
-    await session.flush()
-    record_task_event(session, principal, catalog.TASK_RESTORED, task)
-    for child in await _deleted_with(session, task, deleted_at):
-        child.deleted_at = None
+    for item in [task, *await _deleted_with(session, task, deleted_at)]:
+        before = task_events.snapshot(item)
+        item.deleted_at = None
         await session.flush()
-        record_task_event(session, principal, catalog.TASK_RESTORED, child)
+        record(session, task_events.restored(item, before=before, actor=principal.actor))
 
 
 async def _deleted_with(session: AsyncSession, task: Task, deleted_at: datetime) -> list[Task]:
