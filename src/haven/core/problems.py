@@ -147,19 +147,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         allowed = _allowed_methods(request)
         headers["Allow"] = ", ".join(allowed)
-        detail = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}"
+        detail = f"{request.method} is not allowed on {request.url.path}"
+        if allowed:
+            detail += f"; allowed: {', '.join(allowed)}"
     extra = {"errors": [{"loc": ["body"], "msg": detail}]} if exc.status_code == 422 else None
     return problem_response(exc.status_code, detail, extra=extra, headers=headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route accepts on this path (the first match alone may not know)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route accepts on this path.
+
+    Asked by trying each method against the router, because routes included from other
+    routers do not list their methods (FastAPI resolves them lazily).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:

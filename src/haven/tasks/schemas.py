@@ -12,6 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from haven.core.schemas import PatchBody, RequestBody
+from haven.core.text import one_line
 from haven.tags.schemas import TagName
 from haven.tasks.models import Reminder, TimeLog
 
@@ -42,6 +43,7 @@ def _in_calendar_range(value: date) -> date:
 
 
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
+Title = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(one_line)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar_range)]
 DueValue = Instant | Annotated[date, AfterValidator(_in_calendar_range)]
 
@@ -99,7 +101,7 @@ class TaskCreate(RequestBody):
     workspace_id: uuid.UUID | None = Field(
         None, description="default: the project's workspace, else your personal workspace"
     )
-    title: str = Field(min_length=1, max_length=500)
+    title: Title
     project_id: uuid.UUID | None = None
     description: str = Field("", max_length=100_000)
     status: Status = "todo"
@@ -122,7 +124,6 @@ class TaskUpdate(PatchBody):
     nullable: ClassVar[frozenset[str]] = frozenset(
         {
             "project_id",
-            "description",
             "due",
             "start",
             "parent_id",
@@ -132,7 +133,7 @@ class TaskUpdate(PatchBody):
         }
     )
 
-    title: str | None = Field(None, min_length=1, max_length=500)
+    title: Title | None = None
     project_id: uuid.UUID | None = None
     description: str | None = Field(None, max_length=100_000)
     status: Status | None = None
