@@ -42,8 +42,10 @@ async def require_role(
     )
 
 
-async def may_see(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> bool:
-    """Whether the caller is a member (any role) of the workspace."""
+async def may_read(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> bool:
+    """Whether the caller may read the workspace's tasks: a member, with the read scope."""
+    if not principal.can(Scope.TASKS_READ):
+        return False
     role = await accounts.role_in(session, user_id=principal.user_id, workspace_id=workspace_id)
     return role is not None
 

@@ -22,7 +22,7 @@ from haven.projects import service as projects
 from haven.tags import service as tags_service
 from haven.tasks import repository as repo
 from haven.tasks import series
-from haven.tasks.access import ensure_task_version, may_see, require_scope, task_for
+from haven.tasks.access import ensure_task_version, may_read, require_scope, task_for
 from haven.tasks.models import Task
 from haven.tasks.recording import record_task_event
 from haven.tasks.reminders import new_reminder
@@ -70,10 +70,9 @@ async def _resolve_workspace(
             raise NotFound("parent task not found")
         candidates.append(parent.workspace_id)
     if data.project_id is not None:
-        project_workspace = await projects.workspace_of(session, data.project_id)
-        if project_workspace is None:
-            raise NotFound("project not found")
-        candidates.append(project_workspace)
+        candidates.append(
+            await projects.workspace_of(session, principal=principal, project_id=data.project_id)
+        )
     if data.workspace_id is not None:
         candidates.append(data.workspace_id)
     if len(set(candidates)) > 1:
@@ -94,7 +93,7 @@ async def create_task(
             ensure_own_retry(
                 created_by=existing.created_by,
                 caller_id=principal.user_id,
-                caller_can_see=await may_see(session, principal, existing.workspace_id),
+                caller_can_see=await may_read(session, principal, existing.workspace_id),
             )
             return existing, False
     access = await accounts.require_access(
@@ -195,7 +194,7 @@ async def update_task(
     if "timezone" in fields and data.timezone is not None:
         _move_to_zone(task, data.timezone)
     if "project_id" in fields:
-        await _move_to_project(session, task, data.project_id)
+        await _move_to_project(session, principal, task, data.project_id)
     if "parent_id" in fields:
         await _move_under(session, principal, task, data.parent_id)
     if "assignee_id" in fields:
@@ -267,11 +266,13 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any,
     }
 
 
-async def _move_to_project(session: AsyncSession, task: Task, project_id: uuid.UUID | None) -> None:
+async def _move_to_project(
+    session: AsyncSession, principal: Principal, task: Task, project_id: uuid.UUID | None
+) -> None:
     if project_id is not None:
-        project_workspace = await projects.workspace_of(session, project_id)
-        if project_workspace is None:
-            raise NotFound("project not found")
+        project_workspace = await projects.workspace_of(
+            session, principal=principal, project_id=project_id
+        )
         if project_workspace != task.workspace_id:
             raise ValidationFailed(
                 "the project is in another workspace", loc=["body", "project_id"]
