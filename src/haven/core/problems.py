@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -181,6 +181,24 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# PostgreSQL's "deadlock detected" and "could not serialize access": the database undid
+# one of two transactions that met; the same request, sent again, goes through.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        log.warning("transaction_retryable", path=request.url.path, error=str(exc.orig))
+        return problem_response(
+            503,
+            "the change met another at the same moment and was undone; retry",
+            slug="unavailable",
+            headers={"Retry-After": "1"},
+        )
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", None)
     log.error("unhandled_error", path=request.url.path, request_id=request_id, exc_info=exc)
@@ -196,4 +214,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

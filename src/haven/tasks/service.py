@@ -58,7 +58,7 @@ async def _resolve_workspace(
     """The workspace the parent, project or workspace_id name; None means the personal one."""
     candidates: list[uuid.UUID] = []
     if data.parent_id is not None:
-        parent = await repo.get_task(session, data.parent_id)
+        parent = await repo.lock_parent(session, data.parent_id)
         if (
             parent is None
             or parent.deleted_at is not None
@@ -284,7 +284,7 @@ async def _move_under(
     session: AsyncSession, principal: Principal, task: Task, parent_id: uuid.UUID | None
 ) -> None:
     if parent_id is not None:
-        parent = await repo.get_task(session, parent_id)
+        parent = await repo.lock_parent(session, parent_id)
         if (
             parent is None
             or parent.workspace_id != task.workspace_id
