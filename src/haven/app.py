@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
+from haven.core.api_docs import install_api_docs
 from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
 from haven.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
@@ -44,6 +45,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version="0.1.0",
         summary="A self-hostable home for tasks, calendars and habits.",
         lifespan=lifespan,
+        # /docs is served by install_api_docs with local assets, not FastAPI's CDN-loaded pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health_router)
+    install_api_docs(app)
     # Until the web UI is served here (a later issue), the root shows the API's docs.
     app.add_api_route(
         "/", lambda: RedirectResponse("/docs"), include_in_schema=False, methods=["GET"]
