@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.tasks.test_tasks_crud import make_task
-from tests.conftest import Account
+from tests.factories import Account, make_task
 
 # Every field a PATCH body may name but not clear, per resource.
 NOT_NULLABLE = {

@@ -6,8 +6,7 @@ import asyncio
 
 import httpx
 
-from tests.api.tasks.test_tasks_crud import make_task
-from tests.conftest import Account
+from tests.factories import Account, make_task
 
 
 async def test_a_subtask_created_while_its_parent_is_deleted_is_not_left_live(
