@@ -74,6 +74,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         log_level="WARNING",
         login_failures_per_account=5,
         login_failures_per_ip=1000,
+        # Cheap argon2: otherwise sign-ups and sign-ins spend the suite's time hashing.
+        password_hash_cost="minimal",
     )
 
 

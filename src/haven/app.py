@@ -14,6 +14,7 @@ from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
 from haven.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from haven.core.problems import API_PROBLEMS, install_problem_handlers, problem_responses
+from haven.core.security import use_password_cost
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.session import Database
 from haven.settings import Settings, get_settings
@@ -24,6 +25,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
+    use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,30 +6,62 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, Literal
 
 import jwt
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from haven.core.clock import utcnow
 
-_passwords = PasswordHash.recommended()
-# Verifying against this keeps a login for an unknown email as slow as a real one.
-_DUMMY_HASH = _passwords.hash("haven-timing-equaliser")
 JWT_ALGORITHM = "HS256"
 ACCESS_AUDIENCE = "haven-api"
 
+PasswordCost = Literal["standard", "minimal"]
+"""How hard new password hashes are to compute.
+
+"standard" is argon2id with pwdlib's recommended parameters (64 MiB, 3 passes). "minimal"
+(8 KiB, 1 pass) is for test suites only, where thousands of sign-ups would otherwise spend
+their time hashing: it offers no protection against offline guessing. A hash records its
+own parameters, so either setting verifies hashes made under the other.
+"""
+
+
+@dataclass(frozen=True)
+class _Passwords:
+    hasher: PasswordHash
+
+    @cached_property
+    def dummy_hash(self) -> str:
+        """Verified against for an unknown email, so that answer takes as long as a real one."""
+        return self.hasher.hash("haven-timing-equaliser")
+
+
+_COSTS: dict[PasswordCost, _Passwords] = {
+    "standard": _Passwords(PasswordHash.recommended()),
+    "minimal": _Passwords(PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))),
+}
+_passwords = _COSTS["standard"]
+
+
+def use_password_cost(cost: PasswordCost) -> None:
+    """Hash new passwords at this cost from now on (the process-wide setting)."""
+    global _passwords
+    _passwords = _COSTS[cost]
+
 
 def hash_password(password: str) -> str:
-    return _passwords.hash(password)
+    return _passwords.hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
-        _passwords.verify(password, _DUMMY_HASH)
+        _passwords.hasher.verify(password, _passwords.dummy_hash)
         return False
-    return _passwords.verify(password, password_hash)
+    return _passwords.hasher.verify(password, password_hash)
 
 
 def issue_access_token(*, user_id: uuid.UUID, secret: str, ttl: timedelta) -> tuple[str, datetime]:
