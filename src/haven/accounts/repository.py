@@ -106,7 +106,7 @@ async def get_user_for_update(session: AsyncSession, user_id: uuid.UUID) -> User
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The user with this (already lower-cased) email."""
+    """The user with this email, already in normal form (core.emails.normalize_email)."""
     user: User | None = await session.scalar(select(User).where(User.email == email))
     return user
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import lru_cache
-from typing import Annotated, ClassVar, Literal
-from zoneinfo import available_timezones
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -20,32 +19,23 @@ from pydantic import (
 )
 
 from haven.accounts.principal import Role, Scope
+from haven.core.emails import normalize_email
+from haven.core.timezones import TimeZoneName
 
 # --- shared field types ------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+def _normalize_if_text(value: Any) -> Any:
+    return normalize_email(value) if isinstance(value, str) else value
 
 
-def is_time_zone(name: str) -> bool:
-    """True for an IANA zone name known to this installation (tzdata), e.g. "Europe/Berlin"."""
-    return name in _time_zones()
-
-
-def _check_time_zone(name: str) -> str:
-    if not is_time_zone(name):
-        raise ValueError(f"{name!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
-    return name
-
-
-TimeZoneName = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64),
-    AfterValidator(_check_time_zone),
+# Normalised before the syntax check (so " Alice@Example.com" is fine) and after it (the
+# checker's own normal form of a domain is not always ours).
+Email = Annotated[EmailStr, BeforeValidator(_normalize_if_text), AfterValidator(normalize_email)]
+# Any text: a sign-in with a malformed email is a wrong credential (401), not a 422.
+LoginEmail = Annotated[
+    str, StringConstraints(min_length=1, max_length=320), AfterValidator(normalize_email)
 ]
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -90,7 +80,7 @@ class DigestUpdate(PatchBody):
 
 class UserRead(BaseModel):
     id: uuid.UUID = Field(description="the user's id")
-    email: str = Field(description="the sign-in email, lower-case")
+    email: str = Field(description="the sign-in email, normalised (NFKC, case-folded)")
     name: str = Field(description="the display name (may be empty)")
     timezone: str = Field(description="IANA time zone for due times, reminders and digests")
     digest: DigestSettings = Field(description="daily digest settings")
@@ -99,7 +89,9 @@ class UserRead(BaseModel):
 
 
 class RegisterRequest(RequestBody):
-    email: Email = Field(max_length=320, description="the sign-in email (stored lower-case)")
+    email: Email = Field(
+        max_length=320, description="the sign-in email (stored normalised: NFKC, case-folded)"
+    )
     password: NewPassword = Field(description="8 to 1024 characters")
     name: PersonName = Field(default="", description="display name; optional")
     timezone: TimeZoneName = Field(
@@ -108,8 +100,8 @@ class RegisterRequest(RequestBody):
 
 
 class LoginRequest(RequestBody):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=320)] = Field(
-        description="the sign-in email (case does not matter)"
+    email: LoginEmail = Field(
+        description="the sign-in email (case, spacing and Unicode width do not matter)"
     )
     password: AnyPassword = Field(description="the account's password")
 

@@ -23,9 +23,9 @@ from haven.accounts.schemas import (
     MemberCreate,
     ProfileUpdate,
     WorkspaceCreate,
-    is_time_zone,
 )
 from haven.core.clock import utcnow
+from haven.core.emails import normalize_email
 from haven.core.errors import (
     Conflict,
     Forbidden,
@@ -42,6 +42,7 @@ from haven.core.security import (
     new_secret,
     verify_password,
 )
+from haven.core.timezones import is_time_zone
 from haven.events import catalog
 from haven.events.outbox import record_event
 
@@ -135,7 +136,7 @@ async def create_user(
 
     `password` None makes an account that can only sign in through an external provider.
     """
-    email = email.strip().lower()
+    email = normalize_email(email)
     if not is_time_zone(timezone):
         raise ValidationFailed(f"{timezone!r} is not an IANA time zone", loc=["body", "timezone"])
     # Hash before the first statement: on SQLite that statement takes the write lock, and
@@ -310,7 +311,7 @@ async def check_password(session: AsyncSession, *, email: str, password: str) ->
 
     Needs only a read session: keep the (slow) hash comparison out of write transactions.
     """
-    user = await repository.get_user_by_email(session, email.strip().lower())
+    user = await repository.get_user_by_email(session, normalize_email(email))
     usable = user is not None and user.is_active
     password_hash = user.password_hash if user is not None and usable else None
     # An unknown email is checked against a dummy hash, so both failures take as long.
@@ -425,7 +426,7 @@ async def sign_in_external(
         raise Unauthorized("the token carries no email to create an account with")
     if email_verified is False:
         raise Unauthorized("the provider has not verified this email")
-    email = email.strip().lower()
+    email = normalize_email(email)
     user = await repository.get_user_by_email(session, email)
     if user is None:
         zone = timezone if timezone and is_time_zone(timezone) else "UTC"
@@ -705,7 +706,7 @@ async def add_member(
     )
     if data.role is Role.OWNER and caller_role is not Role.OWNER:
         raise Forbidden("only an owner can add an owner")
-    user = await repository.get_user_by_email(session, data.email.lower())
+    user = await repository.get_user_by_email(session, normalize_email(data.email))
     if user is None:
         raise NotFound("no Haven user with that email")
     if await repository.get_membership(session, workspace_id=workspace_id, user_id=user.id):

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from haven.core.timezones import TimeZoneName
 
 Status = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
 PriorityName = Literal["none", "low", "medium", "high", "urgent"]
@@ -21,14 +22,6 @@ OPEN_STATUSES = ("todo", "in_progress", "blocked")
 SORT_FIELDS = ("due", "start", "priority", "created_at", "updated_at", "title", "progress")
 _SORT_FIELD = "-?(" + "|".join(SORT_FIELDS) + ")"
 SORT_PATTERN = f"^{_SORT_FIELD}(,{_SORT_FIELD})*$"
-
-
-def _valid_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from exc
-    return value
 
 
 def _clean_tag(value: str) -> str:
@@ -45,7 +38,6 @@ def _in_calendar_range(value: date) -> date:
     return value
 
 
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
 TagName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_tag)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar_range)]
 DueValue = Instant | Annotated[date, AfterValidator(_in_calendar_range)]

@@ -15,6 +15,11 @@ from haven.events.models import Event
 from tests.conftest import Account, register
 
 
+def fullwidth(text: str) -> str:
+    """`text` in the fullwidth forms of its (printable ASCII) characters: "A" -> "\\uff21"."""
+    return "".join(chr(ord(char) + 0xFEE0) for char in text)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
