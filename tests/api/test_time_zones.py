@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import Account
+from tests.factories import Account
 
 REFUSED = ["localtime", "posixrules", "Factory", "right/UTC", "posix/Europe/Berlin", "GMT+2"]
 

@@ -17,8 +17,8 @@ from haven.app import create_app
 from haven.core.emails import normalize_email
 from haven.db.session import Database
 from haven.settings import Settings
-from tests.api.accounts import advance, freeze_clock, fullwidth
-from tests.conftest import Account, register
+from tests.factories import Account, register
+from tests.support import advance, freeze_clock, fullwidth
 
 WINDOW = 900  # login_failure_window_seconds (default)
 
