@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
+import anyio.to_thread
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -62,6 +63,16 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         _passwords.hasher.verify(password, _passwords.dummy_hash)
         return False
     return _passwords.hasher.verify(password, password_hash)
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """hash_password on a worker thread: argon2 is slow on purpose, the event loop is not."""
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+async def verify_password_off_loop(password: str, password_hash: str | None) -> bool:
+    """verify_password on a worker thread (see hash_password_off_loop)."""
+    return await anyio.to_thread.run_sync(verify_password, password, password_hash)
 
 
 def issue_access_token(*, user_id: uuid.UUID, secret: str, ttl: timedelta) -> tuple[str, datetime]:
