@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from haven.accounts.active_users import active_users
 from haven.app import create_app
 from haven.core import clock
 from haven.db.engine import create_engine, create_sessionmaker
@@ -108,6 +109,7 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     limiter = getattr(app.state, "login_limiter", None) if app is not None else None
     if limiter is not None:
         limiter.reset()
+    active_users.reset()
 
 
 @pytest.fixture

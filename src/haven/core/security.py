@@ -45,24 +45,29 @@ _COSTS: dict[PasswordCost, _Passwords] = {
     "standard": _Passwords(PasswordHash.recommended()),
     "minimal": _Passwords(PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))),
 }
-_passwords = _COSTS["standard"]
+_cost: PasswordCost = "standard"
 
 
 def use_password_cost(cost: PasswordCost) -> None:
     """Hash new passwords at this cost from now on (the process-wide setting)."""
-    global _passwords
-    _passwords = _COSTS[cost]
+    global _cost
+    _cost = cost
+
+
+def password_cost() -> PasswordCost:
+    return _cost
 
 
 def hash_password(password: str) -> str:
-    return _passwords.hasher.hash(password)
+    return _COSTS[_cost].hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
+    passwords = _COSTS[_cost]
     if password_hash is None:
-        _passwords.hasher.verify(password, _passwords.dummy_hash)
+        passwords.hasher.verify(password, passwords.dummy_hash)
         return False
-    return _passwords.hasher.verify(password, password_hash)
+    return passwords.hasher.verify(password, password_hash)
 
 
 async def hash_password_off_loop(password: str) -> str:
