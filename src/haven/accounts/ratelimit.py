@@ -129,6 +129,8 @@ class LoginLimiter:
         now = utcnow()
         limits = (
             (f"ip:{ip}", self.per_ip),
+            # The sign-in looks the account up by this same normal form: any spelling
+            # that reaches the account spends its one budget.
             (f"account:{normalize_email(account)}", self.per_account),
         )
         waits = [
