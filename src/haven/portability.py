@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.clock import utcnow
+from haven.core.emails import normalize_email
 from haven.core.errors import Conflict, HavenError, NotFound
 from haven.db.registry import metadata
 
@@ -319,7 +320,7 @@ def parse_export(document: object) -> ParsedExport:
         email = membership.pop("user_email")
         if not isinstance(email, str):
             raise InvalidExport("memberships: user_email must be a string")
-        user_emails.setdefault(membership["user_id"], email.strip().lower())
+        user_emails.setdefault(membership["user_id"], normalize_email(email))
     sections = {
         section.key: [
             _parse_row(section, raw, f"{section.key}[{index}]")
@@ -376,7 +377,7 @@ def _parse_users(raw: object) -> dict[uuid.UUID, str]:
             user_id = uuid.UUID(user["id"])
         except ValueError as exc:
             raise InvalidExport(f"{where}.id: {user['id']!r} is not a UUID") from exc
-        emails[user_id] = email.strip().lower()
+        emails[user_id] = normalize_email(email)
     return emails
 
 
@@ -473,7 +474,7 @@ async def import_workspace(
         )
     owner_id: uuid.UUID | None = None
     if owner_email is not None:
-        owner_email = owner_email.strip().lower()
+        owner_email = normalize_email(owner_email)
         found = await _match_users(session, {uuid.uuid4(): owner_email})
         if not found:
             raise NotFound(f"no user with the email {owner_email}; create the account first")
