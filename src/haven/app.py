@@ -78,11 +78,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 def _include_domain_routers(app: FastAPI) -> None:
     from haven.accounts.router import router as accounts_router
+    from haven.projects.router import router as projects_router
+    from haven.tags.router import router as tags_router
     from haven.tasks.router import router as tasks_router
 
     problems = problem_responses(*API_PROBLEMS)
-    app.include_router(accounts_router, prefix=API_PREFIX, responses=problems)
-    app.include_router(tasks_router, prefix=API_PREFIX, responses=problems)
+    for router in (accounts_router, projects_router, tasks_router, tags_router):
+        app.include_router(router, prefix=API_PREFIX, responses=problems)
 
 
 def _open_database(settings: Settings) -> Database:
