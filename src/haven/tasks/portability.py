@@ -1,4 +1,7 @@
-"""How tasks and what hangs on them travel in a workspace export (haven.portability)."""
+"""How tasks travel in a workspace export (haven.portability).
+
+With them go what hangs on a task: its tags, dependencies, reminders and time logs.
+"""
 
 from __future__ import annotations
 
@@ -50,8 +53,6 @@ async def without_clashing_timers(context: ImportContext, logs: list[Row]) -> li
     return kept
 
 
-register_section(Section("projects", "projects"))
-register_section(Section("tags", "tags"))
 register_section(Section("tasks", "tasks", arrange=parents_first))
 register_section(Section("task_tags", "task_tags", order_by=("task_id", "tag_id"), via="task_id"))
 register_section(
