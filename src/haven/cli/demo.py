@@ -32,12 +32,7 @@ from haven.projects import service as projects
 from haven.projects.schemas import ProjectCreate
 from haven.tasks import dependencies, series
 from haven.tasks import service as tasks
-from haven.tasks.schemas import (
-    PriorityName,
-    RecurrenceIn,
-    ReminderIn,
-    TaskCreate,
-)
+from haven.tasks.schemas import PriorityName, RecurrenceIn, ReminderIn, TaskCreate
 
 DEMO_TIMEZONE = "Europe/Berlin"
 DEMO_PASSWORD = "haven-demo"  # noqa: S105 - a documented demo password, printed after seeding
