@@ -9,6 +9,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.core.emails import normalize_email
 from haven.core.errors import NotFound
 from haven.db.registry import metadata
 from haven.portability.document import ParsedExport, parse_export
