@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from haven.accounts import repository
 from haven.core.clock import utcnow
 from haven.portability.registry import ImportContext, Row, Section, register_section
+from haven.workspaces import repository
 
 OWNER_ROLE: Final = "owner"
 
