@@ -308,6 +308,19 @@ async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return task
 
 
+async def lock_parent(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    """Load a task about to get a subtask, in a shared lock (PostgreSQL) until commit.
+
+    Deleting a task locks it exclusively before it collects the subtree, so a subtask is
+    either added before (and trashed with the tree) or sees the parent in the trash.
+    SQLite needs no lock: its write transactions run one at a time (BEGIN IMMEDIATE).
+    """
+    query = select(Task).where(Task.id == task_id).with_for_update(read=True)
+    query = query.execution_options(populate_existing=True)
+    task: Task | None = (await session.scalars(query)).first()
+    return task
+
+
 async def children(session: AsyncSession, parent_id: uuid.UUID) -> Sequence[Task]:
     query = select(Task).where(Task.parent_id == parent_id, Task.deleted_at.is_(None))
     return (await session.scalars(query.order_by(Task.created_at, Task.id))).all()

@@ -222,9 +222,11 @@ async def delete_task(
     responses=ok_responses(TaskOut),
 )
 async def restore_task(
-    task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
+    task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None
 ) -> Response:
-    task = await trash.restore_task(session, principal=principal, task_id=task_id)
+    task = await trash.restore_task(
+        session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
+    )
     return json_response(task_to_dict(task), version=task.version)
 
 
@@ -319,10 +321,18 @@ async def list_subtasks(
     responses=created_responses(TaskOut),
 )
 async def add_dependency(
-    task_id: uuid.UUID, data: DependencyCreate, session: WriteSession, principal: CurrentPrincipal
+    task_id: uuid.UUID,
+    data: DependencyCreate,
+    session: WriteSession,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
 ) -> Response:
     task = await dependencies.add_dependency(
-        session, principal=principal, task_id=task_id, depends_on_id=data.depends_on_id
+        session,
+        principal=principal,
+        task_id=task_id,
+        depends_on_id=data.depends_on_id,
+        if_match=parse_if_match(if_match),
     )
     return json_response(task_to_dict(task), status_code=201, version=task.version)
 
@@ -334,10 +344,18 @@ async def add_dependency(
     summary="Remove a dependency",
 )
 async def remove_dependency(
-    task_id: uuid.UUID, depends_on_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
+    task_id: uuid.UUID,
+    depends_on_id: uuid.UUID,
+    session: WriteSession,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
 ) -> Response:
     await dependencies.remove_dependency(
-        session, principal=principal, task_id=task_id, depends_on_id=depends_on_id
+        session,
+        principal=principal,
+        task_id=task_id,
+        depends_on_id=depends_on_id,
+        if_match=parse_if_match(if_match),
     )
     return Response(status_code=204)
 

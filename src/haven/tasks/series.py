@@ -81,12 +81,13 @@ async def complete_task(
     """Mark a task done; a recurring one gets its next occurrence in the same transaction.
 
     Completing a task that is already done changes nothing and answers the same result,
-    so a retried request is harmless.
+    so a retried request is harmless; but not with an If-Match that no longer matches,
+    which is a 412 here as on every write.
     """
     task = await task_for(session, principal, task_id, write=True)
+    ensure_task_version(task, if_match)
     if task.status == "done":
         return task, await repo.next_occurrence_of(session, task.id)
-    ensure_task_version(task, if_match)
     await guard_open_children(session, task, cascade=cascade)
     next_task = await complete(session, principal, task)
     await session.flush()

@@ -73,8 +73,12 @@ async def trash_workspace_tasks(
     )
 
 
-async def restore_task(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> Task:
+async def restore_task(
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, if_match: int | None
+) -> Task:
+    """Bring a task back from the trash, with the subtasks deleted together with it."""
     task = await task_for(session, principal, task_id, write=True, include_deleted=True)
+    ensure_task_version(task, if_match)
     if task.deleted_at is None:
         return task
     if task.parent_id is not None:
