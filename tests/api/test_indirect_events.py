@@ -17,8 +17,9 @@ from sqlalchemy import event, insert, select
 from haven.core.ids import new_id
 from haven.db.session import Database
 from haven.tasks.models import Task, TaskTag
-from tests.factories import Account, make_task
+from tests.factories import Account, add_member, make_task, make_workspace
 from tests.ledger import fold_history, task_history
+from tests.support import event_types
 
 
 async def _show(client: httpx.AsyncClient, who: Account, task_id: str) -> dict[str, Any]:
@@ -216,3 +217,45 @@ async def _copy_task_with_its_tags(database: Database, task_id: str, *, copies: 
         await session.execute(insert(Task), rows)
         links = [{"task_id": row["id"], "tag_id": tag_id} for row in rows for tag_id in tag_ids]
         await session.execute(insert(TaskTag), links)
+
+
+async def test_removing_a_member_unassigns_their_tasks_in_that_workspace_only(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    team = await make_workspace(client, alice)
+    assert (await add_member(client, alice, team, bob, "member")).status_code == 201
+    theirs = await make_task(client, alice, workspace_id=team, assignee_id=bob.id)
+    at_home = await make_task(client, bob, assignee_id=bob.id)
+
+    removed = await client.delete(f"/workspaces/{team}/members/{bob.id}", headers=alice.headers)
+
+    assert removed.status_code == 204
+    assert (await _show(client, alice, theirs["id"]))["assignee_id"] is None
+    last = await _last_event_and_fold(client, alice, theirs["id"])
+    assert last["type"] == "haven.task.updated"
+    assert last["data"]["changes"] == {"assignee_id": [bob.id, None]}
+    assert (await _show(client, bob, at_home["id"]))["assignee_id"] == bob.id
+
+
+async def test_deleting_a_workspace_deletes_its_tasks_projects_and_tags_each_with_an_event(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    team = await make_workspace(client, alice)
+    project = await client.post(
+        "/projects", json={"name": "Launch", "workspace_id": team}, headers=alice.headers
+    )
+    task = await make_task(client, alice, workspace_id=team, tags=["ops"])
+    subtask = await make_task(client, alice, parent_id=task["id"])
+    tag = (await client.get("/tags", params={"workspace_id": team}, headers=alice.headers)).json()
+
+    deleted = await client.delete(f"/workspaces/{team}", headers=alice.headers)
+
+    assert deleted.status_code == 204
+    for subject, last in (
+        (f"tasks/{task['id']}", "haven.task.deleted"),
+        (f"tasks/{subtask['id']}", "haven.task.deleted"),
+        (f"projects/{project.json()['id']}", "haven.project.deleted"),
+        (f"tags/{tag['items'][0]['id']}", "haven.tag.deleted"),
+    ):
+        assert (await event_types(database, subject_prefix=subject))[-1] == last
+    assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 404

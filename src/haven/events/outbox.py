@@ -82,34 +82,6 @@ def _columns(event: DomainEvent) -> dict[str, Any]:
     }
 
 
-def record_event(
-    session: AsyncSession,
-    *,
-    type: str,
-    subject: str,
-    actor: str,
-    workspace_id: uuid.UUID | None,
-    data: Mapping[str, Any],
-    version: int | None = None,
-    changes: Mapping[str, tuple[Any, Any] | list[Any]] | None = None,
-) -> Event:
-    """The former, untyped way in; kept until every module records through its builder."""
-    payload = dict(data)
-    if changes:
-        payload["changes"] = {key: list(pair) for key, pair in changes.items()}
-    return record(
-        session,
-        DomainEvent(
-            type=type,
-            subject=subject,
-            actor=actor,
-            workspace_id=workspace_id,
-            version=version,
-            data=payload,
-        ),
-    )
-
-
 def to_cloudevent(event: Event) -> dict[str, Any]:
     """The CloudEvents 1.0 structured form (EVENTS.md)."""
     envelope: dict[str, Any] = {

@@ -15,7 +15,7 @@ from haven.core.concurrency import ensure_version
 from haven.core.errors import NotFound
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events.outbox import record
+from haven.events.outbox import record, record_all
 from haven.projects import events as project_events
 from haven.projects import repository as repo
 from haven.projects.models import Project
@@ -153,4 +153,25 @@ async def list_projects(
         include_archived=include_archived,
         after=after,
         limit=limit,
+    )
+
+
+async def delete_workspace_projects(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID, deleted_at: datetime
+) -> None:
+    """The live projects of a workspace being deleted go with it, each with its event.
+
+    For workspaces.flows, which has checked that the caller may delete the workspace.
+    """
+    projects = await repo.lock_live_projects_in(session, workspace_id)
+    before = [project_events.snapshot(project) for project in projects]
+    for project in projects:
+        project.deleted_at = deleted_at
+    await session.flush()
+    await record_all(
+        session,
+        [
+            project_events.deleted(project, before=state, actor=principal.actor)
+            for project, state in zip(projects, before, strict=True)
+        ],
     )

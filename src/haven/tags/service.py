@@ -13,7 +13,7 @@ from haven.accounts.principal import Principal
 from haven.core.concurrency import ensure_version
 from haven.core.errors import Conflict, NotFound
 from haven.core.ids import new_id
-from haven.events.outbox import record
+from haven.events.outbox import record, record_all
 from haven.tags import events as tag_events
 from haven.tags import repository as repo
 from haven.tags.models import Tag
@@ -154,3 +154,15 @@ async def list_tags(
         after=after,
         limit=limit,
     )
+
+
+async def forget_workspace_tags(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID
+) -> None:
+    """The tags of a workspace being deleted go with it: a `tag.deleted` for each (the rows
+    stay with the deleted workspace, like its tasks in the trash).
+
+    For workspaces.flows, which has checked that the caller may delete the workspace.
+    """
+    tags = await repo.tags_in(session, workspace_id)
+    await record_all(session, [tag_events.deleted(tag, actor=principal.actor) for tag in tags])
