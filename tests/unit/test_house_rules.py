@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -72,3 +73,24 @@ def test_modules_do_not_import_each_others_repositories() -> None:
             if owner != module:
                 offenders.append(f"{path.relative_to(SRC)} uses {owner}.repository")
     assert offenders == [], "use the other module's service"
+
+
+def _calls_itself(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == function.name
+        for node in ast.walk(function)
+    )
+
+
+def test_no_function_calls_itself() -> None:
+    """User data can nest deeper than Python's stack (1,500 levels of subtasks): walk
+    trees with a loop or a recursive CTE, never with recursion."""
+    offenders = [
+        f"{path.relative_to(SRC)}:{node.lineno} {node.name}"
+        for path in sorted(SRC.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _calls_itself(node)
+    ]
+    assert offenders == []
