@@ -8,7 +8,8 @@ PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve migrate test lint fmt typecheck test-sqlite test-postgres bench lock clean
+.PHONY: install run serve migrate test lint fmt typecheck chromium test-sqlite test-postgres bench \
+	lock clean
 
 install: $(STAMP)
 
@@ -38,11 +39,15 @@ fmt: install
 typecheck: install
 	$(PY) -m mypy
 
-test-sqlite: install
+# The browser tests (tests/e2e) need Debian's Chromium: installed here when missing (as root).
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+test-sqlite: install chromium
 	HAVEN_TEST_DATABASE=sqlite $(PY) -m pytest -q -n 2 -p no:cacheprovider \
 		--cov --cov-report= $(PYTEST_ARGS)
 
-test-postgres: install
+test-postgres: install chromium
 	HAVEN_TEST_DATABASE=postgres $(PY) -m pytest -q -n 2 -p no:cacheprovider \
 		--cov --cov-append --cov-report= $(PYTEST_ARGS)
 
@@ -51,7 +56,7 @@ test: lint typecheck test-sqlite test-postgres
 	$(PY) -m coverage report
 
 bench: install
-	$(PY) benchmarks/api_load.py
+	$(PY) -m benchmarks.api_load
 
 # Re-pin every dependency after editing pyproject.toml.
 lock:

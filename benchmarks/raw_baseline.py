@@ -10,7 +10,7 @@ schema, one database round trip per request, and answers with the same JSON as H
 
 The bearer token is an access JWT, checked with PyJWT exactly as Haven checks it.
 Only what the benchmark sends is supported on POST (title, description, status, priority,
-progress). Run by benchmarks/api_load.py as::
+progress). Run by benchmarks/api_load/ (servers.py) as::
 
     uvicorn raw_baseline:create_app --factory --app-dir benchmarks --loop uvloop --http httptools
 

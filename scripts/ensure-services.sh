@@ -17,3 +17,5 @@ if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; 
 else
   echo "postgresql: NOT reachable on 127.0.0.1:5432 (the PostgreSQL half of make test will fail)" >&2
 fi
+
+bash "$(dirname "$0")/ensure-chromium.sh"

@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database (SQLite or PostgreSQL), the app, clients, factories.
+"""Shared fixtures: a migrated database (SQLite or PostgreSQL), the app, clients, accounts.
 
 ``HAVEN_TEST_DATABASE=postgres`` runs the suite against a throwaway PostgreSQL database
 (``HAVEN_TEST_POSTGRES_URL``, default the local server); anything else uses a temporary
@@ -13,9 +13,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +28,7 @@ from haven.db.migrate import upgrade
 from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.settings import Settings
+from tests.factories import Account, register
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HAVEN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -114,54 +113,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
         yield c
-
-
-@dataclass
-class Account:
-    """A registered user as a test sees it."""
-
-    email: str
-    password: str
-    token: str
-    refresh_token: str
-    user: dict[str, Any]
-    workspace_id: str
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return str(self.user["id"])
-
-
-async def register(
-    client: httpx.AsyncClient, *, email: str | None = None, timezone: str = "UTC"
-) -> Account:
-    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
-    password = "correct horse battery staple"
-    response = await client.post(
-        "/auth/register",
-        json={
-            "email": email,
-            "password": password,
-            "name": email.split("@")[0],
-            "timezone": timezone,
-        },
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    token = body["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    workspaces = (await client.get("/workspaces", headers=headers)).json()["items"]
-    personal = next(w for w in workspaces if w["is_personal"])
-    return Account(
-        email=email,
-        password=password,
-        token=token,
-        refresh_token=body["refresh_token"],
-        user=body["user"],
-        workspace_id=personal["id"],
-        headers=headers,
-    )
 
 
 @pytest.fixture

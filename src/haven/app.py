@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
+from haven.core.api_docs import install_api_docs
 from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
 from haven.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
@@ -44,6 +45,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version="0.1.0",
         summary="A self-hostable home for tasks, calendars and habits.",
         lifespan=lifespan,
+        # /docs is served by install_api_docs with local assets, not FastAPI's CDN-loaded pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health_router)
+    install_api_docs(app)
     # Until the web UI is served here (a later issue), the root shows the API's docs.
     app.add_api_route(
         "/", lambda: RedirectResponse("/docs"), include_in_schema=False, methods=["GET"]
@@ -73,11 +78,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 def _include_domain_routers(app: FastAPI) -> None:
     from haven.accounts.router import router as accounts_router
+    from haven.projects.router import router as projects_router
+    from haven.tags.router import router as tags_router
     from haven.tasks.router import router as tasks_router
 
     problems = problem_responses(*API_PROBLEMS)
-    app.include_router(accounts_router, prefix=API_PREFIX, responses=problems)
-    app.include_router(tasks_router, prefix=API_PREFIX, responses=problems)
+    for router in (accounts_router, projects_router, tasks_router, tags_router):
+        app.include_router(router, prefix=API_PREFIX, responses=problems)
 
 
 def _open_database(settings: Settings) -> Database:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from haven.app import create_app
-from haven.db.session import Database
+from haven.db.session import Database, WriteSession
 from haven.events.models import Event
 from haven.events.outbox import record_event
 from haven.settings import Settings
-from tests.conftest import Account
+from tests.factories import Account
 
 
 async def test_health_probes(app: FastAPI) -> None:
@@ -74,8 +73,15 @@ async def test_unexpected_errors_are_500_problem_without_traceback(
     assert response.json()["request_id"] == response.headers["x-request-id"]
 
 
-async def _write_event_then_fail(database: Database) -> None:
-    async with database.sessions() as session, session.begin():
+async def test_a_request_that_fails_after_writing_leaves_no_event(
+    settings: Settings, database: Database
+) -> None:
+    # The request owns the transaction (WriteSession): an error after the handler wrote its
+    # rows and event rolls both back, so the outbox never announces a change that is not there.
+    app = create_app(settings, database=database)
+
+    @app.post("/write-then-fail")
+    async def write_then_fail(session: WriteSession) -> None:
         record_event(
             session,
             type="haven.task.created",
@@ -87,10 +93,10 @@ async def _write_event_then_fail(database: Database) -> None:
         await session.flush()
         raise RuntimeError("the request failed after writing")
 
-
-async def test_a_rolled_back_change_leaves_no_event(database: Database) -> None:
-    with pytest.raises(RuntimeError):
-        await _write_event_then_fail(database)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/write-then-fail")
+    assert response.status_code == 500
     async with database.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Event)) == 0
 

@@ -23,7 +23,7 @@ from haven.portability import (
     import_workspace,
     parse_export,
 )
-from tests.conftest import Account, register
+from tests.factories import Account, register
 
 Document = dict[str, Any]
 

@@ -117,3 +117,13 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             parameter.update(style="form", explode=True)
         parameters.append(parameter)
     return parameters
+
+
+def ok_responses(model: type[Any], description: str = "OK") -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI 200 of a route that answers with json_response (not a response_model)."""
+    return {200: {"model": model, "description": description}}
+
+
+def created_responses(model: type[Any]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI 201 of a route that answers with json_response."""
+    return {201: {"model": model, "description": "Created"}}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -43,23 +45,93 @@ def decode_cursor(kind: str, cursor: str, *, arity: int) -> list[Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = orjson.loads(raw)
     except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
-        raise _bad_cursor() from exc
+        raise bad_cursor() from exc
     if (
         not isinstance(payload, dict)
         or payload.get("k") != kind
         or not isinstance(payload.get("v"), list)
         or len(payload["v"]) != arity
     ):
-        raise _bad_cursor()
+        raise bad_cursor()
     values: list[Any] = payload["v"]
     return values
 
 
-def _bad_cursor() -> ValidationFailed:
+def bad_cursor() -> ValidationFailed:
+    """The 422 for a cursor this list did not make (or whose values do not parse)."""
     return ValidationFailed(
         "cursor is not valid for this list (pass next_cursor unchanged, with the same sort)",
         loc=["query", "cursor"],
     )
+
+
+def cursor_uuid(value: object) -> uuid.UUID:
+    """An id read back from a cursor, else the cursor's 422."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise bad_cursor() from exc
+
+
+def cursor_instant(value: object) -> datetime:
+    """An instant (with its offset) read back from a cursor, else the cursor's 422."""
+    try:
+        instant = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise bad_cursor() from exc
+    if instant.tzinfo is None:
+        raise bad_cursor()
+    return instant
+
+
+def after_id(kind: str, cursor: str | None) -> uuid.UUID | None:
+    """The id a list ordered by id resumes after; None for the first page."""
+    if cursor is None:
+        return None
+    (value,) = decode_cursor(kind, cursor, arity=1)
+    return cursor_uuid(value)
+
+
+def after_instant_and_id(kind: str, cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """Where a list ordered by (an instant, id) resumes; None for the first page."""
+    if cursor is None:
+        return None
+    instant, value = decode_cursor(kind, cursor, arity=2)
+    return cursor_instant(instant), cursor_uuid(value)
+
+
+def after_text_and_id(kind: str, cursor: str | None) -> tuple[str, uuid.UUID] | None:
+    """Where a list ordered by (a text, id) resumes; None for the first page."""
+    if cursor is None:
+        return None
+    text, value = decode_cursor(kind, cursor, arity=2)
+    if not isinstance(text, str):
+        raise bad_cursor()
+    return text, cursor_uuid(value)
+
+
+def fetch_limit(limit: int) -> int:
+    """How many rows to fetch for a page of `limit`: the one extra says a next page exists."""
+    return limit + 1
+
+
+def cut_page(
+    rows: Sequence[T], *, limit: int, kind: str, key: Callable[[T], list[Any]]
+) -> tuple[Sequence[T], str | None]:
+    """The first `limit` of rows fetched with fetch_limit(limit), and the cursor to the rest.
+
+    `key` gives the values a row sorts by (ending with its id); the next page starts
+    strictly after the last row of this one.
+    """
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(kind, key(rows[-1]))
+
+
+def page_body(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    """The list envelope every list endpoint answers."""
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def keyset_after(

@@ -1,42 +1,14 @@
-"""Tasks tables: projects, tasks (with subtasks and series), tags, dependencies, time, reminders."""
+"""Tasks tables: tasks (with subtasks and series), their tags, dependencies, time, reminders."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
-
-
-class Project(IdMixin, TimestampMixin, Versioned, Base):
-    __tablename__ = "projects"
-
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    color: Mapped[str | None] = mapped_column(String(16))
-    archived: Mapped[bool] = mapped_column(default=False)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
-    deleted_at: Mapped[datetime | None]
-
-
-class Tag(IdMixin, TimestampMixin, Versioned, Base):
-    __tablename__ = "tags"
-
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(100))
-    # Lower-cased name: tags are unique per workspace regardless of case.
-    name_key: Mapped[str] = mapped_column(String(100))
-    color: Mapped[str | None] = mapped_column(String(16))
-
-    __table_args__ = (UniqueConstraint("workspace_id", "name_key"),)
 
 
 class Task(IdMixin, TimestampMixin, Versioned, Base):

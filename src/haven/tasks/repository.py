@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     SQLColumnExpression,
+    String,
     Uuid,
     bindparam,
     delete,
@@ -25,15 +26,12 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.core.clock import utcnow
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
-from haven.tasks.models import Project, Reminder, Tag, Task, TaskDependency, TaskTag, TimeLog
+from haven.tasks.models import Reminder, Task, TaskDependency, TaskTag, TimeLog
 from haven.tasks.schemas import TASK_COLUMNS
 
 # Must equal the expression of the GIN index in migration 0002.
@@ -152,6 +150,8 @@ def _search_clause(dialect: str) -> ColumnElement[bool]:
 
 
 WorkspaceIdsFor = Callable[[BindParameter[uuid.UUID]], Select[tuple[uuid.UUID]]]
+# Given a tag id column and a lower-cased name: the condition that the tag has that name.
+TagIsNamed = Callable[[ColumnElement[uuid.UUID], BindParameter[str]], ColumnElement[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +159,7 @@ class _ListShape:
     """What a task-list statement looks like, apart from its values: one statement each."""
 
     workspace_ids_for: WorkspaceIdsFor
+    tag_is_named: TagIsNamed
     dialect: str
     sort: tuple[SortKey, ...]
     deleted: bool
@@ -210,11 +211,8 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
     if shape.due_after:
         conditions.append(Task.due_at >= bindparam("due_after"))
     if shape.tag:
-        conditions.append(
-            exists()
-            .where(TaskTag.task_id == Task.id, TaskTag.tag_id == Tag.id)
-            .where(Tag.name_key == bindparam("tag"))
-        )
+        named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
+        conditions.append(exists().where(TaskTag.task_id == Task.id, named))
     if shape.search:
         conditions.append(_search_clause(shape.dialect))
     keys = _sort_keys(shape.sort)
@@ -233,18 +231,24 @@ async def list_tasks(
     *,
     viewer_id: uuid.UUID,
     workspace_ids_for: WorkspaceIdsFor,
+    tag_is_named: TagIsNamed,
     filters: TaskFilters,
     sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
-    """A page of the tasks in the viewer's workspaces (`workspace_ids_for` says which)."""
+    """A page of the tasks in the viewer's workspaces (`workspace_ids_for` says which).
+
+    The accounts and tags modules lend the conditions on their tables (which workspaces a
+    user sees, which tag has a name), so the list stays one statement.
+    """
     connection = await session.connection()
     terms = search_terms(filters.q) if filters.q is not None else []
     if filters.q is not None and not terms:
         return []
     shape = _ListShape(
         workspace_ids_for=workspace_ids_for,
+        tag_is_named=tag_is_named,
         dialect=connection.dialect.name,
         sort=tuple(sort),
         deleted=filters.deleted,
@@ -340,35 +344,7 @@ async def has_open_children(session: AsyncSession, task_id: uuid.UUID) -> bool:
     return bool(await session.scalar(query))
 
 
-# --- tags ---------------------------------------------------------------------------
-
-
-async def tags_by_key(
-    session: AsyncSession, *, workspace_id: uuid.UUID, keys: Sequence[str]
-) -> dict[str, Tag]:
-    if not keys:
-        return {}
-    query = select(Tag).where(Tag.workspace_id == workspace_id, Tag.name_key.in_(keys))
-    return {tag.name_key: tag for tag in await session.scalars(query)}
-
-
-async def insert_missing_tags(
-    session: AsyncSession, *, rows: Sequence[dict[str, Any]]
-) -> Sequence[Tag]:
-    """Insert tags, skipping any whose name the workspace has by now; the ones inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    statement = (
-        insert(Tag)
-        .values([{**row, "created_at": now, "updated_at": now, "version": 1} for row in rows])
-        .on_conflict_do_nothing(index_elements=["workspace_id", "name_key"])
-        .returning(Tag.id)
-    )
-    inserted = list((await session.execute(statement)).scalars())
-    if not inserted:
-        return []
-    return (await session.scalars(select(Tag).where(Tag.id.in_(inserted)))).all()
+# --- tags on tasks ------------------------------------------------------------------
 
 
 async def task_tag_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
@@ -393,60 +369,6 @@ async def replace_task_tags(
 
 async def tasks_with_tag(session: AsyncSession, tag_id: uuid.UUID) -> Sequence[Task]:
     query = select(Task).join(TaskTag, TaskTag.task_id == Task.id).where(TaskTag.tag_id == tag_id)
-    return (await session.scalars(query)).all()
-
-
-async def list_tags(
-    session: AsyncSession,
-    *,
-    workspace_ids: Select[tuple[uuid.UUID]],
-    workspace_id: uuid.UUID | None,
-    after: tuple[str, uuid.UUID] | None,
-    limit: int,
-) -> Sequence[Tag]:
-    query = select(Tag).where(Tag.workspace_id.in_(workspace_ids))
-    if workspace_id is not None:
-        query = query.where(Tag.workspace_id == workspace_id)
-    keys: list[tuple[SQLColumnExpression[Any], bool]] = [(Tag.name_key, False), (Tag.id, False)]
-    if after is not None:
-        query = query.where(keyset_after(keys, after))
-    return (await session.scalars(query.order_by(Tag.name_key, Tag.id).limit(limit))).all()
-
-
-async def get_tag(session: AsyncSession, tag_id: uuid.UUID) -> Tag | None:
-    return await session.get(Tag, tag_id)
-
-
-# --- projects -----------------------------------------------------------------------
-
-
-async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
-    return await session.get(Project, project_id)
-
-
-async def list_projects(
-    session: AsyncSession,
-    *,
-    workspace_ids: Select[tuple[uuid.UUID]],
-    workspace_id: uuid.UUID | None,
-    include_archived: bool,
-    after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> Sequence[Project]:
-    query = select(Project).where(
-        Project.workspace_id.in_(workspace_ids), Project.deleted_at.is_(None)
-    )
-    if workspace_id is not None:
-        query = query.where(Project.workspace_id == workspace_id)
-    if not include_archived:
-        query = query.where(Project.archived.is_(False))
-    keys: list[tuple[SQLColumnExpression[Any], bool]] = [
-        (Project.created_at, False),
-        (Project.id, False),
-    ]
-    if after is not None:
-        query = query.where(keyset_after(keys, after))
-    query = query.order_by(Project.created_at, Project.id).limit(limit)
     return (await session.scalars(query)).all()
 
 

@@ -1,4 +1,4 @@
-"""REST for projects, tasks, tags: parse, authorize, call the service, shape the answer."""
+"""REST for tasks, their series, trash, dependencies, timers, reminders and history."""
 
 from __future__ import annotations
 
@@ -11,66 +11,50 @@ from starlette.responses import Response
 
 from haven.accounts.deps import CurrentPrincipal
 from haven.core.errors import ValidationFailed
-from haven.core.http import IfMatch, json_response, parse_if_match, parse_query, query_parameters
-from haven.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
+from haven.core.http import (
+    IfMatch,
+    created_responses,
+    json_response,
+    ok_responses,
+    parse_if_match,
+    parse_query,
+    query_parameters,
+)
+from haven.core.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    Page,
+    after_instant_and_id,
+    cut_page,
+    decode_cursor,
+    fetch_limit,
+    page_body,
+)
 from haven.db.session import ReadSession, WriteSession
 from haven.events.outbox import to_cloudevent
+from haven.tasks import dependencies, history, reminders, series, service, timers, trash
 from haven.tasks import repository as repo
-from haven.tasks import service
 from haven.tasks.schemas import (
     PRIORITY_RANK,
     CompleteResult,
     DependencyCreate,
     HistoryEntry,
-    ProjectCreate,
-    ProjectOut,
-    ProjectUpdate,
     ReminderIn,
     ReminderOut,
-    TagCreate,
-    TagOut,
-    TagUpdate,
     TaskCreate,
     TaskListQuery,
     TaskOut,
     TaskUpdate,
     TimeLogOut,
     TimerStop,
+    reminder_to_dict,
     task_to_dict,
     task_values_to_dict,
+    time_log_to_dict,
 )
 
 router = APIRouter()
-
-
-def _ok(model: type[Any], description: str = "OK") -> dict[int | str, dict[str, Any]]:
-    return {200: {"model": model, "description": description}}
-
-
-def _created(model: type[Any]) -> dict[int | str, dict[str, Any]]:
-    return {201: {"model": model, "description": "Created"}}
-
-
-def _time_cursor(cursor: str | None, kind: str) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    values = decode_cursor(kind, cursor, arity=2)
-    try:
-        moment = datetime.fromisoformat(str(values[0]))
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return moment, uuid.UUID(str(values[1]))
-    except ValueError as exc:
-        raise ValidationFailed(
-            "cursor is not valid for this list", loc=["query", "cursor"]
-        ) from exc
-
-
-def _page(items: list[Any], next_values: list[Any] | None, kind: str) -> dict[str, Any]:
-    return {
-        "items": items,
-        "next_cursor": encode_cursor(kind, next_values) if next_values else None,
-    }
 
 
 # --- tasks --------------------------------------------------------------------------
@@ -81,7 +65,7 @@ def _page(items: list[Any], next_values: list[Any] | None, kind: str) -> dict[st
     tags=["tasks"],
     summary="List tasks (filter, sort, search, page)",
     response_class=Response,
-    responses=_ok(Page[TaskOut]),
+    responses=ok_responses(Page[TaskOut]),
     openapi_extra={"parameters": query_parameters(TaskListQuery)},
 )
 async def list_tasks(
@@ -106,20 +90,21 @@ async def list_tasks(
         q=query.q,
         deleted=query.deleted,
     )
-    page = await service.list_tasks(
+    rows = await service.list_tasks(
         session,
         principal=principal,
         filters=filters,
         sort=sort_keys,
         after=after,
+        limit=fetch_limit(query.limit),
+    )
+    page, next_cursor = cut_page(
+        rows,
         limit=query.limit,
+        kind="tasks:" + (sort or ""),
+        key=lambda row: repo.cursor_values(row, sort_keys),
     )
-    body = _page(
-        [task_values_to_dict(row) for row in page.rows],
-        page.next_cursor_values,
-        "tasks:" + (sort or ""),
-    )
-    return json_response(body)
+    return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
 
 
 def _task_cursor(
@@ -169,7 +154,10 @@ def _as_instant(value: str | None, name: str) -> datetime | None:
     status_code=201,
     summary="Create a task",
     response_class=Response,
-    responses={**_created(TaskOut), **_ok(TaskOut, "Already created with this id")},
+    responses={
+        **created_responses(TaskOut),
+        **ok_responses(TaskOut, "Already created with this id"),
+    },
 )
 async def create_task(
     data: TaskCreate, session: WriteSession, principal: CurrentPrincipal
@@ -185,7 +173,7 @@ async def create_task(
     tags=["tasks"],
     summary="Get a task",
     response_class=Response,
-    responses=_ok(TaskOut),
+    responses=ok_responses(TaskOut),
 )
 async def get_task(
     task_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
@@ -199,7 +187,7 @@ async def get_task(
     tags=["tasks"],
     summary="Change a task (only the fields sent)",
     response_class=Response,
-    responses=_ok(TaskOut),
+    responses=ok_responses(TaskOut),
 )
 async def update_task(
     task_id: uuid.UUID,
@@ -220,7 +208,7 @@ async def update_task(
 async def delete_task(
     task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None
 ) -> Response:
-    await service.delete_task(
+    await trash.delete_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
     return Response(status_code=204)
@@ -231,12 +219,12 @@ async def delete_task(
     tags=["tasks"],
     summary="Bring a task back from the trash",
     response_class=Response,
-    responses=_ok(TaskOut),
+    responses=ok_responses(TaskOut),
 )
 async def restore_task(
     task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
 ) -> Response:
-    task = await service.restore_task(session, principal=principal, task_id=task_id)
+    task = await trash.restore_task(session, principal=principal, task_id=task_id)
     return json_response(task_to_dict(task), version=task.version)
 
 
@@ -245,7 +233,7 @@ async def restore_task(
     tags=["tasks"],
     summary="Complete a task; a recurring one gets its next occurrence",
     response_class=Response,
-    responses=_ok(CompleteResult),
+    responses=ok_responses(CompleteResult),
 )
 async def complete_task(
     task_id: uuid.UUID,
@@ -254,7 +242,7 @@ async def complete_task(
     cascade: Annotated[bool, Query(description="also complete open subtasks")] = False,
     if_match: IfMatch = None,
 ) -> Response:
-    task, nxt = await service.complete_task(
+    task, nxt = await series.complete_task(
         session,
         principal=principal,
         task_id=task_id,
@@ -270,12 +258,12 @@ async def complete_task(
     tags=["tasks"],
     summary="Reopen a completed task",
     response_class=Response,
-    responses=_ok(TaskOut),
+    responses=ok_responses(TaskOut),
 )
 async def reopen_task(
     task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None
 ) -> Response:
-    task = await service.reopen_task(
+    task = await series.reopen_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
     return json_response(task_to_dict(task), version=task.version)
@@ -286,12 +274,12 @@ async def reopen_task(
     tags=["tasks"],
     summary="Move a recurring task to its next occurrence without completing it",
     response_class=Response,
-    responses=_ok(TaskOut),
+    responses=ok_responses(TaskOut),
 )
 async def skip_task(
     task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None
 ) -> Response:
-    task = await service.skip_task(
+    task = await series.skip_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
     return json_response(task_to_dict(task), version=task.version)
@@ -302,7 +290,7 @@ async def skip_task(
     tags=["tasks"],
     summary="The direct subtasks of a task",
     response_class=Response,
-    responses=_ok(Page[TaskOut]),
+    responses=ok_responses(Page[TaskOut]),
 )
 async def list_subtasks(
     task_id: uuid.UUID,
@@ -313,11 +301,13 @@ async def list_subtasks(
 ) -> Response:
     sort = service.parse_sort(None)
     after = _task_cursor(cursor, sort=None, keys=sort)
-    page = await service.list_subtasks(
-        session, principal=principal, task_id=task_id, after=after, limit=limit
+    rows = await service.list_subtasks(
+        session, principal=principal, task_id=task_id, after=after, limit=fetch_limit(limit)
     )
-    body = _page([task_values_to_dict(row) for row in page.rows], page.next_cursor_values, "tasks:")
-    return json_response(body)
+    page, next_cursor = cut_page(
+        rows, limit=limit, kind="tasks:", key=lambda row: repo.cursor_values(row, sort)
+    )
+    return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
 
 
 @router.post(
@@ -326,12 +316,12 @@ async def list_subtasks(
     status_code=201,
     summary="Make this task depend on another (a cycle answers 409)",
     response_class=Response,
-    responses=_created(TaskOut),
+    responses=created_responses(TaskOut),
 )
 async def add_dependency(
     task_id: uuid.UUID, data: DependencyCreate, session: WriteSession, principal: CurrentPrincipal
 ) -> Response:
-    task = await service.add_dependency(
+    task = await dependencies.add_dependency(
         session, principal=principal, task_id=task_id, depends_on_id=data.depends_on_id
     )
     return json_response(task_to_dict(task), status_code=201, version=task.version)
@@ -346,7 +336,7 @@ async def add_dependency(
 async def remove_dependency(
     task_id: uuid.UUID, depends_on_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
 ) -> Response:
-    await service.remove_dependency(
+    await dependencies.remove_dependency(
         session, principal=principal, task_id=task_id, depends_on_id=depends_on_id
     )
     return Response(status_code=204)
@@ -362,8 +352,8 @@ async def remove_dependency(
 async def start_timer(
     task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    log = await service.start_timer(session, principal=principal, task_id=task_id)
-    return service.time_log_to_dict(log)
+    log = await timers.start_timer(session, principal=principal, task_id=task_id)
+    return time_log_to_dict(log)
 
 
 @router.post(
@@ -378,10 +368,10 @@ async def stop_timer(
     principal: CurrentPrincipal,
     data: TimerStop | None = None,
 ) -> dict[str, Any]:
-    log = await service.stop_timer(
+    log = await timers.stop_timer(
         session, principal=principal, task_id=task_id, note=data.note if data else ""
     )
-    return service.time_log_to_dict(log)
+    return time_log_to_dict(log)
 
 
 @router.get(
@@ -397,16 +387,17 @@ async def list_time_logs(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    logs = await service.list_time_logs(
+    logs = await timers.list_time_logs(
         session,
         principal=principal,
         task_id=task_id,
-        after=_time_cursor(cursor, "time-logs"),
-        limit=limit + 1,
+        after=after_instant_and_id("time-logs", cursor),
+        limit=fetch_limit(limit),
     )
-    items = [service.time_log_to_dict(log) for log in logs[:limit]]
-    last = logs[limit - 1] if len(logs) > limit else None
-    return _page(items, [last.started_at.isoformat(), str(last.id)] if last else None, "time-logs")
+    page, next_cursor = cut_page(
+        logs, limit=limit, kind="time-logs", key=lambda log: [log.started_at.isoformat(), log.id]
+    )
+    return page_body([time_log_to_dict(log) for log in page], next_cursor)
 
 
 @router.get(
@@ -418,8 +409,8 @@ async def list_time_logs(
 async def list_reminders(
     task_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    reminders = await service.list_reminders(session, principal=principal, task_id=task_id)
-    return {"items": [service.reminder_to_dict(r) for r in reminders], "next_cursor": None}
+    found = await reminders.list_reminders(session, principal=principal, task_id=task_id)
+    return page_body([reminder_to_dict(r) for r in found], None)
 
 
 @router.post(
@@ -432,8 +423,10 @@ async def list_reminders(
 async def add_reminder(
     task_id: uuid.UUID, data: ReminderIn, session: WriteSession, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    reminder = await service.add_reminder(session, principal=principal, task_id=task_id, data=data)
-    return service.reminder_to_dict(reminder)
+    reminder = await reminders.add_reminder(
+        session, principal=principal, task_id=task_id, data=data
+    )
+    return reminder_to_dict(reminder)
 
 
 @router.delete(
@@ -445,7 +438,7 @@ async def add_reminder(
 async def delete_reminder(
     task_id: uuid.UUID, reminder_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
 ) -> Response:
-    await service.delete_reminder(
+    await reminders.delete_reminder(
         session, principal=principal, task_id=task_id, reminder_id=reminder_id
     )
     return Response(status_code=204)
@@ -464,181 +457,14 @@ async def task_history(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    events = await service.task_history(
+    events = await history.task_history(
         session,
         principal=principal,
         task_id=task_id,
-        after=_time_cursor(cursor, "history"),
-        limit=limit + 1,
+        after=after_instant_and_id("history", cursor),
+        limit=fetch_limit(limit),
     )
-    last = events[limit - 1] if len(events) > limit else None
-    next_values = [last.time.isoformat(), str(last.id)] if last else None
-    return json_response(_page([to_cloudevent(e) for e in events[:limit]], next_values, "history"))
-
-
-# --- projects -----------------------------------------------------------------------
-
-
-@router.get(
-    "/projects", tags=["projects"], summary="List projects", response_model=Page[ProjectOut]
-)
-async def list_projects(
-    session: ReadSession,
-    principal: CurrentPrincipal,
-    workspace_id: uuid.UUID | None = None,
-    include_archived: bool = False,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    projects = await service.list_projects(
-        session,
-        principal=principal,
-        workspace_id=workspace_id,
-        include_archived=include_archived,
-        after=_time_cursor(cursor, "projects"),
-        limit=limit + 1,
+    page, next_cursor = cut_page(
+        events, limit=limit, kind="history", key=lambda event: [event.time.isoformat(), event.id]
     )
-    last = projects[limit - 1] if len(projects) > limit else None
-    return _page(
-        [service.project_to_dict(p) for p in projects[:limit]],
-        [last.created_at.isoformat(), str(last.id)] if last else None,
-        "projects",
-    )
-
-
-@router.post(
-    "/projects",
-    tags=["projects"],
-    status_code=201,
-    summary="Create a project",
-    response_class=Response,
-    responses={**_created(ProjectOut), **_ok(ProjectOut, "Already created with this id")},
-)
-async def create_project(
-    data: ProjectCreate, session: WriteSession, principal: CurrentPrincipal
-) -> Response:
-    project, created = await service.create_project(session, principal=principal, data=data)
-    return json_response(
-        service.project_to_dict(project),
-        status_code=201 if created else 200,
-        version=project.version,
-    )
-
-
-@router.get(
-    "/projects/{project_id}",
-    tags=["projects"],
-    summary="Get a project",
-    response_class=Response,
-    responses=_ok(ProjectOut),
-)
-async def get_project(
-    project_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
-) -> Response:
-    project = await service.get_project(session, principal=principal, project_id=project_id)
-    return json_response(service.project_to_dict(project), version=project.version)
-
-
-@router.patch(
-    "/projects/{project_id}",
-    tags=["projects"],
-    summary="Change a project",
-    response_class=Response,
-    responses=_ok(ProjectOut),
-)
-async def update_project(
-    project_id: uuid.UUID,
-    data: ProjectUpdate,
-    session: WriteSession,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> Response:
-    project = await service.update_project(
-        session,
-        principal=principal,
-        project_id=project_id,
-        data=data,
-        if_match=parse_if_match(if_match),
-    )
-    return json_response(service.project_to_dict(project), version=project.version)
-
-
-@router.delete(
-    "/projects/{project_id}",
-    tags=["projects"],
-    status_code=204,
-    summary="Delete a project and move its tasks to the trash",
-)
-async def delete_project(
-    project_id: uuid.UUID,
-    session: WriteSession,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> Response:
-    await service.delete_project(
-        session, principal=principal, project_id=project_id, if_match=parse_if_match(if_match)
-    )
-    return Response(status_code=204)
-
-
-# --- tags ---------------------------------------------------------------------------
-
-
-@router.get("/tags", tags=["tags"], summary="List tags", response_model=Page[TagOut])
-async def list_tags(
-    session: ReadSession,
-    principal: CurrentPrincipal,
-    workspace_id: uuid.UUID | None = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    after = None
-    if cursor is not None:
-        values = decode_cursor("tags", cursor, arity=2)
-        try:
-            after = (str(values[0]), uuid.UUID(str(values[1])))
-        except ValueError as exc:
-            raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
-    tags = await service.list_tags(
-        session, principal=principal, workspace_id=workspace_id, after=after, limit=limit + 1
-    )
-    last = tags[limit - 1] if len(tags) > limit else None
-    return _page(
-        [service.tag_to_dict(t) for t in tags[:limit]],
-        [last.name_key, str(last.id)] if last else None,
-        "tags",
-    )
-
-
-@router.post("/tags", tags=["tags"], status_code=201, summary="Create a tag", response_model=TagOut)
-async def create_tag(
-    data: TagCreate, session: WriteSession, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return service.tag_to_dict(await service.create_tag(session, principal=principal, data=data))
-
-
-@router.get("/tags/{tag_id}", tags=["tags"], summary="Get a tag", response_model=TagOut)
-async def get_tag(
-    tag_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return service.tag_to_dict(await service.get_tag(session, principal=principal, tag_id=tag_id))
-
-
-@router.patch(
-    "/tags/{tag_id}", tags=["tags"], summary="Rename or recolour a tag", response_model=TagOut
-)
-async def update_tag(
-    tag_id: uuid.UUID, data: TagUpdate, session: WriteSession, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    tag = await service.update_tag(session, principal=principal, tag_id=tag_id, data=data)
-    return service.tag_to_dict(tag)
-
-
-@router.delete(
-    "/tags/{tag_id}", tags=["tags"], status_code=204, summary="Delete a tag (removes it from tasks)"
-)
-async def delete_tag(
-    tag_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
-) -> Response:
-    await service.delete_tag(session, principal=principal, tag_id=tag_id)
-    return Response(status_code=204)
+    return json_response(page_body([to_cloudevent(e) for e in page], next_cursor))

@@ -1,16 +1,19 @@
-"""API shapes of the tasks domain."""
+"""API shapes of tasks, their reminders, time logs and history; the one place each becomes JSON."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from haven.core.schemas import PatchBody, RequestBody
+from haven.tags.schemas import TagName
+from haven.tasks.models import Reminder, TimeLog
 
 Status = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
 PriorityName = Literal["none", "low", "medium", "high", "urgent"]
@@ -31,13 +34,6 @@ def _valid_zone(value: str) -> str:
     return value
 
 
-def _clean_tag(value: str) -> str:
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        raise ValueError("a tag name cannot be blank")
-    return cleaned
-
-
 def _in_calendar_range(value: date) -> date:
     """Dates far outside human planning overflow time-zone arithmetic; refuse them early."""
     if not 1900 <= value.year <= 2200:
@@ -46,73 +42,14 @@ def _in_calendar_range(value: date) -> date:
 
 
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
-TagName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_tag)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar_range)]
 DueValue = Instant | Annotated[date, AfterValidator(_in_calendar_range)]
-Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="hex colour, #rrggbb")]
-
-
-class InputModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-# --- projects -----------------------------------------------------------------------
-
-
-class ProjectCreate(InputModel):
-    id: uuid.UUID | None = Field(None, description="client-chosen id; makes a retry idempotent")
-    workspace_id: uuid.UUID | None = Field(None, description="default: your personal workspace")
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=20_000)
-    color: Color | None = None
-
-
-class ProjectUpdate(InputModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=20_000)
-    color: Color | None = None
-    archived: bool | None = None
-
-
-class ProjectOut(BaseModel):
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    name: str
-    description: str
-    color: str | None
-    archived: bool
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-# --- tags ---------------------------------------------------------------------------
-
-
-class TagCreate(InputModel):
-    workspace_id: uuid.UUID | None = Field(None, description="default: your personal workspace")
-    name: TagName
-    color: Color | None = None
-
-
-class TagUpdate(InputModel):
-    name: TagName | None = None
-    color: Color | None = None
-
-
-class TagOut(BaseModel):
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    name: str
-    color: str | None
-    created_at: datetime
-    version: int
 
 
 # --- tasks --------------------------------------------------------------------------
 
 
-class RecurrenceIn(InputModel):
+class RecurrenceIn(RequestBody):
     """Either an RFC 5545 RRULE or a phrase such as "every 2nd monday"."""
 
     rule: str | None = Field(None, max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO"])
@@ -134,7 +71,7 @@ class RecurrenceOut(BaseModel):
     text: str | None
 
 
-class ReminderIn(InputModel):
+class ReminderIn(RequestBody):
     at: Instant | None = Field(None, description="an absolute instant")
     offset_minutes: int | None = Field(
         None, ge=0, le=525_600, description="minutes before the task's due"
@@ -157,7 +94,7 @@ class ReminderOut(BaseModel):
     created_at: datetime
 
 
-class TaskCreate(InputModel):
+class TaskCreate(RequestBody):
     id: uuid.UUID | None = Field(None, description="client-chosen id; makes a retry idempotent")
     workspace_id: uuid.UUID | None = Field(
         None, description="default: the project's workspace, else your personal workspace"
@@ -181,7 +118,20 @@ class TaskCreate(InputModel):
     reminders: list[ReminderIn] = Field(default_factory=list, max_length=20)
 
 
-class TaskUpdate(InputModel):
+class TaskUpdate(PatchBody):
+    nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "project_id",
+            "description",
+            "due",
+            "start",
+            "parent_id",
+            "assignee_id",
+            "estimate_minutes",
+            "recurrence",
+        }
+    )
+
     title: str | None = Field(None, min_length=1, max_length=500)
     project_id: uuid.UUID | None = None
     description: str | None = Field(None, max_length=100_000)
@@ -196,13 +146,6 @@ class TaskUpdate(InputModel):
     assignee_id: uuid.UUID | None = None
     estimate_minutes: int | None = Field(None, ge=0, le=1_000_000)
     recurrence: RecurrenceIn | None = None
-
-    @model_validator(mode="after")
-    def _not_null(self) -> TaskUpdate:
-        for name in ("title", "status", "priority", "progress", "timezone", "tags"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name!r} cannot be null")
-        return self
 
 
 class TaskOut(BaseModel):
@@ -268,7 +211,7 @@ class CompleteResult(BaseModel):
     next: TaskOut | None = Field(description="the next occurrence of a recurring task, or null")
 
 
-class DependencyCreate(InputModel):
+class DependencyCreate(RequestBody):
     depends_on_id: uuid.UUID
 
 
@@ -282,7 +225,7 @@ class TimeLogOut(BaseModel):
     note: str
 
 
-class TimerStop(InputModel):
+class TimerStop(RequestBody):
     note: str = Field("", max_length=500)
 
 
@@ -432,3 +375,30 @@ def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
 def task_to_dict(task: Any) -> dict[str, Any]:
     """A task (ORM object) as the API shows it; the shape of TaskOut."""
     return task_values_to_dict([getattr(task, name) for name in TASK_COLUMNS])
+
+
+def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:
+    """A reminder as the API shows it; the shape of ReminderOut."""
+    return {
+        "id": reminder.id,
+        "task_id": reminder.task_id,
+        "at": reminder.at,
+        "offset_minutes": reminder.offset_minutes,
+        "fire_at": reminder.fire_at,
+        "fired_at": reminder.fired_at,
+        "created_at": reminder.created_at,
+    }
+
+
+def time_log_to_dict(log: TimeLog) -> dict[str, Any]:
+    """A time log as the API shows it; the shape of TimeLogOut."""
+    duration = int((log.stopped_at - log.started_at).total_seconds()) if log.stopped_at else None
+    return {
+        "id": log.id,
+        "task_id": log.task_id,
+        "user_id": log.user_id,
+        "started_at": log.started_at,
+        "stopped_at": log.stopped_at,
+        "duration_seconds": duration,
+        "note": log.note,
+    }

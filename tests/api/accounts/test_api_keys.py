@@ -11,8 +11,8 @@ from sqlalchemy import select
 from haven.accounts.models import ApiKey, User
 from haven.accounts.principal import Scope
 from haven.db.session import Database
-from tests.api.accounts import advance, bearer, event_types, freeze_clock, make_api_key
-from tests.conftest import Account
+from tests.factories import Account, bearer, make_api_key
+from tests.support import advance, event_types, freeze_clock
 
 READ_ONLY = ["account:read", "workspaces:read", "tasks:read"]
 

@@ -15,8 +15,8 @@ from haven.core import clock
 from haven.core.clock import utcnow
 from haven.core.security import hash_secret
 from haven.db.session import Database
-from tests.api.accounts import advance, bearer, event_types, freeze_clock
-from tests.conftest import Account, register
+from tests.factories import Account, bearer, register
+from tests.support import advance, event_types, freeze_clock
 
 PASSWORD = "correct horse battery staple"
 

@@ -7,8 +7,8 @@ import uuid
 import httpx
 
 from haven.db.session import Database
-from tests.api.accounts import event_types
-from tests.conftest import Account
+from tests.factories import Account
+from tests.support import event_types
 
 PHONE = {"name": "Pixel", "platform": "android", "push_token": "fcm-token-1"}
 

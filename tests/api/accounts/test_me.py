@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from haven.db.session import Database
-from tests.api.accounts import event_types
-from tests.conftest import Account
+from tests.factories import Account
+from tests.support import event_types
 
 
 async def test_me_shows_the_profile_with_an_etag(client: httpx.AsyncClient, alice: Account) -> None:

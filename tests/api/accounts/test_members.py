@@ -7,8 +7,8 @@ import pytest
 
 from haven.core.pagination import encode_cursor
 from haven.db.session import Database
-from tests.api.accounts import Team, add_member, event_types, make_team, make_workspace
-from tests.conftest import Account, register
+from tests.factories import Account, Team, add_member, make_team, make_workspace, register
+from tests.support import event_types
 
 
 @pytest.fixture

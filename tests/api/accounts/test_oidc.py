@@ -24,8 +24,8 @@ from haven.accounts.models import Identity, User
 from haven.app import create_app
 from haven.db.session import Database
 from haven.settings import Settings
-from tests.api.accounts import advance, bearer, event_types, freeze_clock
-from tests.conftest import Account, register
+from tests.factories import Account, bearer, register
+from tests.support import advance, event_types, freeze_clock
 
 AUDIENCE = "haven-test"
 

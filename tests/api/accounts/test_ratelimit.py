@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from haven.app import create_app
 from haven.db.session import Database
 from haven.settings import Settings
-from tests.api.accounts import advance, freeze_clock
-from tests.conftest import Account, register
+from tests.factories import Account, register
+from tests.support import advance, freeze_clock
 
 WINDOW = 900  # login_failure_window_seconds (default)
 

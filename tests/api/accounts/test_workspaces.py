@@ -9,8 +9,8 @@ import pytest
 
 from haven.core.ids import new_id
 from haven.db.session import Database
-from tests.api.accounts import Team, add_member, event_types, make_team, make_workspace
-from tests.conftest import Account
+from tests.factories import Account, Team, add_member, make_team, make_workspace
+from tests.support import event_types
 
 
 @pytest.fixture

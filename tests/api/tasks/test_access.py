@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.tasks.test_tasks_crud import make_task
-from tests.conftest import Account, register
+from tests.factories import Account, make_task, register
 
 
 async def share(client: httpx.AsyncClient, owner: Account, other: Account, role: str) -> None:

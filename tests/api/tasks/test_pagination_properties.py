@@ -6,8 +6,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.tasks.test_tasks_crud import make_task
-from tests.conftest import Account
+from tests.factories import Account, make_task
 
 FIELDS = ["due", "start", "priority", "created_at", "updated_at", "title", "progress"]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.tasks.test_tasks_crud import make_task
-from tests.conftest import Account
+from tests.factories import Account, make_task
 
 
 async def test_project_lifecycle(client: httpx.AsyncClient, alice: Account) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.tasks.test_tasks_crud import make_task
-from tests.conftest import Account
+from tests.factories import Account, make_task
 
 
 async def complete(client: httpx.AsyncClient, who: Account, task_id: object) -> dict[str, Any]:

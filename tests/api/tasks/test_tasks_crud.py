@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import httpx
 
-from tests.conftest import Account
-
-
-async def make_task(client: httpx.AsyncClient, who: Account, **fields: Any) -> dict[str, Any]:
-    body = {"title": "Write the report", **fields}
-    response = await client.post("/tasks", json=body, headers=who.headers)
-    assert response.status_code == 201, response.text
-    task: dict[str, Any] = response.json()
-    return task
+from tests.factories import Account, make_task
 
 
 async def test_create_task_with_every_field(client: httpx.AsyncClient, alice: Account) -> None:

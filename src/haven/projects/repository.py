@@ -1,0 +1,44 @@
+"""Every query of the projects domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, SQLColumnExpression, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.core.pagination import keyset_after
+from haven.projects.models import Project
+
+
+async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
+    return await session.get(Project, project_id)
+
+
+async def list_projects(
+    session: AsyncSession,
+    *,
+    workspace_ids: Select[tuple[uuid.UUID]],
+    workspace_id: uuid.UUID | None,
+    include_archived: bool,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Project]:
+    query = select(Project).where(
+        Project.workspace_id.in_(workspace_ids), Project.deleted_at.is_(None)
+    )
+    if workspace_id is not None:
+        query = query.where(Project.workspace_id == workspace_id)
+    if not include_archived:
+        query = query.where(Project.archived.is_(False))
+    keys: list[tuple[SQLColumnExpression[Any], bool]] = [
+        (Project.created_at, False),
+        (Project.id, False),
+    ]
+    if after is not None:
+        query = query.where(keyset_after(keys, after))
+    query = query.order_by(Project.created_at, Project.id).limit(limit)
+    return (await session.scalars(query)).all()

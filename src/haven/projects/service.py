@@ -1,0 +1,171 @@
+"""The rules of projects: create, rename, archive, delete, list."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.accounts import service as accounts
+from haven.accounts.principal import Principal, Role
+from haven.core.clock import utcnow
+from haven.core.concurrency import ensure_version
+from haven.core.errors import NotFound
+from haven.core.idempotency import ensure_own_retry
+from haven.core.ids import new_id
+from haven.events import catalog
+from haven.events.outbox import record_event
+from haven.projects import repository as repo
+from haven.projects.models import Project
+from haven.projects.schemas import ProjectCreate, ProjectUpdate, project_to_dict
+from haven.tasks.access import may_see, require_role, require_scope
+
+
+async def _project_for(
+    session: AsyncSession, principal: Principal, project_id: uuid.UUID, *, write: bool
+) -> Project:
+    """A live project the caller may see (404 otherwise) and may change if `write` (403)."""
+    require_scope(principal, write=write)
+    project = await repo.get_project(session, project_id)
+    if project is None or project.deleted_at is not None:
+        raise NotFound("project not found")
+    await require_role(
+        session, principal, workspace_id=project.workspace_id, write=write, what="project"
+    )
+    return project
+
+
+def _record(
+    session: AsyncSession,
+    principal: Principal,
+    event_type: str,
+    project: Project,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+) -> None:
+    record_event(
+        session,
+        type=event_type,
+        subject=f"projects/{project.id}",
+        actor=principal.actor,
+        workspace_id=project.workspace_id,
+        version=project.version,
+        data={"project": project_to_dict(project)},
+        changes=changes,
+    )
+
+
+async def workspace_of(session: AsyncSession, project_id: uuid.UUID) -> uuid.UUID | None:
+    """The workspace of a live project, None if there is no such project.
+
+    For other modules placing things in a project; they check the caller's access to the
+    workspace themselves.
+    """
+    project = await repo.get_project(session, project_id)
+    if project is None or project.deleted_at is not None:
+        return None
+    return project.workspace_id
+
+
+async def get_project(
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID
+) -> Project:
+    return await _project_for(session, principal, project_id, write=False)
+
+
+async def create_project(
+    session: AsyncSession, *, principal: Principal, data: ProjectCreate
+) -> tuple[Project, bool]:
+    """Create a project; (project, created). A retried create with the same id returns the first."""
+    require_scope(principal, write=True)
+    if data.id is not None:
+        existing = await repo.get_project(session, data.id)
+        if existing is not None:
+            ensure_own_retry(
+                created_by=existing.created_by,
+                caller_id=principal.user_id,
+                caller_can_see=await may_see(session, principal, existing.workspace_id),
+            )
+            return existing, False
+    access = await accounts.require_access(
+        session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
+    )
+    project = Project(
+        id=data.id or new_id(),
+        workspace_id=access.workspace_id,
+        name=data.name,
+        description=data.description,
+        color=data.color,
+        archived=False,
+        created_by=principal.user_id,
+        version=1,
+    )
+    session.add(project)
+    await session.flush()
+    _record(session, principal, catalog.PROJECT_CREATED, project)
+    return project, True
+
+
+async def update_project(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    project_id: uuid.UUID,
+    data: ProjectUpdate,
+    if_match: int | None,
+) -> Project:
+    project = await _project_for(session, principal, project_id, write=True)
+    ensure_version(
+        "project",
+        current_version=project.version,
+        if_match=if_match,
+        current=lambda: project_to_dict(project),
+    )
+    before = project_to_dict(project)
+    for name in data.model_fields_set:
+        setattr(project, name, getattr(data, name))
+    await session.flush()
+    after = project_to_dict(project)
+    changes = {k: (before[k], after[k]) for k in data.model_fields_set if before[k] != after[k]}
+    if changes:
+        _record(session, principal, catalog.PROJECT_UPDATED, project, changes)
+    return project
+
+
+async def delete_project(
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, if_match: int | None
+) -> Project:
+    """Soft-delete a project (flows.delete_project moves its tasks to the trash with it)."""
+    project = await _project_for(session, principal, project_id, write=True)
+    ensure_version(
+        "project",
+        current_version=project.version,
+        if_match=if_match,
+        current=lambda: project_to_dict(project),
+    )
+    project.deleted_at = utcnow()
+    await session.flush()
+    _record(session, principal, catalog.PROJECT_DELETED, project)
+    return project
+
+
+async def list_projects(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    workspace_id: uuid.UUID | None,
+    include_archived: bool,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Project]:
+    require_scope(principal, write=False)
+    return await repo.list_projects(
+        session,
+        workspace_ids=accounts.visible_workspace_ids(principal.user_id),
+        workspace_id=workspace_id,
+        include_archived=include_archived,
+        after=after,
+        limit=limit,
+    )

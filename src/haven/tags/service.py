@@ -1,0 +1,159 @@
+"""The rules of tags: create, rename, recolour, delete, list, and find-or-create by name."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import BindParameter, ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.accounts import service as accounts
+from haven.accounts.principal import Principal, Role
+from haven.core.errors import Conflict, NotFound
+from haven.core.ids import new_id
+from haven.events import catalog
+from haven.events.outbox import record_event
+from haven.tags import repository as repo
+from haven.tags.models import Tag
+from haven.tags.schemas import TagCreate, TagUpdate, tag_to_dict
+from haven.tasks.access import require_role, require_scope
+
+
+async def tag_to_change(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> Tag:
+    """A tag the caller may change: 404 if they cannot see it, 403 if they may only read."""
+    return await _tag_for(session, principal, tag_id, write=True)
+
+
+async def _tag_for(
+    session: AsyncSession, principal: Principal, tag_id: uuid.UUID, *, write: bool
+) -> Tag:
+    require_scope(principal, write=write)
+    tag = await repo.get_tag(session, tag_id)
+    if tag is None:
+        raise NotFound("tag not found")
+    await require_role(session, principal, workspace_id=tag.workspace_id, write=write, what="tag")
+    return tag
+
+
+def _record(
+    session: AsyncSession,
+    actor: str,
+    event_type: str,
+    tag: Tag,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+) -> None:
+    record_event(
+        session,
+        type=event_type,
+        subject=f"tags/{tag.id}",
+        actor=actor,
+        workspace_id=tag.workspace_id,
+        version=tag.version,
+        data={"tag": tag_to_dict(tag)},
+        changes=changes,
+    )
+
+
+def is_named(tag_id: ColumnElement[uuid.UUID], key: BindParameter[str]) -> ColumnElement[bool]:
+    """A query condition for other modules: the tag `tag_id` is called `key` (lower-cased)."""
+    return repo.is_named(tag_id, key)
+
+
+async def tags_named(
+    session: AsyncSession, *, workspace_id: uuid.UUID, names: Sequence[str], actor: str
+) -> list[Tag]:
+    """The workspace's tags by name, created where missing; the first spelling of a name wins.
+
+    Concurrent requests may create the same new tag: the insert skips names that exist by
+    the time it runs, so both end up with the one tag instead of a unique violation.
+    """
+    wanted = {name.lower(): name for name in names}
+    if not wanted:
+        return []
+    existing = await repo.tags_by_key(session, workspace_id=workspace_id, keys=list(wanted))
+    missing = {key: name for key, name in wanted.items() if key not in existing}
+    if missing:
+        created = await repo.insert_missing_tags(
+            session,
+            rows=[
+                {"id": new_id(), "workspace_id": workspace_id, "name": name, "name_key": key}
+                for key, name in missing.items()
+            ],
+        )
+        for tag in created:
+            _record(session, actor, catalog.TAG_CREATED, tag)
+        existing = await repo.tags_by_key(session, workspace_id=workspace_id, keys=list(wanted))
+    return [existing[key] for key in wanted]
+
+
+async def get_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> Tag:
+    return await _tag_for(session, principal, tag_id, write=False)
+
+
+async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCreate) -> Tag:
+    require_scope(principal, write=True)
+    access = await accounts.require_access(
+        session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
+    )
+    workspace_id = access.workspace_id
+    key = data.name.lower()
+    if await repo.tags_by_key(session, workspace_id=workspace_id, keys=[key]):
+        raise Conflict(f"a tag named {data.name!r} already exists in this workspace")
+    tag = Tag(
+        id=new_id(), workspace_id=workspace_id, name=data.name, name_key=key, color=data.color
+    )
+    session.add(tag)
+    await session.flush()
+    _record(session, principal.actor, catalog.TAG_CREATED, tag)
+    return tag
+
+
+async def update_tag(
+    session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID, data: TagUpdate
+) -> tuple[Tag, str | None]:
+    """Rename or recolour a tag; (tag, its former name if renamed)."""
+    tag = await _tag_for(session, principal, tag_id, write=True)
+    before = tag_to_dict(tag)
+    if "color" in data.model_fields_set:
+        tag.color = data.color
+    renamed_from: str | None = None
+    if data.name is not None and data.name != tag.name:
+        key = data.name.lower()
+        clash = await repo.tags_by_key(session, workspace_id=tag.workspace_id, keys=[key])
+        if key in clash and clash[key].id != tag.id:
+            raise Conflict(f"a tag named {data.name!r} already exists in this workspace")
+        renamed_from = tag.name
+        tag.name, tag.name_key = data.name, key
+    await session.flush()
+    after = tag_to_dict(tag)
+    changes = {k: (before[k], after[k]) for k in ("name", "color") if before[k] != after[k]}
+    if changes:
+        _record(session, principal.actor, catalog.TAG_UPDATED, tag, changes)
+    return tag, renamed_from
+
+
+async def delete_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> None:
+    tag = await _tag_for(session, principal, tag_id, write=True)
+    _record(session, principal.actor, catalog.TAG_DELETED, tag)
+    await session.delete(tag)
+    await session.flush()
+
+
+async def list_tags(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    workspace_id: uuid.UUID | None,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Tag]:
+    require_scope(principal, write=False)
+    return await repo.list_tags(
+        session,
+        workspace_ids=accounts.visible_workspace_ids(principal.user_id),
+        workspace_id=workspace_id,
+        after=after,
+        limit=limit,
+    )

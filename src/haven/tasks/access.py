@@ -1,0 +1,76 @@
+"""Who may read and change tasks, projects and tags: the tasks scopes and workspace roles.
+
+Projects and tags are read and written under the same `tasks:read` / `tasks:write` scopes
+as tasks, and with the same roles, so the rule lives here once for all three.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.accounts import service as accounts
+from haven.accounts.principal import Principal, Role, Scope
+from haven.core.concurrency import ensure_version
+from haven.core.errors import NotFound
+from haven.tasks import repository as repo
+from haven.tasks.models import Task
+from haven.tasks.schemas import task_to_dict
+
+
+def require_scope(principal: Principal, *, write: bool) -> None:
+    """403 for an API key without the tasks scope the call needs."""
+    principal.require(Scope.TASKS_WRITE if write else Scope.TASKS_READ)
+
+
+async def require_role(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    workspace_id: uuid.UUID,
+    write: bool,
+    what: str,
+) -> None:
+    """Readers are viewers and up, writers members and up; a stranger gets 404, never 403."""
+    await accounts.require_role(
+        session,
+        principal=principal,
+        workspace_id=workspace_id,
+        at_least=Role.MEMBER if write else Role.VIEWER,
+        what=what,
+    )
+
+
+async def may_see(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> bool:
+    """Whether the caller is a member (any role) of the workspace."""
+    role = await accounts.role_in(session, user_id=principal.user_id, workspace_id=workspace_id)
+    return role is not None
+
+
+async def task_for(
+    session: AsyncSession,
+    principal: Principal,
+    task_id: uuid.UUID,
+    *,
+    write: bool,
+    include_deleted: bool = False,
+) -> Task:
+    """Load a task the caller may see (404 otherwise) and may change if `write` (403).
+
+    A task in the trash is gone for everything but restoring, deleting, its history and
+    its time records, until it is restored.
+    """
+    require_scope(principal, write=write)
+    task = await (repo.lock_task(session, task_id) if write else repo.get_task(session, task_id))
+    if task is None or (task.deleted_at is not None and not include_deleted):
+        raise NotFound("task not found")
+    await require_role(session, principal, workspace_id=task.workspace_id, write=write, what="task")
+    return task
+
+
+def ensure_task_version(task: Task, if_match: int | None) -> None:
+    """412 with the current task when If-Match names another version."""
+    ensure_version(
+        "task", current_version=task.version, if_match=if_match, current=lambda: task_to_dict(task)
+    )

@@ -1,0 +1,67 @@
+"""Dependencies between tasks: one task waits for another; never in a cycle."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.accounts.principal import Principal
+from haven.core.clock import utcnow
+from haven.core.errors import Conflict, NotFound
+from haven.events import catalog
+from haven.tasks import repository as repo
+from haven.tasks.access import task_for
+from haven.tasks.models import Task, TaskDependency
+from haven.tasks.recording import record_task_event
+
+
+async def add_dependency(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    task_id: uuid.UUID,
+    depends_on_id: uuid.UUID,
+) -> Task:
+    task = await task_for(session, principal, task_id, write=True)
+    other = await repo.get_task(session, depends_on_id)
+    if other is None or other.workspace_id != task.workspace_id or other.deleted_at is not None:
+        raise NotFound("the task to depend on was not found in this workspace")
+    if depends_on_id == task_id or await repo.depends_transitively(
+        session, start_id=depends_on_id, target_id=task_id
+    ):
+        raise Conflict("that dependency would make a cycle")
+    if await repo.dependency_exists(session, task_id=task_id, depends_on_id=depends_on_id):
+        return task
+    session.add(TaskDependency(task_id=task_id, depends_on_id=depends_on_id, created_at=utcnow()))
+    task.depends_on = [*task.depends_on, str(depends_on_id)]
+    await session.flush()
+    record_task_event(
+        session,
+        principal,
+        catalog.TASK_DEPENDENCY_ADDED,
+        task,
+        extra={"depends_on_id": str(depends_on_id)},
+    )
+    return task
+
+
+async def remove_dependency(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    task_id: uuid.UUID,
+    depends_on_id: uuid.UUID,
+) -> None:
+    task = await task_for(session, principal, task_id, write=True)
+    if not await repo.delete_dependency(session, task_id=task_id, depends_on_id=depends_on_id):
+        raise NotFound("no such dependency")
+    task.depends_on = [d for d in task.depends_on if d != str(depends_on_id)]
+    await session.flush()
+    record_task_event(
+        session,
+        principal,
+        catalog.TASK_DEPENDENCY_REMOVED,
+        task,
+        extra={"depends_on_id": str(depends_on_id)},
+    )

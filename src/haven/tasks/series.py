@@ -1,0 +1,320 @@
+"""Recurring series: complete, reopen and skip, and the next occurrence a completion makes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.accounts.principal import Principal
+from haven.core.clock import utcnow
+from haven.core.errors import Conflict, ValidationFailed
+from haven.core.ids import derived_id
+from haven.events import catalog
+from haven.recurrence import InvalidRecurrence, Recurrence, next_due, occurrences, parse_recurrence
+from haven.tasks import repository as repo
+from haven.tasks.access import ensure_task_version, task_for
+from haven.tasks.models import Task
+from haven.tasks.recording import record_task_event
+from haven.tasks.reminders import new_reminder
+from haven.tasks.schemas import OPEN_STATUSES, RecurrenceIn, ReminderIn, task_to_dict
+from haven.tasks.trash import restore_tree, trash_tree
+
+
+def _recurrence_of(task: Task) -> Recurrence | None:
+    if not task.recurrence_rule:
+        return None
+    if task.recurrence_mode == "completion":
+        return Recurrence(rule=task.recurrence_rule, mode="completion", text=task.recurrence_text)
+    return Recurrence(rule=task.recurrence_rule, mode="due", text=task.recurrence_text)
+
+
+def recurrence_from(data: RecurrenceIn) -> Recurrence:
+    try:
+        return parse_recurrence(rule=data.rule, text=data.text, mode=data.mode)
+    except InvalidRecurrence as exc:
+        loc: list[str | int] = ["body", "recurrence", "rule" if data.rule is not None else "text"]
+        raise ValidationFailed(f"recurrence: {exc}", loc=loc) from exc
+
+
+def _first_occurrence(recurrence: Recurrence, zone: str) -> datetime:
+    """Where a recurring task without a due starts: its first occurrence from today on."""
+    tz = ZoneInfo(zone)
+    today = datetime.combine(utcnow().astimezone(tz).date(), time(0), tzinfo=tz)
+    # Anchor the series the day before, so that today counts only if the rule matches it
+    # (RFC 5545 makes a series' start an occurrence whether or not the rule produces it).
+    yesterday = today - timedelta(days=1)
+    try:
+        found = occurrences(recurrence, series_start=yesterday, tz=tz, after=yesterday, limit=1)
+    except (ValueError, OverflowError):
+        found = []
+    if not found:
+        raise ValidationFailed("recurrence: the rule has no occurrence from today on")
+    return found[0].astimezone(UTC)
+
+
+def apply_recurrence(task: Task, recurrence: Recurrence | None) -> None:
+    if recurrence is None:
+        task.recurrence_rule = task.recurrence_mode = task.recurrence_text = None
+        return
+    if task.due_at is None:
+        task.due_at, task.due_is_date = _first_occurrence(recurrence, task.timezone), True
+    task.recurrence_rule = recurrence.rule
+    task.recurrence_mode = recurrence.mode
+    task.recurrence_text = recurrence.text
+    if task.series_id is None:
+        task.series_id = task.id
+        task.series_start = task.due_at
+        task.occurrence_number = 1
+
+
+async def complete_task(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    task_id: uuid.UUID,
+    cascade: bool,
+    if_match: int | None,
+) -> tuple[Task, Task | None]:
+    """Mark a task done; a recurring one gets its next occurrence in the same transaction.
+
+    Completing a task that is already done changes nothing and answers the same result,
+    so a retried request is harmless.
+    """
+    task = await task_for(session, principal, task_id, write=True)
+    if task.status == "done":
+        return task, await repo.next_occurrence_of(session, task.id)
+    ensure_task_version(task, if_match)
+    await guard_open_children(session, task, cascade=cascade)
+    next_task = await complete(session, principal, task)
+    await session.flush()
+    return task, next_task
+
+
+async def guard_open_children(session: AsyncSession, task: Task, *, cascade: bool) -> None:
+    """409 when a task about to be completed has open subtasks and the caller did not cascade."""
+    if not await repo.has_open_children(session, task.id):
+        return
+    if not cascade:
+        raise Conflict(
+            "the task has open subtasks; complete them first or pass ?cascade=true",
+        )
+
+
+async def complete(session: AsyncSession, principal: Principal, task: Task) -> Task | None:
+    """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None."""
+    now = utcnow()
+    for child in await repo.descendants(session, task.id):
+        if child.status in OPEN_STATUSES:
+            before = child.status
+            child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
+            child.progress = 100
+            await session.flush()
+            record_task_event(
+                session,
+                principal,
+                catalog.TASK_COMPLETED,
+                child,
+                changes={"status": (before, "done")},
+            )
+    before = task.status
+    task.status, task.completed_at, task.completed_by, task.progress = (
+        "done",
+        now,
+        principal.user_id,
+        100,
+    )
+    await session.flush()
+    next_task = await _spawn_next_occurrence(session, principal, task, completed_at=now)
+    record_task_event(
+        session,
+        principal,
+        catalog.TASK_COMPLETED,
+        task,
+        changes={"status": (before, "done")},
+        extra={"next_id": str(next_task.id) if next_task else None},
+    )
+    return next_task
+
+
+def _next_due_of(
+    task: Task, *, completed_at: datetime, mode_override: str | None = None
+) -> datetime | None:
+    recurrence = _recurrence_of(task)
+    if recurrence is None or task.due_at is None:
+        return None
+    if mode_override == "due":
+        recurrence = Recurrence(rule=recurrence.rule, mode="due", text=recurrence.text)
+    try:
+        due = next_due(
+            recurrence,
+            series_start=task.series_start or task.due_at,
+            previous_due=task.due_at,
+            completed_at=completed_at,
+            occurrences_so_far=task.occurrence_number,
+            tz=ZoneInfo(task.timezone),
+        )
+    except (ValueError, OverflowError):  # the series runs past the calendar's end
+        return None
+    return due.astimezone(UTC) if due is not None else None
+
+
+async def _spawn_next_occurrence(
+    session: AsyncSession, principal: Principal, task: Task, *, completed_at: datetime
+) -> Task | None:
+    due = _next_due_of(task, completed_at=completed_at)
+    if due is None or task.series_id is None:
+        return None
+    # Derived from the series and the date: a retried or concurrent completion finds it.
+    next_id = derived_id(task.series_id, due.isoformat())
+    existing = await repo.get_task(session, next_id)
+    if existing is not None:
+        if existing.deleted_at is not None:  # withdrawn by a reopen: bring it back
+            await restore_tree(session, principal, existing)
+        return existing
+    shift = due - task.due_at if task.due_at else timedelta(0)
+    nxt = await _copy_task(
+        session, task, new_id_=next_id, parent_id=task.parent_id, shift=shift, series=task
+    )
+    await _copy_reminders(session, source=task, target=nxt, shift=shift)
+    await _copy_subtasks(session, principal, source=task, target=nxt, shift=shift)
+    await session.flush()
+    record_task_event(
+        session, principal, catalog.TASK_CREATED, nxt, extra={"previous_id": str(task.id)}
+    )
+    return nxt
+
+
+async def _copy_task(
+    session: AsyncSession,
+    source: Task,
+    *,
+    new_id_: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    shift: timedelta,
+    series: Task | None = None,
+) -> Task:
+    """A fresh, open copy of a task moved by `shift`; with `series`, its next occurrence."""
+    copy = Task(
+        id=new_id_,
+        workspace_id=source.workspace_id,
+        project_id=source.project_id,
+        parent_id=parent_id,
+        title=source.title,
+        description=source.description,
+        status="todo",
+        priority=source.priority,
+        progress=0,
+        due_at=source.due_at + shift if source.due_at else None,
+        due_is_date=source.due_is_date,
+        start_at=source.start_at + shift if source.start_at else None,
+        start_is_date=source.start_is_date,
+        timezone=source.timezone,
+        assignee_id=source.assignee_id,
+        estimate_minutes=source.estimate_minutes,
+        tag_names=list(source.tag_names),
+        depends_on=[],
+        created_by=source.created_by,
+        version=1,
+    )
+    if series is not None:
+        copy.occurrence_number = series.occurrence_number + 1
+        copy.previous_id = series.id
+        copy.series_id, copy.series_start = series.series_id, series.series_start
+        copy.recurrence_rule, copy.recurrence_mode = series.recurrence_rule, series.recurrence_mode
+        copy.recurrence_text = series.recurrence_text
+    session.add(copy)
+    await session.flush()
+    repo.add_task_tags(
+        session, task_id=copy.id, tag_ids=await repo.task_tag_ids(session, source.id)
+    )
+    return copy
+
+
+async def _copy_reminders(
+    session: AsyncSession, *, source: Task, target: Task, shift: timedelta
+) -> None:
+    for reminder in await repo.list_reminders(session, source.id):
+        at = reminder.at + shift if reminder.at is not None else None
+        data = ReminderIn(at=at, offset_minutes=reminder.offset_minutes)
+        new_reminder(session, target, data)
+
+
+async def _copy_subtasks(
+    session: AsyncSession, principal: Principal, *, source: Task, target: Task, shift: timedelta
+) -> None:
+    """Recreate the subtask tree under the next occurrence, every subtask open again."""
+    for child in await repo.children(session, source.id):
+        copy = await _copy_task(
+            session,
+            child,
+            new_id_=derived_id(target.id, str(child.id)),
+            parent_id=target.id,
+            shift=shift,
+        )
+        await _copy_reminders(session, source=child, target=copy, shift=shift)
+        await _copy_subtasks(session, principal, source=child, target=copy, shift=shift)
+        record_task_event(session, principal, catalog.TASK_CREATED, copy)
+
+
+async def reopen_task(
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, if_match: int | None
+) -> Task:
+    task = await task_for(session, principal, task_id, write=True)
+    ensure_task_version(task, if_match)
+    if task.status in OPEN_STATUSES:
+        return task
+    before = task.status
+    task.status, task.completed_at, task.completed_by = "todo", None, None
+    await session.flush()
+    record_task_event(
+        session, principal, catalog.TASK_REOPENED, task, changes={"status": (before, "todo")}
+    )
+    await withdraw_next_occurrence(session, principal, task)
+    return task
+
+
+async def withdraw_next_occurrence(session: AsyncSession, principal: Principal, task: Task) -> None:
+    """Undoing a completion takes back the occurrence it made, if nobody has touched it.
+
+    It goes to the trash: completing again brings the same occurrence (same id) back.
+    """
+    nxt = await repo.next_occurrence_of(session, task.id)
+    if nxt is None or nxt.deleted_at is not None or nxt.version != 1 or nxt.status != "todo":
+        return
+    await trash_tree(session, principal, nxt, deleted_at=utcnow())
+
+
+async def skip_task(
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, if_match: int | None
+) -> Task:
+    """Move a recurring task to its next occurrence without completing this one."""
+    task = await task_for(session, principal, task_id, write=True)
+    ensure_task_version(task, if_match)
+    if task.recurrence_rule is None or task.due_at is None:
+        raise Conflict("only a recurring task with a due date can be skipped")
+    due = _next_due_of(task, completed_at=utcnow(), mode_override="due")
+    if due is None:
+        raise Conflict("the series has no further occurrence to skip to")
+    before_due = task_to_dict(task)["due"]
+    shift = due - task.due_at
+    task.due_at = due
+    if task.start_at is not None:
+        task.start_at += shift
+    task.occurrence_number += 1
+    for reminder in await repo.list_reminders(session, task.id):
+        if reminder.at is not None:
+            reminder.at += shift
+            reminder.fire_at, reminder.fired_at = reminder.at, None
+    await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
+    await session.flush()
+    record_task_event(
+        session,
+        principal,
+        catalog.TASK_SKIPPED,
+        task,
+        changes={"due": (before_due, task_to_dict(task)["due"])},
+    )
+    return task

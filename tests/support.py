@@ -1,0 +1,31 @@
+"""What tests observe and steer besides data: the events recorded, and Haven's clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from haven.core import clock
+from haven.db.session import Database
+from haven.events.models import Event
+
+
+async def event_types(database: Database, *, subject_prefix: str = "") -> list[str]:
+    """The types of the recorded events, oldest first, optionally for matching subjects."""
+    async with database.sessions() as session:
+        query = select(Event.type).order_by(Event.time, Event.id)
+        if subject_prefix:
+            query = query.where(Event.subject.startswith(subject_prefix))
+        return list((await session.scalars(query)).all())
+
+
+def freeze_clock(at: datetime) -> list[datetime]:
+    """Freeze haven's clock at `at`; move it by changing the returned list's only element."""
+    now = [at]
+    clock.set_clock(lambda: now[0])
+    return now
+
+
+def advance(now: list[datetime], **delta: float) -> None:
+    now[0] = now[0] + timedelta(**delta)
