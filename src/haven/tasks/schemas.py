@@ -34,10 +34,15 @@ def _valid_zone(value: str) -> str:
     return value
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+LAST_DAY = date(LAST_YEAR, 12, 31)
+"""The last accepted date: a recurring series whose next occurrence is later ends."""
+
+
 def _in_calendar_range(value: date) -> date:
     """Dates far outside human planning overflow time-zone arithmetic; refuse them early."""
-    if not 1900 <= value.year <= 2200:
-        raise ValueError("dates must lie between the years 1900 and 2200")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"dates must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
     return value
 
 

@@ -25,8 +25,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.api.tasks.test_tasks_crud import make_task
-from tests.conftest import Account, register
+from tests.factories import Account, make_task, register
 
 OPEN = {"todo", "in_progress", "blocked"}
 
