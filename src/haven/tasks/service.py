@@ -133,7 +133,8 @@ async def create_task(
     if data.status == "done":
         task.completed_at, task.completed_by, task.progress = utcnow(), principal.user_id, 100
     if data.recurrence is not None:
-        series.apply_recurrence(task, series.recurrence_from(data.recurrence))
+        await series.apply_recurrence(task, series.recurrence_from(data.recurrence))
+        await series.check_series(task)
     tags = await tags_service.tags_named(
         session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
     )
@@ -216,7 +217,9 @@ async def update_task(
         await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
     if "recurrence" in fields:
         recurrence = series.recurrence_from(data.recurrence) if data.recurrence else None
-        series.apply_recurrence(task, recurrence)
+        await series.apply_recurrence(task, recurrence)
+    if fields & {"due", "timezone", "recurrence"}:
+        await series.check_series(task)
     if "tags" in fields and data.tags is not None:
         await _set_tags(session, principal, task, data.tags)
 
@@ -226,9 +229,7 @@ async def update_task(
         if data.status == "done":
             completing = True
         elif task.status in ("done", "cancelled") and data.status in OPEN_STATUSES:
-            task.completed_at = task.completed_by = None
-            task.status = data.status
-            await series.withdraw_next_occurrence(session, principal, task)
+            await series.reopen(session, principal, task, status=data.status)
         else:
             task.status = data.status
     if completing:

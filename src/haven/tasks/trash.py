@@ -14,6 +14,7 @@ from haven.events import catalog
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task
+from haven.tasks.open_occurrence import ensure_single_open_occurrence
 from haven.tasks.recording import record_task_event
 
 
@@ -73,10 +74,12 @@ async def restore_tree(session: AsyncSession, principal: Principal, task: Task) 
     if deleted_at is None:
         return
     task.deleted_at = None
+    await ensure_single_open_occurrence(session, task)
     await session.flush()
     record_task_event(session, principal, catalog.TASK_RESTORED, task)
     for child in await _deleted_with(session, task, deleted_at):
         child.deleted_at = None
+        await ensure_single_open_occurrence(session, child)
         await session.flush()
         record_task_event(session, principal, catalog.TASK_RESTORED, child)
 
