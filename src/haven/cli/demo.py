@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
+from haven.accounts import flows as accounts
 from haven.accounts.principal import Principal
 from haven.cli.plumbing import DatabaseUrl, console, load_settings, run, transaction
 from haven.core.clock import utcnow
@@ -32,12 +32,7 @@ from haven.projects import service as projects
 from haven.projects.schemas import ProjectCreate
 from haven.tasks import dependencies, series
 from haven.tasks import service as tasks
-from haven.tasks.schemas import (
-    PriorityName,
-    RecurrenceIn,
-    ReminderIn,
-    TaskCreate,
-)
+from haven.tasks.schemas import PriorityName, RecurrenceIn, ReminderIn, TaskCreate
 
 DEMO_TIMEZONE = "Europe/Berlin"
 DEMO_PASSWORD = "haven-demo"  # noqa: S105 - a documented demo password, printed after seeding
@@ -310,7 +305,7 @@ def seed(
     async def fill() -> _SeedCounts:
         async with transaction(settings) as session:
             try:
-                user = await accounts.create_user(
+                user = await accounts.sign_up(
                     session, email=email, password=password, name="Demo", timezone=DEMO_TIMEZONE
                 )
             except Conflict as exc:

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
-from haven.accounts.principal import Principal, Role
+from haven.accounts.authz import Role
+from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.concurrency import ensure_version
 from haven.core.errors import NotFound
@@ -22,6 +22,7 @@ from haven.projects import repository as repo
 from haven.projects.models import Project
 from haven.projects.schemas import ProjectCreate, ProjectUpdate, project_to_dict
 from haven.tasks.access import may_read, require_role, require_scope
+from haven.workspaces import access as workspaces
 
 
 async def _project_for(
@@ -94,7 +95,7 @@ async def create_project(
                 caller_can_see=await may_read(session, principal, existing.workspace_id),
             )
             return existing, False
-    access = await accounts.require_access(
+    access = await workspaces.require_access(
         session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
     )
     project = Project(
@@ -168,7 +169,7 @@ async def list_projects(
     require_scope(principal, write=False)
     return await repo.list_projects(
         session,
-        workspace_ids=accounts.visible_workspace_ids(principal.user_id),
+        workspace_ids=workspaces.visible_workspace_ids(principal.user_id),
         workspace_id=workspace_id,
         include_archived=include_archived,
         after=after,

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
-from haven.accounts.principal import Principal, Role
+from haven.accounts.authz import Role
+from haven.accounts.principal import Principal
 from haven.core.concurrency import ensure_version
 from haven.core.errors import Conflict, NotFound
 from haven.core.ids import new_id
@@ -20,6 +20,7 @@ from haven.tags import repository as repo
 from haven.tags.models import Tag
 from haven.tags.schemas import TagCreate, TagUpdate, tag_to_dict
 from haven.tasks.access import require_role, require_scope
+from haven.workspaces import access as workspaces
 
 
 async def tag_to_change(
@@ -106,7 +107,7 @@ async def get_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.U
 
 async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCreate) -> Tag:
     require_scope(principal, write=True)
-    access = await accounts.require_access(
+    access = await workspaces.require_access(
         session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
     )
     workspace_id = access.workspace_id
@@ -170,7 +171,7 @@ async def list_tags(
     require_scope(principal, write=False)
     return await repo.list_tags(
         session,
-        workspace_ids=accounts.visible_workspace_ids(principal.user_id),
+        workspace_ids=workspaces.visible_workspace_ids(principal.user_id),
         workspace_id=workspace_id,
         after=after,
         limit=limit,

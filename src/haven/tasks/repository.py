@@ -408,6 +408,18 @@ async def next_occurrence_of(session: AsyncSession, task_id: uuid.UUID) -> Task 
     return task
 
 
+async def other_open_occurrence(session: AsyncSession, task: Task) -> Task | None:
+    """An open, live occurrence of the task's series other than the task itself."""
+    query = select(Task).where(
+        Task.series_id == task.series_id,
+        Task.id != task.id,
+        Task.deleted_at.is_(None),
+        Task.status.in_(("todo", "in_progress", "blocked")),
+    )
+    found: Task | None = await session.scalar(query.limit(1))
+    return found
+
+
 async def has_open_children(session: AsyncSession, task_id: uuid.UUID) -> bool:
     query = select(
         exists().where(

@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from haven.core.schemas import PatchBody, RequestBody
 from haven.core.text import one_line
+from haven.core.timezones import TimeZoneName
 from haven.tags.schemas import TagName
 from haven.tasks.models import Reminder, TimeLog
 
@@ -27,22 +28,18 @@ _SORT_FIELD = "-?(" + "|".join(SORT_FIELDS) + ")"
 SORT_PATTERN = f"^{_SORT_FIELD}(,{_SORT_FIELD})*$"
 
 
-def _valid_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from exc
-    return value
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+LAST_DAY = date(LAST_YEAR, 12, 31)
+"""The last accepted date: a recurring series whose next occurrence is later ends."""
 
 
 def _in_calendar_range(value: date) -> date:
     """Dates far outside human planning overflow time-zone arithmetic; refuse them early."""
-    if not 1900 <= value.year <= 2200:
-        raise ValueError("dates must lie between the years 1900 and 2200")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"dates must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
     return value
 
 
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
 Title = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(one_line)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar_range)]
 DueValue = Instant | Annotated[date, AfterValidator(_in_calendar_range)]

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
-from haven.accounts.principal import Principal, Role
+from haven.accounts.authz import Role
+from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
@@ -34,6 +34,7 @@ from haven.tasks.schemas import (
     TaskUpdate,
     task_to_dict,
 )
+from haven.workspaces import access as workspaces
 
 DueValue = datetime | date
 
@@ -62,7 +63,7 @@ async def _resolve_workspace(
         if (
             parent is None
             or parent.deleted_at is not None
-            or await accounts.role_in(
+            or await workspaces.role_in(
                 session, user_id=principal.user_id, workspace_id=parent.workspace_id
             )
             is None
@@ -96,7 +97,7 @@ async def create_task(
                 caller_can_see=await may_read(session, principal, existing.workspace_id),
             )
             return existing, False
-    access = await accounts.require_access(
+    access = await workspaces.require_access(
         session,
         principal=principal,
         workspace_id=await _resolve_workspace(session, principal, data),
@@ -132,7 +133,8 @@ async def create_task(
     if data.status == "done":
         task.completed_at, task.completed_by, task.progress = utcnow(), principal.user_id, 100
     if data.recurrence is not None:
-        series.apply_recurrence(task, series.recurrence_from(data.recurrence))
+        await series.apply_recurrence(task, series.recurrence_from(data.recurrence))
+        await series.check_series(task)
     tags = await tags_service.tags_named(
         session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
     )
@@ -150,7 +152,7 @@ async def create_task(
 async def _ensure_member(
     session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
-    if await accounts.role_in(session, user_id=user_id, workspace_id=workspace_id) is None:
+    if await workspaces.role_in(session, user_id=user_id, workspace_id=workspace_id) is None:
         raise ValidationFailed(
             "the assignee is not a member of the task's workspace", loc=["body", "assignee_id"]
         )
@@ -215,7 +217,9 @@ async def update_task(
         await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
     if "recurrence" in fields:
         recurrence = series.recurrence_from(data.recurrence) if data.recurrence else None
-        series.apply_recurrence(task, recurrence)
+        await series.apply_recurrence(task, recurrence)
+    if fields & {"due", "timezone", "recurrence"}:
+        await series.check_series(task)
     if "tags" in fields and data.tags is not None:
         await _set_tags(session, principal, task, data.tags)
 
@@ -225,9 +229,7 @@ async def update_task(
         if data.status == "done":
             completing = True
         elif task.status in ("done", "cancelled") and data.status in OPEN_STATUSES:
-            task.completed_at = task.completed_by = None
-            task.status = data.status
-            await series.withdraw_next_occurrence(session, principal, task)
+            await series.reopen(session, principal, task, status=data.status)
         else:
             task.status = data.status
     if completing:
@@ -334,7 +336,7 @@ async def list_tasks(
     return await repo.list_tasks(
         session,
         viewer_id=principal.user_id,
-        workspace_ids_for=accounts.visible_workspace_ids,
+        workspace_ids_for=workspaces.visible_workspace_ids,
         tag_is_named=tags_service.is_named,
         filters=filters,
         sort=sort,

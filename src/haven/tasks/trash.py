@@ -15,6 +15,7 @@ from haven.events import catalog
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task
+from haven.tasks.open_occurrence import ensure_single_open_occurrence
 from haven.tasks.recording import record_task_event
 
 
@@ -85,6 +86,8 @@ async def restore_tree(session: AsyncSession, principal: Principal, task: Task) 
     below = await repo.deleted_together(session, task.id, deleted_at=deleted_at)
     for item in (task, *below):
         item.deleted_at = None
+    for item in (task, *below):
+        await ensure_single_open_occurrence(session, item)
     await session.flush()
     for item in (task, *below):
         record_task_event(session, principal, catalog.TASK_RESTORED, item)
