@@ -13,9 +13,6 @@ SQL_CALL = re.compile(r"(?<![.\w])(select|insert|update|delete|text)\(|session\.
 
 # Authorization checks: the services make them (accounts.authz, workspaces.access).
 AUTHZ_CALL = re.compile(r"\.require\(|\brequire_\w+\(")
-# Routers that still import a repository, until their module moves what they need out of
-# it (issue 10): the tasks router reads TaskFilters, SortKey and decode_cursor_values there.
-ROUTERS_STILL_IMPORTING_A_REPOSITORY = {"tasks/router.py"}
 
 
 def _files(name: str) -> list[Path]:
@@ -128,13 +125,7 @@ def _router_imports_of(kind: str) -> dict[str, list[str]]:
 
 def test_routers_do_not_import_repositories() -> None:
     offenders = _router_imports_of("repository")
-
-    assert set(offenders) - ROUTERS_STILL_IMPORTING_A_REPOSITORY == set(), (
-        "a router calls services; queries belong to them"
-    )
-    assert set(offenders) >= ROUTERS_STILL_IMPORTING_A_REPOSITORY, (
-        "this router no longer imports a repository: take it off the list"
-    )
+    assert offenders == {}, "a router calls services; queries belong to them"
 
 
 def test_routers_do_not_import_tables() -> None:

@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -33,26 +33,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
+from haven.tasks.lists import FAR_FUTURE, FAR_PAST, SortKey, TaskFilters
 from haven.tasks.models import Reminder, Task, TaskDependency, TaskTag, TimeLog
 from haven.tasks.schemas import TASK_COLUMNS
 
 # Must equal the expression of the GIN index in migration 0002.
 SEARCH_VECTOR_SQL = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))"
 _WORD = re.compile(r"\w+", re.UNICODE)
-_FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
-_FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
 tasks_table = Task.__table__
 # What a task read selects: the columns of its API shape, in schemas.TASK_COLUMNS order.
 TASK_READ_COLUMNS = [tasks_table.c[name] for name in TASK_COLUMNS]
 
 
 # --- sorting ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    field: str
-    descending: bool
 
 
 _SORT_COLUMNS = {
@@ -67,7 +60,7 @@ def _sort_expression(key: SortKey) -> ColumnElement[Any]:
     """The expression a field sorts by; empty dates sort last in either direction."""
     if key.field in ("due", "start"):
         dates = Task.due_at if key.field == "due" else Task.start_at
-        sentinel = _FAR_PAST if key.descending else _FAR_FUTURE
+        sentinel = FAR_PAST if key.descending else FAR_FUTURE
         return func.coalesce(dates, literal(sentinel, UTCDateTime()))
     if key.field == "title":
         return func.lower(Task.title)
@@ -75,61 +68,7 @@ def _sort_expression(key: SortKey) -> ColumnElement[Any]:
     return column
 
 
-def cursor_values(row: Any, sort: Sequence[SortKey]) -> list[Any]:
-    """The values of a row's sort keys (plus its id), as they go into a cursor."""
-    values: list[Any] = []
-    for key in sort:
-        if key.field in ("due", "start"):
-            value = row.due_at if key.field == "due" else row.start_at
-            if value is None:
-                value = _FAR_PAST if key.descending else _FAR_FUTURE
-            values.append(value.isoformat())
-        elif key.field == "title":
-            values.append(row.title.lower())
-        elif key.field in ("created_at", "updated_at"):
-            values.append(getattr(row, key.field).isoformat())
-        else:
-            values.append(getattr(row, key.field))
-    values.append(str(row.id))
-    return values
-
-
-def decode_cursor_values(values: Sequence[Any], sort: Sequence[SortKey]) -> list[Any]:
-    """Turn a cursor's JSON values back into typed bind values; ValueError if malformed."""
-    decoded: list[Any] = []
-    for key, value in zip(sort, values, strict=False):
-        if key.field in ("due", "start", "created_at", "updated_at"):
-            parsed = datetime.fromisoformat(str(value))
-            if parsed.tzinfo is None:
-                raise ValueError("cursor time without offset")
-            decoded.append(parsed)
-        elif key.field == "title":
-            decoded.append(str(value))
-        else:
-            if not isinstance(value, int):
-                raise ValueError("cursor number expected")
-            decoded.append(value)
-    decoded.append(uuid.UUID(str(values[-1])))
-    return decoded
-
-
 # --- tasks --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TaskFilters:
-    workspace_id: uuid.UUID | None = None
-    project_id: uuid.UUID | None = None
-    statuses: tuple[str, ...] = ()
-    priorities: tuple[int, ...] = ()
-    tag: str | None = None
-    assignee_id: uuid.UUID | None = None
-    parent_id: uuid.UUID | None = None
-    top_level_only: bool = False
-    due_before: datetime | None = None
-    due_after: datetime | None = None
-    q: str | None = None
-    deleted: bool = False
 
 
 def search_terms(q: str) -> list[str]:

@@ -23,13 +23,13 @@ from haven.tags import service as tags_service
 from haven.tasks import repository as repo
 from haven.tasks import series
 from haven.tasks.access import ensure_task_version, may_read, require_scope, task_for
+from haven.tasks.lists import SortKey, TaskFilters, parse_sort
 from haven.tasks.models import Task
 from haven.tasks.recording import record_task_event
 from haven.tasks.reminders import new_reminder
 from haven.tasks.schemas import (
     OPEN_STATUSES,
     PRIORITY_RANK,
-    SORT_FIELDS,
     TaskCreate,
     TaskUpdate,
     task_to_dict,
@@ -301,33 +301,12 @@ async def _move_under(
 # --- lists ----------------------------------------------------------------------------
 
 
-def parse_sort(sort: str | None) -> list[repo.SortKey]:
-    """The sort keys of a ?sort= value (oldest first by default), else a 422."""
-    if not sort:
-        return [repo.SortKey("created_at", descending=False)]
-    keys: list[repo.SortKey] = []
-    for raw in sort.split(","):
-        part = raw.strip()
-        descending = part.startswith("-")
-        field = part.lstrip("-+")
-        if field not in SORT_FIELDS:
-            allowed = ", ".join(SORT_FIELDS)
-            raise ValidationFailed(
-                f"cannot sort by {field!r}; use {allowed} (prefix - for descending)",
-                loc=["query", "sort"],
-            )
-        if any(key.field == field for key in keys):
-            raise ValidationFailed(f"{field!r} appears twice in sort", loc=["query", "sort"])
-        keys.append(repo.SortKey(field, descending))
-    return keys
-
-
 async def list_tasks(
     session: AsyncSession,
     *,
     principal: Principal,
-    filters: repo.TaskFilters,
-    sort: Sequence[repo.SortKey],
+    filters: TaskFilters,
+    sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
@@ -358,7 +337,7 @@ async def list_subtasks(
     return await list_tasks(
         session,
         principal=principal,
-        filters=repo.TaskFilters(parent_id=task_id),
+        filters=TaskFilters(parent_id=task_id),
         sort=parse_sort(None),
         after=after,
         limit=limit,
