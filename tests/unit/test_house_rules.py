@@ -13,9 +13,6 @@ SQL_CALL = re.compile(r"(?<![.\w])(select|insert|update|delete|text)\(|session\.
 
 # Authorization checks: the services make them (accounts.authz, workspaces.access).
 AUTHZ_CALL = re.compile(r"\.require\(|\brequire_\w+\(")
-# Routers that still import a repository, until their module moves what they need out of
-# it (issue 10): the tasks router reads TaskFilters, SortKey and decode_cursor_values there.
-ROUTERS_STILL_IMPORTING_A_REPOSITORY = {"tasks/router.py"}
 
 
 def _files(name: str) -> list[Path]:
@@ -95,6 +92,27 @@ def test_modules_do_not_import_each_others_repositories() -> None:
     assert offenders == [], "use the other module's service"
 
 
+def _calls_itself(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == function.name
+        for node in ast.walk(function)
+    )
+
+
+def test_no_function_calls_itself() -> None:
+    """User data can nest deeper than Python's stack (1,500 levels of subtasks): walk
+    trees with a loop or a recursive CTE, never with recursion."""
+    offenders = [
+        f"{path.relative_to(SRC)}:{node.lineno} {node.name}"
+        for path in sorted(SRC.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _calls_itself(node)
+    ]
+    assert offenders == []
+
+
 def _router_imports_of(kind: str) -> dict[str, list[str]]:
     """Per router, the imports of a module's `kind` ("repository" or "models")."""
     found: dict[str, list[str]] = {}
@@ -107,13 +125,7 @@ def _router_imports_of(kind: str) -> dict[str, list[str]]:
 
 def test_routers_do_not_import_repositories() -> None:
     offenders = _router_imports_of("repository")
-
-    assert set(offenders) - ROUTERS_STILL_IMPORTING_A_REPOSITORY == set(), (
-        "a router calls services; queries belong to them"
-    )
-    assert set(offenders) >= ROUTERS_STILL_IMPORTING_A_REPOSITORY, (
-        "this router no longer imports a repository: take it off the list"
-    )
+    assert offenders == {}, "a router calls services; queries belong to them"
 
 
 def test_routers_do_not_import_tables() -> None:

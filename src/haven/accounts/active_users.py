@@ -2,8 +2,9 @@
 
 An access token is self-contained: without a look at the users table, a deleted or
 deactivated user's token would keep working until it expires (15 minutes). Looking costs a
-query per request, so a user seen active is remembered for `ACTIVE_USER_TTL`: that is how long
-a deactivation made by another process (another API replica, the CLI) may take to bite. A
+query per request, so for reads a user seen active is remembered for `ACTIVE_USER_TTL`: that is
+how long a deactivation made by another process (another API replica, the CLI) may take to stop
+their reads. Writes always look the account up (`authn.authenticate`). A
 deactivation in this process forgets the user at once, and keeps them out of this memory for
 one more TTL, so that a request which read the row before the deactivation committed cannot
 put them back.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-ACTIVE_USER_TTL = timedelta(seconds=30)
+ACTIVE_USER_TTL = timedelta(seconds=5)
 # Past this many remembered users the memory is emptied: it only saves queries.
 MAX_REMEMBERED = 100_000
 

@@ -28,10 +28,15 @@ class Verifiers:
     oidc_issuer: oidc.OidcIssuer | None = None  # None: OIDC sign-in is off
 
 
-async def authenticate(session: AsyncSession, bearer: str, *, verifiers: Verifiers) -> Principal:
+async def authenticate(
+    session: AsyncSession, bearer: str, *, verifiers: Verifiers, for_write: bool = True
+) -> Principal:
     """Who `bearer` stands for; Unauthorized for anything but a live credential of an active user.
 
-    `session` is only used when needed: a recently seen user's access token costs no query.
+    A write always looks the account up, so nothing is changed on behalf of a user who is no
+    longer active. A read (`for_write=False`) of a recently seen user's access token costs no
+    query: such a user may go on reading for up to `ACTIVE_USER_TTL` after a deactivation made
+    by another process.
     """
     if not bearer:
         raise Unauthorized("send Authorization: Bearer <token>")
@@ -43,17 +48,17 @@ async def authenticate(session: AsyncSession, bearer: str, *, verifiers: Verifie
             user_id = uuid.UUID(str(claims["sub"]))
         except ValueError as exc:
             raise Unauthorized("the access token is not valid") from exc
-        await _require_active(session, user_id)
+        await _require_active(session, user_id, trust_memory=not for_write)
         return Principal(user_id=user_id, method="jwt")
     if verifiers.oidc_issuer is not None:
         return await oidc.authenticate(session, token=bearer, issuer=verifiers.oidc_issuer)
     raise Unauthorized("the access token is invalid or has expired")
 
 
-async def _require_active(session: AsyncSession, user_id: uuid.UUID) -> None:
+async def _require_active(session: AsyncSession, user_id: uuid.UUID, *, trust_memory: bool) -> None:
     """An access token outlives a deactivation: check the account (see active_users)."""
     now = utcnow()
-    if active_users.is_known_active(user_id, now=now):
+    if trust_memory and active_users.is_known_active(user_id, now=now):
         return
     if not await repository.is_user_active(session, user_id):
         raise Unauthorized("this account no longer exists or is disabled")

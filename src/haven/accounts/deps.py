@@ -16,6 +16,7 @@ from haven.core.errors import Unauthorized
 from haven.db.session import Database
 from haven.settings import Settings
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="access JWT, API key (hvn_…) or OIDC token")
 
 
@@ -46,7 +47,10 @@ async def get_principal(
         raise Unauthorized("send Authorization: Bearer <token>")
     async with _auth_session(request) as session:
         return await authn.authenticate(
-            session, credentials.credentials, verifiers=verifiers(request.app)
+            session,
+            credentials.credentials,
+            verifiers=verifiers(request.app),
+            for_write=request.method not in _READ_METHODS,
         )
 
 

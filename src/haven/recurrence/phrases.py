@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from haven.recurrence.rules import InvalidRecurrence, Mode, check_length, normalize_rule
+from haven.recurrence.errors import InvalidRecurrence
+from haven.recurrence.rules import Mode, check_length, normalize_rule
 
 _DAY_NAMES: Final = {
     "MO": ("monday", "mon"),

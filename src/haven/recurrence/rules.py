@@ -6,24 +6,26 @@ into an instant, so "every day at 09:00" stays at 09:00 local across DST changes
 do not exist (spring-forward gap) move forward by the gap length; ambiguous ones (fall-back) take
 the first of the two instants.
 
-Two layers of checks: `parse_recurrence` is the gate for what a user types and adds Haven's
-policy (no MINUTELY/SECONDLY, a length limit, a rule that can never fire is refused); the
-expansion functions accept any rule that is valid RFC 5545, because rules also arrive from
-calendar imports.
+Three layers of checks: `parse_recurrence` is the gate for what a user types and adds Haven's
+policy (nothing more often than hourly, a length limit, a rule that can never fire is refused);
+`check_schedule` adds what needs the task (its due and whether it is a date); the expansion
+functions accept any rule that is valid RFC 5545, because rules also arrive from imports. All
+expansion goes through `expansion.walls_after`, whose work is bounded: a rule that cannot find
+its next occurrence within `MAX_STEPS` raises `SearchLimitReached` instead of looping.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from haven.recurrence.errors import InvalidRecurrence, SearchLimitReached
+from haven.recurrence.expansion import FREQUENCIES, MAX_STEPS, Parts, Weekday, walls_after
 
 Mode = Literal["due", "completion"]
 
@@ -32,8 +34,17 @@ MAX_LENGTH: Final = 500
 _MODES: Final[tuple[str, ...]] = get_args(Mode)
 _WEEKDAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _WEEKDAY_HINT: Final = "use MO,TU,WE,TH,FR,SA,SU"
-_FREQUENCIES: Final = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY")
 _TOO_FREQUENT: Final = frozenset({"MINUTELY", "SECONDLY"})
+_WITHIN_A_DAY: Final = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
+# In "completion" mode the schedule restarts on the completion day, so an INTERVAL above 1 would
+# start a new phase each time: these parts select a larger unit than FREQ's and might then
+# never be met (FREQ=DAILY;INTERVAL=7;BYDAY=SA restarted on a Tuesday).
+_LARGER_THAN_FREQ: Final = {
+    "MONTHLY": ("BYMONTH",),
+    "WEEKLY": ("BYMONTH",),
+    "DAILY": ("BYMONTH", "BYMONTHDAY", "BYDAY"),
+    "HOURLY": ("BYMONTH", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYHOUR"),
+}
 # The order in which a normalized rule lists its parts, so equal rules compare equal as text.
 _PART_ORDER: Final = (
     "FREQ",
@@ -83,14 +94,9 @@ _POSITIVE: Final = re.compile(r"\+?\d{1,9}")
 _DAY: Final = re.compile(r"(?P<n>[+-]?\d{1,3})?(?P<day>[A-Z]+)")
 _UNTIL: Final = re.compile(r"(?P<date>\d{8})(?:T(?P<time>\d{6})(?P<utc>Z)?)?")
 
-# Checks without a DTSTART start 28 years before the end of the calendar. Those years hold every
-# kind of year (leap or not, starting on each weekday), and dateutil, which never gives up on a
-# rule that produces nothing, stops at the end of year 9999 after a few thousand steps at most.
-_PROBE_DAY: Final = date(9972, 1, 1)
-
-
-class InvalidRecurrence(ValueError):
-    """A recurrence the user gave cannot be used; the message says what to fix, in user words."""
+# Whether a rule can occur at all is checked from this start with INTERVAL=1: from there every
+# period is visited, so only a calendar that never fits (30 February) is left to find.
+_PROBE_START: Final = datetime.combine(date(2000, 1, 1), time())
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +111,18 @@ class Recurrence:
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    """A checked rule, split so the engine can substitute DTSTART-dependent parts."""
+    """A checked rule: its text, its schedule as numbers, and how it ends."""
 
     text: str
-    freq: str
-    schedule: str
-    """The rule without COUNT and UNTIL, with WKST explicit, ready for dateutil."""
+    parts: Parts
+    """The schedule without COUNT and UNTIL."""
     never_occurs: bool
     """No start date gives the rule an occurrence, e.g. BYMONTH=2;BYMONTHDAY=30."""
     count: int | None
     until: date | datetime | None
     """A date (whole day, inclusive), a UTC instant, or a floating wall time."""
+    given: frozenset[str]
+    """The names of the parts the rule gives."""
 
 
 def parse_recurrence(
@@ -142,13 +149,72 @@ def parse_recurrence(
         typed = text.strip()
     else:
         raise InvalidRecurrence("give either an RRULE or a phrase, not both or neither")
-    if parsed.freq in _TOO_FREQUENT:
-        raise InvalidRecurrence(
-            f"FREQ={parsed.freq} is too frequent for a task (the smallest step is HOURLY)"
-        )
-    if parsed.never_occurs:
-        raise InvalidRecurrence("the rule never produces an occurrence")
+    _check_policy(parsed, chosen)
     return Recurrence(rule=parsed.text, mode=chosen, text=typed)
+
+
+def _check_policy(parsed: _Rule, mode: Mode) -> None:
+    """Haven's limits on top of RFC 5545: a task repeats at most hourly, and can repeat."""
+    freq = parsed.parts.freq
+    if freq in _TOO_FREQUENT:
+        raise InvalidRecurrence(
+            f"FREQ={freq} is too frequent for a task (the smallest step is HOURLY)"
+        )
+    # Several minutes or seconds in a list fire more than once an hour, whatever FREQ says.
+    for key, values in (("BYMINUTE", parsed.parts.minutes), ("BYSECOND", parsed.parts.seconds)):
+        if len(values) > 1:
+            raise InvalidRecurrence(
+                f"{key} lists several values, so the rule fires more often than hourly"
+                " (the smallest step for a task is an hour)"
+            )
+    if parsed.never_occurs:
+        raise InvalidRecurrence(
+            "the rule never produces an occurrence"
+            f" (none within the search limit of {MAX_STEPS} steps)"
+        )
+    larger = [key for key in _LARGER_THAN_FREQ.get(freq, ()) if key in parsed.given]
+    if mode == "completion" and parsed.parts.interval > 1 and larger:
+        raise InvalidRecurrence(
+            f'"completion" mode restarts the schedule on the completion day, so INTERVAL'
+            f" cannot be combined with {', '.join(larger)} for FREQ={freq}"
+            ' (the INTERVAL might never meet them); use INTERVAL=1 or "due" mode'
+        )
+
+
+def check_schedule(
+    recurrence: Recurrence,
+    *,
+    series_start: datetime,
+    due: datetime,
+    tz: ZoneInfo,
+    date_only: bool,
+) -> None:
+    """The checks that need the task: its series' start, its due, and whether it is a date.
+
+    Raises `InvalidRecurrence` when a date-only due would repeat within a day, or when the
+    series has no occurrence after `due` that the bounded search can find (an INTERVAL that
+    never meets the BY parts from this start, or occurrences too far apart).
+    """
+    parsed = _parse_rule(recurrence.rule)
+    parts = parsed.parts
+    if date_only and (parts.freq in _WITHIN_A_DAY or parts.hours or parts.minutes or parts.seconds):
+        raise InvalidRecurrence(
+            "the due is a date without a time of day, so the rule cannot repeat within a day"
+            " or name hours, minutes or seconds; give the due a time, or drop FREQ=HOURLY and"
+            " BYHOUR/BYMINUTE/BYSECOND"
+        )
+    if parsed.count == 1:
+        return  # the due is the only occurrence
+    due_wall = _wall(due, tz, "due")
+    start_wall = due_wall if recurrence.mode == "completion" else _wall(series_start, tz, "start")
+    try:
+        following = next(_series_walls(parsed, start=start_wall, after=due_wall, tz=tz), None)
+    except SearchLimitReached as exc:
+        raise InvalidRecurrence(f"the rule cannot follow this due: {exc}") from exc
+    if following is None and parsed.until is None:
+        # Not ended by UNTIL: the INTERVAL never meets the BY parts again before the calendar
+        # ends (FREQ=YEARLY;INTERVAL=400 on a day that never comes back).
+        raise InvalidRecurrence("the rule never produces an occurrence after this due")
 
 
 def check_length(given: str) -> None:
@@ -170,36 +236,41 @@ def next_due(
     completed_at: datetime,
     occurrences_so_far: int,
     tz: ZoneInfo,
+    last_day: date = date.max,
 ) -> datetime | None:
     """The due of the occurrence after `previous_due`, or None when the series has ended.
 
-    "due" mode follows the schedule that starts at `series_start` (COUNT counts from there).
-    "completion" mode restarts the schedule on the completion day at the previous due's time of
-    day; COUNT is then enforced with `occurrences_so_far`. The result is aware, in `tz`.
+    "due" mode follows the schedule that starts at `series_start`; "completion" mode restarts
+    the schedule on the completion day at the previous due's time of day. Both search from the
+    previous occurrence, never from the series start, and COUNT counts `occurrences_so_far`.
+    An occurrence whose local or UTC date is after `last_day` ends the series. The result is
+    aware, in `tz`. Raises `SearchLimitReached` when the next occurrence is out of reach.
     """
     parsed = _parse_rule(recurrence.rule)
     if recurrence.mode not in _MODES:
         raise InvalidRecurrence(f'mode must be "due" or "completion", not "{recurrence.mode}"')
     if occurrences_so_far < 1:
         raise ValueError("occurrences_so_far counts the previous occurrence, so it is at least 1")
+    if parsed.count is not None and occurrences_so_far >= parsed.count:
+        return None
     previous_wall = _wall(previous_due, tz, "previous_due")
     if recurrence.mode == "completion":
-        if parsed.count is not None and occurrences_so_far >= parsed.count:
-            return None
         completed_day = _wall(completed_at, tz, "completed_at").date()
         anchor = datetime.combine(completed_day, previous_wall.time())
-        walls = _walls_after(parsed, start=anchor, tz=tz, after=anchor)
-        wall = next(walls, None)
-        return None if wall is None else _attach(wall, tz)
-    start_wall = _wall(series_start, tz, "series_start")
+        walls = _series_walls(parsed, start=anchor, after=anchor, tz=tz, last_day=last_day)
+    else:
+        start_wall = _wall(series_start, tz, "series_start")
+        walls = _series_walls(
+            parsed, start=start_wall, after=previous_wall, tz=tz, last_day=last_day
+        )
     previous_instant = previous_due.astimezone(UTC)
-    for wall in _series_walls(parsed, start=start_wall, tz=tz, after=previous_wall):
+    for wall in walls:
         due = _attach(wall, tz)
         # Only a previous due in the second pass of a repeated hour can be later than a wall
         # time after it; the next due must still be a later instant. (Compared in UTC: Python
         # compares two datetimes with the same tzinfo by wall time, ignoring fold.)
-        if due.astimezone(UTC) > previous_instant:
-            return due
+        if recurrence.mode == "completion" or due.astimezone(UTC) > previous_instant:
+            return due if due.astimezone(UTC).date() <= last_day else None
     return None
 
 
@@ -209,22 +280,33 @@ def occurrences(
     """Up to `limit` dues of the series strictly after `after`, as `next_due` would chain them.
 
     The preview follows the schedule from `series_start` in both modes: a series that counts
-    from completion has no later dues known before it is completed.
+    from completion has no later dues known before it is completed. COUNT is counted from the
+    start, so with COUNT the occurrences before `after` are walked too (at most `MAX_STEPS`).
     """
     if limit < 0:
         raise ValueError("limit must not be negative")
     parsed = _parse_rule(recurrence.rule)
-    start_wall = _wall(series_start, tz, "series_start")
+    start_wall = _wall(series_start, tz, "series_start").replace(microsecond=0)
     floor_wall = _wall(after, tz, "after")
     floor = after.astimezone(UTC)
     found: list[datetime] = []
     if limit == 0:
         return found
-    for wall in _series_walls(parsed, start=start_wall, tz=tz, after=floor_wall):
+    counted = parsed.count is not None
+    walked = 0
+    walk_from = start_wall - timedelta(seconds=1) if counted else floor_wall
+    for number, wall in enumerate(_series_walls(parsed, start=start_wall, after=walk_from, tz=tz)):
+        if parsed.count is not None and number >= parsed.count:
+            break
         due = _attach(wall, tz)
         # A wall time shifted out of a DST gap can land on or past the next ones; skip those,
         # exactly as chaining next_due does.
         if wall <= floor_wall or due.astimezone(UTC) <= floor:
+            walked += 1
+            if walked > MAX_STEPS:
+                raise SearchLimitReached(
+                    f"more than {MAX_STEPS} occurrences lie between the start and the preview"
+                )
             continue
         found.append(due)
         if len(found) == limit:
@@ -234,67 +316,35 @@ def occurrences(
 
 
 def _series_walls(
-    parsed: _Rule, *, start: datetime, tz: ZoneInfo, after: datetime
+    parsed: _Rule,
+    *,
+    start: datetime,
+    after: datetime,
+    tz: ZoneInfo,
+    last_day: date = date.max,
 ) -> Iterator[datetime]:
-    """Naive wall times of the series from the naive `start`, strictly after the naive `after`.
+    """Naive wall times of the series from the naive `start`, strictly after the naive `after`,
+    without COUNT (the callers count).
 
-    As RFC 5545 says, the start is always the first occurrence and COUNT includes it, even when
-    the rule itself would not produce it (dateutil then leaves it out).
+    As RFC 5545 says, the start is always the first occurrence, even when the rule itself would
+    not produce it.
     """
-    start = start.replace(microsecond=0)  # as dateutil does, so the two starts compare equal
-    with _expansion_errors(start):
-        schedule = _schedule(parsed, start, tz)
-        on_rule = not parsed.never_occurs and schedule.after(start, inc=True) == start
-        remaining = parsed.count
-        if not on_rule:
-            if start > after:
-                yield start
-            remaining = None if remaining is None else remaining - 1
-        if parsed.never_occurs or remaining == 0:
-            return
-        if remaining is not None:
-            schedule = _schedule(parsed, start, tz, count=remaining)
-        yield from schedule.xafter(after)
+    start = start.replace(microsecond=0)
+    until = _local_until(parsed.until, tz) if parsed.until is not None else None
+    last_wall = datetime.combine(last_day, time.max)
+    until = last_wall if until is None else min(until, last_wall)
+    if after < start and not _on_rule(parsed.parts, start):
+        yield start
+    yield from walls_after(parsed.parts, dtstart=start, after=after, until=until)
 
 
-def _walls_after(
-    parsed: _Rule, *, start: datetime, tz: ZoneInfo, after: datetime
-) -> Iterator[datetime]:
-    """Naive wall times the rule produces from `start` (COUNT left out), strictly after `after`."""
-    with _expansion_errors(start):
-        if not parsed.never_occurs:
-            yield from _schedule(parsed, start, tz).xafter(after)
-
-
-def _schedule(parsed: _Rule, start: datetime, tz: ZoneInfo, *, count: int | None = None) -> rrule:
-    text = parsed.schedule
-    if count is not None:
-        text += f";COUNT={count}"
-    if parsed.until is not None:
-        text += f";UNTIL={_local_until(parsed.until, tz):%Y%m%dT%H%M%S}"
-    return _build(text, start)
-
-
-@contextmanager
-def _expansion_errors(start: datetime) -> Iterator[None]:
+def _on_rule(parts: Parts, start: datetime) -> bool:
+    """Does the rule itself produce its start?"""
     try:
-        yield
-    except (ValueError, OverflowError) as exc:
-        if isinstance(exc, InvalidRecurrence):
-            raise
-        # dateutil refuses some BYHOUR/BYMINUTE sets that an INTERVAL can never reach from
-        # this particular start time.
-        raise InvalidRecurrence(
-            f"the rule never produces an occurrence from a start at {start:%H:%M} ({exc})"
-        ) from exc
-
-
-def _build(text: str, dtstart: datetime) -> rrule:
-    built = rrulestr(text, dtstart=dtstart)
-    if not isinstance(built, rrule):
-        # Only a multi-line text becomes a set, and _split_parts refuses line breaks.
-        raise InvalidRecurrence("give a single RRULE")
-    return built
+        first = next(walls_after(parts, dtstart=start, after=start - timedelta(seconds=1)))
+    except (StopIteration, SearchLimitReached):
+        return False
+    return first == start
 
 
 def _wall(moment: datetime, tz: ZoneInfo, name: str) -> datetime:
@@ -310,7 +360,7 @@ def _attach(wall: datetime, tz: ZoneInfo) -> datetime:
 
 
 def _local_until(until: date | datetime, tz: ZoneInfo) -> datetime:
-    """UNTIL as a naive wall time in `tz`: dateutil refuses an aware UNTIL with a naive start."""
+    """UNTIL as a naive wall time in `tz`, the way every wall time of the series is compared."""
     if isinstance(until, datetime):
         if until.tzinfo is None:
             return until
@@ -321,14 +371,21 @@ def _local_until(until: date | datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(until, time.max)
 
 
-def _never_occurs(schedule_parts: list[str], start: datetime) -> bool:
+def _never_occurs(parts: Parts) -> bool:
     # With INTERVAL=1 the occurrences include those of any INTERVAL, from any start.
-    every_period = [p for p in schedule_parts if not p.startswith("INTERVAL=")]
-    probe = _build(";".join(every_period), start)
+    probe = replace(parts, interval=1)
+    start = _PROBE_START.replace(
+        hour=min(parts.hours, default=0),
+        minute=min(parts.minutes, default=0),
+        second=min(parts.seconds, default=0),
+    )
     try:
-        return probe.after(start, inc=True) is None
-    except (ValueError, OverflowError):
-        return True  # ran past the year 9999 without finding an occurrence
+        return (
+            next(walls_after(probe, dtstart=start, after=start - timedelta(seconds=1)), None)
+            is None
+        )
+    except SearchLimitReached:
+        return True
 
 
 @lru_cache(maxsize=1024)
@@ -337,7 +394,7 @@ def _parse_rule(rule: str) -> _Rule:
     freq = parts.get("FREQ")
     if freq is None:
         raise InvalidRecurrence("FREQ is required")
-    if freq not in _FREQUENCIES:
+    if freq not in FREQUENCIES:
         raise InvalidRecurrence(
             f'FREQ: "{freq}" is not a frequency (use YEARLY, MONTHLY, WEEKLY, DAILY or HOURLY)'
         )
@@ -366,32 +423,42 @@ def _parse_rule(rule: str) -> _Rule:
     if count is not None and until is not None:
         raise InvalidRecurrence("UNTIL and COUNT cannot both be set")
     _check_combinations(freq, normalized)
+    schedule = _schedule_of(freq, normalized)
     ordered = [f"{key}={normalized[key]}" for key in _PART_ORDER if key in normalized]
-    schedule_parts = [p for p in ordered if not p.startswith(("COUNT=", "UNTIL="))]
-    if "WKST" not in normalized:
-        # dateutil would otherwise take the week start from the process-wide calendar setting.
-        schedule_parts.append("WKST=MO")
-    # dateutil refuses an HOURLY rule whose INTERVAL never reaches BYHOUR from DTSTART, so the
-    # checks start on the first BYHOUR/BYMINUTE/BYSECOND value.
-    first = {
-        key: min(int(n) for n in normalized[key].split(",")) if key in normalized else 0
-        for key in ("BYHOUR", "BYMINUTE", "BYSECOND")
-    }
-    start = datetime.combine(
-        _PROBE_DAY, time(first["BYHOUR"], first["BYMINUTE"], first["BYSECOND"])
-    )
-    try:
-        _build(";".join(schedule_parts), start)  # dateutil has its say on what the checks missed
-        never_occurs = _never_occurs(schedule_parts, start)
-    except (ValueError, KeyError, TypeError, OverflowError) as exc:
-        raise InvalidRecurrence(f"the rule is not valid: {exc}") from exc
     return _Rule(
         text=";".join(ordered),
-        freq=freq,
-        schedule=";".join(schedule_parts),
-        never_occurs=never_occurs,
+        parts=schedule,
+        never_occurs=_never_occurs(schedule),
         count=count,
         until=until,
+        given=frozenset(normalized),
+    )
+
+
+def _schedule_of(freq: str, normalized: dict[str, str]) -> Parts:
+    def numbers(key: str) -> tuple[int, ...]:
+        given = normalized.get(key)
+        return () if given is None else tuple(sorted({int(n) for n in given.split(",")}))
+
+    weekdays: list[Weekday] = []
+    for item in normalized.get("BYDAY", "").split(",") if "BYDAY" in normalized else []:
+        match = _DAY.fullmatch(item)
+        assert match is not None  # _by_day wrote it
+        n = None if match["n"] is None else int(match["n"])
+        weekdays.append(Weekday(_WEEKDAYS.index(match["day"]), n))
+    return Parts(
+        freq=freq,
+        interval=int(normalized.get("INTERVAL", "1")),
+        wkst=_WEEKDAYS.index(normalized.get("WKST", "MO")),
+        months=numbers("BYMONTH"),
+        weeknos=numbers("BYWEEKNO"),
+        yeardays=numbers("BYYEARDAY"),
+        monthdays=numbers("BYMONTHDAY"),
+        weekdays=tuple(dict.fromkeys(weekdays)),
+        hours=numbers("BYHOUR"),
+        minutes=numbers("BYMINUTE"),
+        seconds=numbers("BYSECOND"),
+        setpos=numbers("BYSETPOS"),
     )
 
 

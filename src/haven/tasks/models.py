@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
 
+# Must equal the condition of migration 0003's index.
+OPEN_OCCURRENCE_SQL = (
+    "series_id IS NOT NULL AND deleted_at IS NULL AND status IN ('todo', 'in_progress', 'blocked')"
+)
+
 
 class Task(IdMixin, TimestampMixin, Versioned, Base):
     __tablename__ = "tasks"
@@ -59,6 +64,14 @@ class Task(IdMixin, TimestampMixin, Versioned, Base):
     __table_args__ = (
         Index("ix_tasks_workspace_id_created_at", "workspace_id", "created_at", "id"),
         Index("ix_tasks_workspace_id_due_at", "workspace_id", "due_at"),
+        # At most one open occurrence per series, enforced by the database under concurrency.
+        Index(
+            "uq_tasks_open_occurrence",
+            "series_id",
+            unique=True,
+            sqlite_where=text(OPEN_OCCURRENCE_SQL),
+            postgresql_where=text(OPEN_OCCURRENCE_SQL),
+        ),
     )
 
 

@@ -28,10 +28,15 @@ _SORT_FIELD = "-?(" + "|".join(SORT_FIELDS) + ")"
 SORT_PATTERN = f"^{_SORT_FIELD}(,{_SORT_FIELD})*$"
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+LAST_DAY = date(LAST_YEAR, 12, 31)
+"""The last accepted date: a recurring series whose next occurrence is later ends."""
+
+
 def _in_calendar_range(value: date) -> date:
     """Dates far outside human planning overflow time-zone arithmetic; refuse them early."""
-    if not 1900 <= value.year <= 2200:
-        raise ValueError("dates must lie between the years 1900 and 2200")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"dates must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
     return value
 
 

@@ -1,11 +1,21 @@
-"""Recurring series: complete, reopen and skip, and the next occurrence a completion makes."""
+"""Recurring series: complete, reopen and skip, and the next occurrence a completion makes.
+
+Expansion is bounded in the recurrence module (a rule out of reach ends in a clear error, never
+a long loop) and runs in a worker thread, so even its few milliseconds stay off the event loop.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from functools import cache, partial
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+import anyio
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.accounts.principal import Principal
@@ -13,14 +23,36 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, ValidationFailed
 from haven.core.ids import derived_id
 from haven.events.outbox import record
-from haven.recurrence import InvalidRecurrence, Recurrence, next_due, occurrences, parse_recurrence
+from haven.recurrence import (
+    InvalidRecurrence,
+    Recurrence,
+    check_schedule,
+    next_due,
+    occurrences,
+    parse_recurrence,
+)
 from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
-from haven.tasks.models import Task
+from haven.tasks.models import Reminder, Task
+from haven.tasks.open_occurrence import ensure_single_open_occurrence
 from haven.tasks.reminders import new_reminder
-from haven.tasks.schemas import OPEN_STATUSES, RecurrenceIn, ReminderIn
+from haven.tasks.schemas import LAST_DAY, OPEN_STATUSES, RecurrenceIn, ReminderIn
 from haven.tasks.trash import restore_tree, trash_tree
+
+_T = TypeVar("_T")
+
+
+@cache
+def _expansion_limiter() -> anyio.CapacityLimiter:
+    # One expansion at a time: the event loop competes with worker threads for the GIL, and
+    # with a single one it never waits more than a switch interval (each run is a few ms).
+    return anyio.CapacityLimiter(1)
+
+
+async def _off_the_loop(work: Callable[[], _T]) -> _T:
+    """Run bounded expansion work in a worker thread."""
+    return await anyio.to_thread.run_sync(work, limiter=_expansion_limiter())
 
 
 def _recurrence_of(task: Task) -> Recurrence | None:
@@ -48,19 +80,21 @@ def _first_occurrence(recurrence: Recurrence, zone: str) -> datetime:
     yesterday = today - timedelta(days=1)
     try:
         found = occurrences(recurrence, series_start=yesterday, tz=tz, after=yesterday, limit=1)
-    except (ValueError, OverflowError):
-        found = []
+    except InvalidRecurrence as exc:
+        raise ValidationFailed(f"recurrence: {exc}", loc=["body", "recurrence"]) from exc
     if not found:
         raise ValidationFailed("recurrence: the rule has no occurrence from today on")
     return found[0].astimezone(UTC)
 
 
-def apply_recurrence(task: Task, recurrence: Recurrence | None) -> None:
+async def apply_recurrence(task: Task, recurrence: Recurrence | None) -> None:
+    """Give a task a recurrence (or take it away); a task without a due gets the first one."""
     if recurrence is None:
         task.recurrence_rule = task.recurrence_mode = task.recurrence_text = None
         return
     if task.due_at is None:
-        task.due_at, task.due_is_date = _first_occurrence(recurrence, task.timezone), True
+        first = await _off_the_loop(partial(_first_occurrence, recurrence, task.timezone))
+        task.due_at, task.due_is_date = first, True
     task.recurrence_rule = recurrence.rule
     task.recurrence_mode = recurrence.mode
     task.recurrence_text = recurrence.text
@@ -68,6 +102,27 @@ def apply_recurrence(task: Task, recurrence: Recurrence | None) -> None:
         task.series_id = task.id
         task.series_start = task.due_at
         task.occurrence_number = 1
+
+
+async def check_series(task: Task) -> None:
+    """422 when the task's recurrence cannot follow its due: a date-only due that would repeat
+    within a day, or a rule with no reachable occurrence after the due (from the series' real
+    start, with its INTERVAL). Call it after the due, zone or recurrence changed."""
+    recurrence = _recurrence_of(task)
+    if recurrence is None or task.due_at is None:
+        return
+    check = partial(
+        check_schedule,
+        recurrence,
+        series_start=task.series_start or task.due_at,
+        due=task.due_at,
+        tz=ZoneInfo(task.timezone),
+        date_only=task.due_is_date,
+    )
+    try:
+        await _off_the_loop(check)
+    except InvalidRecurrence as exc:
+        raise ValidationFailed(f"recurrence: {exc}", loc=["body", "recurrence"]) from exc
 
 
 async def complete_task(
@@ -105,18 +160,21 @@ async def guard_open_children(session: AsyncSession, task: Task, *, cascade: boo
 
 
 async def complete(session: AsyncSession, principal: Principal, task: Task) -> Task | None:
-    """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None."""
+    """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None.
+
+    The subtasks, at any depth, are read in one query and written in one flush.
+    """
     now = utcnow()
-    for child in await repo.descendants(session, task.id):
-        if child.status in OPEN_STATUSES:
-            child_before = task_events.snapshot(child)
-            child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
-            child.progress = 100
-            await session.flush()
-            record(
-                session,
-                task_events.completed(child, before=child_before, actor=principal.actor),
-            )
+    open_below = [
+        child for child in await repo.descendants(session, task.id) if child.status in OPEN_STATUSES
+    ]
+    before_each = [task_events.snapshot(child) for child in open_below]
+    for child in open_below:
+        child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
+        child.progress = 100
+    await session.flush()
+    for child, child_before in zip(open_below, before_each, strict=True):
+        record(session, task_events.completed(child, before=child_before, actor=principal.actor))
     before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by, task.progress = (
         "done",
@@ -133,32 +191,39 @@ async def complete(session: AsyncSession, principal: Principal, task: Task) -> T
     return next_task
 
 
-def _next_due_of(
+async def _next_due_of(
     task: Task, *, completed_at: datetime, mode_override: str | None = None
 ) -> datetime | None:
+    """The next occurrence's due, or None when the series ends (COUNT, UNTIL, or past the last
+    accepted date). 409 when the stored rule cannot find it within the search limit."""
     recurrence = _recurrence_of(task)
     if recurrence is None or task.due_at is None:
         return None
     if mode_override == "due":
         recurrence = Recurrence(rule=recurrence.rule, mode="due", text=recurrence.text)
+    following = partial(
+        next_due,
+        recurrence,
+        series_start=task.series_start or task.due_at,
+        previous_due=task.due_at,
+        completed_at=completed_at,
+        occurrences_so_far=task.occurrence_number,
+        tz=ZoneInfo(task.timezone),
+        last_day=LAST_DAY,
+    )
     try:
-        due = next_due(
-            recurrence,
-            series_start=task.series_start or task.due_at,
-            previous_due=task.due_at,
-            completed_at=completed_at,
-            occurrences_so_far=task.occurrence_number,
-            tz=ZoneInfo(task.timezone),
-        )
-    except (ValueError, OverflowError):  # the series runs past the calendar's end
-        return None
+        due = await _off_the_loop(following)
+    except InvalidRecurrence as exc:  # a rule stored before today's checks, or imported
+        raise Conflict(
+            f"the series cannot continue: {exc}; change the task's recurrence first"
+        ) from exc
     return due.astimezone(UTC) if due is not None else None
 
 
 async def _spawn_next_occurrence(
     session: AsyncSession, principal: Principal, task: Task, *, completed_at: datetime
 ) -> Task | None:
-    due = _next_due_of(task, completed_at=completed_at)
+    due = await _next_due_of(task, completed_at=completed_at)
     if due is None or task.series_id is None:
         return None
     # Derived from the series and the date: a retried or concurrent completion finds it.
@@ -174,13 +239,12 @@ async def _spawn_next_occurrence(
     )
     await _copy_reminders(session, source=task, target=nxt, shift=shift)
     await _copy_subtasks(session, principal, source=task, target=nxt, shift=shift)
-    await session.flush()
+    await ensure_single_open_occurrence(session, nxt)
     record(session, task_events.created(nxt, actor=principal.actor, previous=task))
     return nxt
 
 
-async def _copy_task(
-    session: AsyncSession,
+def _fresh_copy(
     source: Task,
     *,
     new_id_: uuid.UUID,
@@ -217,6 +281,20 @@ async def _copy_task(
         copy.series_id, copy.series_start = series.series_id, series.series_start
         copy.recurrence_rule, copy.recurrence_mode = series.recurrence_rule, series.recurrence_mode
         copy.recurrence_text = series.recurrence_text
+    return copy
+
+
+async def _copy_task(
+    session: AsyncSession,
+    source: Task,
+    *,
+    new_id_: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    shift: timedelta,
+    series: Task | None = None,
+) -> Task:
+    """Write a fresh copy of a task (see _fresh_copy) with the task's tags."""
+    copy = _fresh_copy(source, new_id_=new_id_, parent_id=parent_id, shift=shift, series=series)
     session.add(copy)
     await session.flush()
     repo.add_task_tags(
@@ -225,29 +303,52 @@ async def _copy_task(
     return copy
 
 
+def _shifted(reminder: Reminder, shift: timedelta) -> ReminderIn:
+    """A reminder as it goes onto a copy of its task moved by `shift`."""
+    at = reminder.at + shift if reminder.at is not None else None
+    return ReminderIn(at=at, offset_minutes=reminder.offset_minutes)
+
+
 async def _copy_reminders(
     session: AsyncSession, *, source: Task, target: Task, shift: timedelta
 ) -> None:
     for reminder in await repo.list_reminders(session, source.id):
-        at = reminder.at + shift if reminder.at is not None else None
-        data = ReminderIn(at=at, offset_minutes=reminder.offset_minutes)
-        new_reminder(session, target, data)
+        new_reminder(session, target, _shifted(reminder, shift))
 
 
 async def _copy_subtasks(
     session: AsyncSession, principal: Principal, *, source: Task, target: Task, shift: timedelta
 ) -> None:
-    """Recreate the subtask tree under the next occurrence, every subtask open again."""
-    for child in await repo.children(session, source.id):
-        copy = await _copy_task(
-            session,
-            child,
-            new_id_=derived_id(target.id, str(child.id)),
-            parent_id=target.id,
-            shift=shift,
-        )
-        await _copy_reminders(session, source=child, target=copy, shift=shift)
-        await _copy_subtasks(session, principal, source=child, target=copy, shift=shift)
+    """Recreate the subtask tree under the next occurrence, every subtask open again.
+
+    The tree, its tags and reminders are read in three queries and written in one flush,
+    whatever its depth; each copy's id is derived from its parent copy's, so a retried
+    completion finds the same copies.
+    """
+    subtree = await repo.live_subtree(session, source.id)
+    if not subtree:
+        return
+    ids = [task.id for task in subtree]
+    tag_ids, reminders = await repo.tag_ids_of(session, ids), await repo.reminders_of(session, ids)
+    children: dict[uuid.UUID | None, list[Task]] = {}
+    for task in subtree:  # oldest first, as they were created
+        children.setdefault(task.parent_id, []).append(task)
+    copies: list[tuple[Task, Task]] = []
+    waiting = deque([(source.id, target.id)])  # (a task, its copy), parents before subtasks
+    while waiting:
+        original_id, copy_id = waiting.popleft()
+        for child in children.get(original_id, []):
+            copy = _fresh_copy(
+                child, new_id_=derived_id(copy_id, str(child.id)), parent_id=copy_id, shift=shift
+            )
+            session.add(copy)
+            copies.append((child, copy))
+            waiting.append((child.id, copy.id))
+    await session.flush()
+    for child, copy in copies:
+        repo.add_task_tags(session, task_id=copy.id, tag_ids=tag_ids.get(child.id, []))
+        for reminder in reminders.get(child.id, []):
+            new_reminder(session, copy, _shifted(reminder, shift))
         record(session, task_events.created(copy, actor=principal.actor))
 
 
@@ -259,20 +360,31 @@ async def reopen_task(
     if task.status in OPEN_STATUSES:
         return task
     before = task_events.snapshot(task)
-    task.status, task.completed_at, task.completed_by = "todo", None, None
+    await reopen(session, principal, task, status="todo")
     await session.flush()
     record(session, task_events.reopened(task, before=before, actor=principal.actor))
-    await withdraw_next_occurrence(session, principal, task)
     return task
 
 
-async def withdraw_next_occurrence(session: AsyncSession, principal: Principal, task: Task) -> None:
-    """Undoing a completion takes back the occurrence it made, if nobody has touched it.
+async def reopen(session: AsyncSession, principal: Principal, task: Task, *, status: str) -> None:
+    """Make a done or cancelled occurrence open again, holding the rule of one open occurrence.
 
-    It goes to the trash: completing again brings the same occurrence (same id) back.
+    The next occurrence its completion made goes back first if nobody started it; with another
+    occurrence still open, the reopen is refused (409).
     """
+    await _withdraw_next_occurrence(session, principal, task)
+    task.status, task.completed_at, task.completed_by = status, None, None
+    await ensure_single_open_occurrence(session, task)
+
+
+async def _withdraw_next_occurrence(
+    session: AsyncSession, principal: Principal, task: Task
+) -> None:
+    """The next occurrence goes to the trash if it is still to do with no progress: completing
+    again brings the same occurrence (same id) back. One someone started stays, and the reopen
+    is then refused."""
     nxt = await repo.next_occurrence_of(session, task.id)
-    if nxt is None or nxt.deleted_at is not None or nxt.version != 1 or nxt.status != "todo":
+    if nxt is None or nxt.deleted_at is not None or nxt.status != "todo" or nxt.progress:
         return
     await trash_tree(session, principal, nxt, deleted_at=utcnow())
 
@@ -285,7 +397,7 @@ async def skip_task(
     ensure_task_version(task, if_match)
     if task.recurrence_rule is None or task.due_at is None:
         raise Conflict("only a recurring task with a due date can be skipped")
-    due = _next_due_of(task, completed_at=utcnow(), mode_override="due")
+    due = await _next_due_of(task, completed_at=utcnow(), mode_override="due")
     if due is None:
         raise Conflict("the series has no further occurrence to skip to")
     before = task_events.snapshot(task)

@@ -25,12 +25,12 @@ from haven.tasks import bulk, series
 from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, may_read, require_scope, task_for
+from haven.tasks.lists import SortKey, TaskFilters, parse_sort
 from haven.tasks.models import Task
 from haven.tasks.reminders import new_reminder
 from haven.tasks.schemas import (
     OPEN_STATUSES,
     PRIORITY_RANK,
-    SORT_FIELDS,
     TaskCreate,
     TaskUpdate,
     task_to_dict,
@@ -134,7 +134,8 @@ async def create_task(
     if data.status == "done":
         task.completed_at, task.completed_by, task.progress = utcnow(), principal.user_id, 100
     if data.recurrence is not None:
-        series.apply_recurrence(task, series.recurrence_from(data.recurrence))
+        await series.apply_recurrence(task, series.recurrence_from(data.recurrence))
+        await series.check_series(task)
     tags = await tags_service.tags_named(
         session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
     )
@@ -217,7 +218,9 @@ async def update_task(
         await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
     if "recurrence" in fields:
         recurrence = series.recurrence_from(data.recurrence) if data.recurrence else None
-        series.apply_recurrence(task, recurrence)
+        await series.apply_recurrence(task, recurrence)
+    if fields & {"due", "timezone", "recurrence"}:
+        await series.check_series(task)
     if "tags" in fields and data.tags is not None:
         await _set_tags(session, principal, task, data.tags)
 
@@ -227,9 +230,7 @@ async def update_task(
         if data.status == "done":
             completing = True
         elif task.status in ("done", "cancelled") and data.status in OPEN_STATUSES:
-            task.completed_at = task.completed_by = None
-            task.status = data.status
-            await series.withdraw_next_occurrence(session, principal, task)
+            await series.reopen(session, principal, task, status=data.status)
         else:
             task.status = data.status
     await session.flush()
@@ -287,33 +288,12 @@ async def _move_under(
 # --- lists ----------------------------------------------------------------------------
 
 
-def parse_sort(sort: str | None) -> list[repo.SortKey]:
-    """The sort keys of a ?sort= value (oldest first by default), else a 422."""
-    if not sort:
-        return [repo.SortKey("created_at", descending=False)]
-    keys: list[repo.SortKey] = []
-    for raw in sort.split(","):
-        part = raw.strip()
-        descending = part.startswith("-")
-        field = part.lstrip("-+")
-        if field not in SORT_FIELDS:
-            allowed = ", ".join(SORT_FIELDS)
-            raise ValidationFailed(
-                f"cannot sort by {field!r}; use {allowed} (prefix - for descending)",
-                loc=["query", "sort"],
-            )
-        if any(key.field == field for key in keys):
-            raise ValidationFailed(f"{field!r} appears twice in sort", loc=["query", "sort"])
-        keys.append(repo.SortKey(field, descending))
-    return keys
-
-
 async def list_tasks(
     session: AsyncSession,
     *,
     principal: Principal,
-    filters: repo.TaskFilters,
-    sort: Sequence[repo.SortKey],
+    filters: TaskFilters,
+    sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
@@ -344,7 +324,7 @@ async def list_subtasks(
     return await list_tasks(
         session,
         principal=principal,
-        filters=repo.TaskFilters(parent_id=task_id),
+        filters=TaskFilters(parent_id=task_id),
         sort=parse_sort(None),
         after=after,
         limit=limit,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,12 +12,13 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict
 from haven.events import catalog
-from haven.events.outbox import record
+from haven.events.outbox import record_all
 from haven.tasks import bulk
 from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task
+from haven.tasks.open_occurrence import ensure_single_open_occurrence
 
 
 async def delete_task(
@@ -33,15 +35,12 @@ async def delete_task(
 async def trash_tree(
     session: AsyncSession, principal: Principal, task: Task, *, deleted_at: datetime
 ) -> None:
-    """Move a task and its live subtasks to the trash, all at one instant.
+    """Move a task and its live subtasks (at any depth) to the trash, all at one instant.
 
-    The shared instant is what restoring uses to bring back exactly this tree.
+    The shared instant is what restoring uses to bring back exactly this tree. One query
+    reads the subtree and one flush writes it, however deep it is.
     """
-    for item in [*await repo.descendants(session, task.id), task]:
-        before = task_events.snapshot(item)
-        item.deleted_at = deleted_at
-        await session.flush()
-        record(session, task_events.deleted(item, before=before, actor=principal.actor))
+    await _trash(session, principal, [*await repo.descendants(session, task.id), task], deleted_at)
 
 
 async def trash_project_tasks(
@@ -73,6 +72,22 @@ async def trash_workspace_tasks(
     )
 
 
+async def _trash(
+    session: AsyncSession, principal: Principal, tasks: Sequence[Task], deleted_at: datetime
+) -> None:
+    before = [task_events.snapshot(item) for item in tasks]
+    for item in tasks:
+        item.deleted_at = deleted_at
+    await session.flush()
+    await record_all(
+        session,
+        [
+            task_events.deleted(item, before=state, actor=principal.actor)
+            for item, state in zip(tasks, before, strict=True)
+        ],
+    )
+
+
 async def restore_task(
     session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, if_match: int | None
 ) -> Task:
@@ -90,21 +105,25 @@ async def restore_task(
 
 
 async def restore_tree(session: AsyncSession, principal: Principal, task: Task) -> None:
-    """Take a task out of the trash with the subtasks that were deleted together with it."""
+    """Take a task out of the trash with the subtasks that were deleted together with it.
+
+    Those are the subtasks reached through subtasks trashed at the same instant; one
+    trashed earlier on its own stays in the trash, with what is below it.
+    """
     deleted_at = task.deleted_at
     if deleted_at is None:
         return
-    for item in [task, *await _deleted_with(session, task, deleted_at)]:
-        before = task_events.snapshot(item)
+    below = await repo.deleted_together(session, task.id, deleted_at=deleted_at)
+    before = [task_events.snapshot(item) for item in (task, *below)]
+    for item in (task, *below):
         item.deleted_at = None
-        await session.flush()
-        record(session, task_events.restored(item, before=before, actor=principal.actor))
-
-
-async def _deleted_with(session: AsyncSession, task: Task, deleted_at: datetime) -> list[Task]:
-    found: list[Task] = []
-    for child in await repo.children_including_deleted(session, task.id):
-        if child.deleted_at == deleted_at:
-            found.append(child)
-            found.extend(await _deleted_with(session, child, deleted_at))
-    return found
+    for item in (task, *below):
+        await ensure_single_open_occurrence(session, item)
+    await session.flush()
+    await record_all(
+        session,
+        [
+            task_events.restored(item, before=state, actor=principal.actor)
+            for item, state in zip((task, *below), before, strict=True)
+        ],
+    )

@@ -106,3 +106,18 @@ async def test_deactivating_one_account_leaves_the_others_alone(
     response = await client.post("/tasks", json={"title": "mine"}, headers=bob.headers)
 
     assert response.status_code == 201
+
+
+async def test_a_write_is_refused_the_moment_the_account_is_deactivated_elsewhere(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    """No grace period for writes, even while this process still remembers the user active."""
+    freeze_clock(datetime.now(UTC))
+    assert (await client.get("/tasks", headers=alice.headers)).status_code == 200
+
+    await _deactivate_behind_the_apps_back(database, alice.id)
+
+    for method, path, body in REQUESTS:
+        if method != "GET":
+            answer = await client.request(method, path, json=body, headers=alice.headers)
+            assert answer.status_code == 401, (method, path)

@@ -169,5 +169,8 @@ def test_the_task_gate_accepts_every_rule_a_task_may_have(example: Example) -> N
     if "FREQ=MINUTELY" in example["rrule"]:
         with pytest.raises(InvalidRecurrence, match="FREQ=MINUTELY is too frequent for a task"):
             parse_recurrence(rule=example["rrule"])
+    elif "BYMINUTE=0,20,40" in example["rrule"]:  # every 20 minutes, however it is written
+        with pytest.raises(InvalidRecurrence, match="fires more often than hourly"):
+            parse_recurrence(rule=example["rrule"])
     else:
         assert parse_recurrence(rule=example["rrule"]).rule == normalize_rule(example["rrule"])
