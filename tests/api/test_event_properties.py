@@ -66,7 +66,7 @@ T = TypeVar("T")
 
 hypothesis.settings.register_profile(
     "events-quick",
-    max_examples=8,
+    max_examples=6,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

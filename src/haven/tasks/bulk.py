@@ -33,10 +33,11 @@ async def change_tasks(
     selection: ColumnElement[bool],
     change: Change,
     *,
-    event_type: str,
+    events: task_events.BulkBuilder,
     actor: str,
 ) -> None:
-    """Apply `change` to every selected task: a new version and an event for each."""
+    """Apply `change` to every selected task: a new version, and an event for each that
+    `events` builds (task_events.updated_in_bulk, deleted_in_bulk)."""
     now = utcnow()
     async for rows in repo.locked_task_batches(session, selection, batch_size=BATCH_SIZE):
         planned = [(row, values) for row in rows if (values := change(row))]
@@ -44,7 +45,7 @@ async def change_tasks(
             session, values=[(row.id, values) for row, values in planned], now=now
         )
         states = [(tuple(row), _after(row, values, now)) for row, values in planned]
-        await record_all(session, task_events.changed_in_bulk(event_type, states, actor=actor))
+        await record_all(session, events(states, actor))
 
 
 def _after(row: Row[Any], values: Mapping[str, object], now: datetime) -> Sequence[object]:

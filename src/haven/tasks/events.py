@@ -9,7 +9,7 @@ reminders carry those instead.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NotRequired, TypedDict
 
 from haven.events import catalog
@@ -134,14 +134,28 @@ def dependency_removed(
 TaskColumns = Sequence[object]
 
 
-def changed_in_bulk(
-    type_: str, rows: Iterable[tuple[TaskColumns, TaskColumns]], *, actor: str
-) -> list[DomainEvent]:
-    """One event per task changed by a set-based update, from its values before and after.
+# Builds the events of tasks changed by a set-based update (tasks/bulk.py).
+BulkBuilder = Callable[[Iterable[tuple[TaskColumns, TaskColumns]], str], list[DomainEvent]]
 
-    For changes that reach many tasks at once — a tag renamed, a member removed, a
-    project deleted — where the tasks are never loaded one by one.
-    """
+
+def updated_in_bulk(
+    rows: Iterable[tuple[TaskColumns, TaskColumns]], actor: str
+) -> list[DomainEvent]:
+    """A `task.updated` for each task a set-based change reached (a tag renamed, …)."""
+    return _in_bulk(catalog.TASK_UPDATED, rows, actor)
+
+
+def deleted_in_bulk(
+    rows: Iterable[tuple[TaskColumns, TaskColumns]], actor: str
+) -> list[DomainEvent]:
+    """A `task.deleted` for each task a set-based change trashed (a project deleted, …)."""
+    return _in_bulk(catalog.TASK_DELETED, rows, actor)
+
+
+def _in_bulk(
+    type_: str, rows: Iterable[tuple[TaskColumns, TaskColumns]], actor: str
+) -> list[DomainEvent]:
+    """One event per task, from its values before and after: the tasks are never loaded."""
     events: list[DomainEvent] = []
     for before, after in rows:
         state = task_values_to_dict(after)

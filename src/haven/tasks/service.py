@@ -17,7 +17,6 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events import catalog
 from haven.events.outbox import changes_between, record
 from haven.projects import service as projects
 from haven.tags import service as tags_service
@@ -347,7 +346,7 @@ async def rename_tag_on_tasks(
         session,
         repo.carrying_tag(tag_id),
         lambda row: {"tag_names": [new_name if n == old_name else n for n in row.tag_names]},
-        event_type=catalog.TASK_UPDATED,
+        events=task_events.updated_in_bulk,
         actor=principal.actor,
     )
 
@@ -360,7 +359,7 @@ async def remove_tag_from_tasks(
         session,
         repo.carrying_tag(tag_id),
         lambda row: {"tag_names": [n for n in row.tag_names if n != name]},
-        event_type=catalog.TASK_UPDATED,
+        events=task_events.updated_in_bulk,
         actor=principal.actor,
     )
 
@@ -380,6 +379,6 @@ async def unassign_member(
         session,
         repo.assigned_in(workspace_id, user_id),
         lambda row: {"assignee_id": None},
-        event_type=catalog.TASK_UPDATED,
+        events=task_events.updated_in_bulk,
         actor=principal.actor,
     )

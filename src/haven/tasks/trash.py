@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict
-from haven.events import catalog
 from haven.events.outbox import record_all
 from haven.tasks import bulk
 from haven.tasks import events as task_events
@@ -53,7 +52,7 @@ async def trash_project_tasks(
         session,
         repo.live_in_project_with_subtasks(project_id),
         lambda row: {"deleted_at": deleted_at},
-        event_type=catalog.TASK_DELETED,
+        events=task_events.deleted_in_bulk,
         actor=principal.actor,
     )
 
@@ -67,7 +66,7 @@ async def trash_workspace_tasks(
         session,
         repo.live_in_workspace(workspace_id),
         lambda row: {"deleted_at": deleted_at},
-        event_type=catalog.TASK_DELETED,
+        events=task_events.deleted_in_bulk,
         actor=principal.actor,
     )
 
