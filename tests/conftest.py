@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from haven.accounts.active_users import active_users
 from haven.app import create_app
 from haven.core import clock
 from haven.db.engine import create_engine, create_sessionmaker
@@ -73,6 +74,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         log_level="WARNING",
         login_failures_per_account=5,
         login_failures_per_ip=1000,
+        # Cheap argon2: otherwise sign-ups and sign-ins spend the suite's time hashing.
+        password_hash_cost="minimal",
     )
 
 
@@ -106,6 +109,7 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     limiter = getattr(app.state, "login_limiter", None) if app is not None else None
     if limiter is not None:
         limiter.reset()
+    active_users.reset()
 
 
 @pytest.fixture

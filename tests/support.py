@@ -29,3 +29,8 @@ def freeze_clock(at: datetime) -> list[datetime]:
 
 def advance(now: list[datetime], **delta: float) -> None:
     now[0] = now[0] + timedelta(**delta)
+
+
+def fullwidth(text: str) -> str:
+    """`text` in the fullwidth forms of its (printable ASCII) characters: "A" -> "\\uff21"."""
+    return "".join(chr(ord(char) + 0xFEE0) for char in text)

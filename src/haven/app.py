@@ -15,6 +15,7 @@ from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
 from haven.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from haven.core.problems import API_PROBLEMS, install_problem_handlers, problem_responses
+from haven.core.security import use_password_cost
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.session import Database
 from haven.settings import Settings, get_settings
@@ -25,6 +26,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
+    use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,9 +83,11 @@ def _include_domain_routers(app: FastAPI) -> None:
     from haven.projects.router import router as projects_router
     from haven.tags.router import router as tags_router
     from haven.tasks.router import router as tasks_router
+    from haven.workspaces.router import router as workspaces_router
 
     problems = problem_responses(*API_PROBLEMS)
-    for router in (accounts_router, projects_router, tasks_router, tags_router):
+    routers = (accounts_router, workspaces_router, projects_router, tasks_router, tags_router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems)
 
 

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from haven.core.security import PasswordCost
+
 
 def default_data_dir() -> Path:
     """The per-user data folder (XDG on Linux, the usual places elsewhere)."""
@@ -44,6 +46,8 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
+    # "minimal" makes password hashing cheap for test suites; never use it in production.
+    password_hash_cost: PasswordCost = "standard"  # noqa: S105 - a cost, not a password
     db_pool_size: int = 20
     sqlite_busy_timeout_ms: int = 10_000
 

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 import structlog
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner, Result
 
 from haven.cli import app
+from haven.db.migrate import alembic_config
 
 COMMANDS = ["serve", "migrate", "createsuperuser", "seed", "export", "import"]
 
@@ -91,13 +93,14 @@ def test_serve_help_documents_its_options(haven: Haven) -> None:
 
 
 def test_migrate_up_down_and_up(haven: Haven) -> None:
+    head = ScriptDirectory.from_config(alembic_config(haven.url)).get_current_head()
     result = ok(haven("migrate"))
     assert haven.url in result.output
-    assert haven.scalar("select version_num from alembic_version") == "0002"
+    assert haven.scalar("select version_num from alembic_version") == head
     ok(haven("migrate", "--downgrade", "0001"))
     assert haven.scalar("select version_num from alembic_version") == "0001"
     ok(haven("migrate", "--revision", "head"))
-    assert haven.scalar("select version_num from alembic_version") == "0002"
+    assert haven.scalar("select version_num from alembic_version") == head
 
 
 def test_migrate_masks_the_password_and_fails_cleanly(haven: Haven) -> None:

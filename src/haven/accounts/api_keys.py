@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.accounts import repository
+from haven.accounts.authz import Scope, require_person
 from haven.accounts.models import ApiKey
-from haven.accounts.principal import Principal, Scope
+from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
-from haven.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from haven.core.errors import NotFound, Unauthorized, ValidationFailed
 from haven.core.ids import new_id
 from haven.core.security import hash_secret, new_secret, secrets_match
 from haven.events import catalog
@@ -77,8 +78,7 @@ async def authenticate(session: AsyncSession, *, token: str) -> Principal:
         raise Unauthorized("the API key has been revoked")
     if key.expires_at is not None and key.expires_at <= now:
         raise Unauthorized("the API key has expired")
-    user = await repository.get_user(session, key.user_id)
-    if user is None or not user.is_active:
+    if not await repository.is_user_active(session, key.user_id):
         raise Unauthorized(_INVALID)
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
         await repository.touch_api_key(
@@ -89,10 +89,8 @@ async def authenticate(session: AsyncSession, *, token: str) -> Principal:
     )
 
 
-def require_person(principal: Principal) -> None:
-    """Keys are managed by a signed-in person, so a leaked key cannot mint or keep others."""
-    if principal.method == "api_key":
-        raise Forbidden("API keys are managed from a signed-in session, not with an API key")
+# Keys are managed by a signed-in person, so a leaked key cannot mint or keep others.
+_PERSON_ONLY = "API keys are managed from a signed-in session, not with an API key"
 
 
 async def create_key(
@@ -104,7 +102,7 @@ async def create_key(
     expires_at: datetime | None,
 ) -> tuple[ApiKey, str]:
     """A new key for the caller and its full token (which is not stored)."""
-    require_person(principal)
+    require_person(principal, _PERSON_ONLY)
     now = utcnow()
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed("expires_at must be in the future", loc=["body", "expires_at"])
@@ -137,14 +135,14 @@ async def create_key(
 async def list_keys(
     session: AsyncSession, *, principal: Principal, after: uuid.UUID | None, limit: int
 ) -> Sequence[ApiKey]:
-    require_person(principal)
+    require_person(principal, _PERSON_ONLY)
     return await repository.list_api_keys(
         session, user_id=principal.user_id, after=after, limit=limit
     )
 
 
 async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: uuid.UUID) -> None:
-    require_person(principal)
+    require_person(principal, _PERSON_ONLY)
     key = await repository.get_live_api_key(session, key_id=key_id, user_id=principal.user_id)
     if key is None:
         raise NotFound("API key not found")

@@ -1,22 +1,22 @@
-"""FastAPI dependencies that authenticate the caller."""
+"""FastAPI dependencies that authenticate the caller (the REST side of `authn`)."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from haven.accounts import api_keys, oidc
+from haven.accounts import authn, oidc
 from haven.accounts.principal import Principal
 from haven.core.errors import Unauthorized
-from haven.core.security import decode_access_token
-from haven.db.session import read_session
+from haven.db.session import Database
 from haven.settings import Settings
 
-API_KEY_PREFIX = api_keys.KEY_PREFIX
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="access JWT, API key (hvn_…) or OIDC token")
 
 
@@ -25,34 +25,57 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def verifiers(app: FastAPI) -> authn.Verifiers:
+    """The app's bearer verifiers, made on first use from its settings."""
+    found: authn.Verifiers | None = getattr(app.state, "verifiers", None)
+    if found is None:
+        database: Database = app.state.database
+        issuer = oidc.OidcIssuer.from_settings(
+            app.state.settings, keys=oidc.JwksCache(), database=database
+        )
+        found = app.state.verifiers = authn.Verifiers(
+            secret_key=app.state.secret_key, oidc_issuer=issuer
+        )
+    return found
+
+
 async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("send Authorization: Bearer <token>")
-    token = credentials.credentials
-    settings = get_app_settings(request)
-    if token.startswith(API_KEY_PREFIX):
-        async with _auth_session(request) as session:
-            return await api_keys.authenticate(session, token=token)
-    claims = decode_access_token(token, secret=request.app.state.secret_key)
-    if claims is not None:
-        try:
-            return Principal(user_id=uuid.UUID(str(claims["sub"])), method="jwt")
-        except ValueError as exc:
-            raise Unauthorized("the access token is not valid") from exc
-    if settings.oidc_issuer:
-        async with _auth_session(request) as session:
-            return await oidc.authenticate(session, token=token, request=request)
-    raise Unauthorized("the access token is invalid or has expired")
+    async with _auth_session(request) as session:
+        return await authn.authenticate(
+            session,
+            credentials.credentials,
+            verifiers=verifiers(request.app),
+            for_write=request.method not in _READ_METHODS,
+        )
 
 
-# Authentication reads one or two rows per request. It runs on an autocommit connection, not
-# in a transaction: on SQLite a write transaction takes the database lock up front, and
-# every API-key request would queue behind every write. The rare bookkeeping write (an API
-# key's last use) commits on its own; a first OIDC sign-in opens its own transaction.
-_auth_session = asynccontextmanager(read_session)
+@asynccontextmanager
+async def _auth_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session that connects only if authentication asks the database something.
+
+    Authentication reads one or two rows, and for a recently seen user none. It runs in
+    autocommit, not in a transaction: on SQLite a write transaction takes the database lock
+    up front, and every API-key request would queue behind every write. The rare
+    bookkeeping write (an API key's last use) commits on its own; a first OIDC sign-in opens
+    its own transaction.
+    """
+    async with AsyncSession(bind=_autocommit_engine(request.app), expire_on_commit=False) as s:
+        yield s
+
+
+def _autocommit_engine(app: FastAPI) -> AsyncEngine:
+    engine: AsyncEngine | None = getattr(app.state, "autocommit_engine", None)
+    if engine is None:
+        database: Database = app.state.database
+        engine = app.state.autocommit_engine = database.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return engine
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -1,4 +1,4 @@
-"""Accounts tables: users, workspaces and memberships, refresh tokens, API keys, devices."""
+"""Accounts tables: users, refresh tokens, API keys, OIDC identities, devices."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
+
+# What a user's daily digest is until they change it.
+DEFAULT_DIGEST: dict[str, Any] = {"enabled": False, "hour": 8}
 
 
 class User(IdMixin, TimestampMixin, Versioned, Base):
@@ -24,30 +27,10 @@ class User(IdMixin, TimestampMixin, Versioned, Base):
     # Daily digest: {"enabled": bool, "hour": 0-23} in the user's timezone.
     digest: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-
-class Workspace(IdMixin, TimestampMixin, Versioned, Base):
-    __tablename__ = "workspaces"
-
-    name: Mapped[str] = mapped_column(String(200))
-    is_personal: Mapped[bool] = mapped_column(default=False)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
-    deleted_at: Mapped[datetime | None]
-
-
-class Membership(TimestampMixin, Base):
-    __tablename__ = "memberships"
-
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    role: Mapped[str] = mapped_column(String(16))
-
-    __table_args__ = (Index("ix_memberships_user_id", "user_id"),)
+    @property
+    def digest_settings(self) -> dict[str, Any]:
+        """The digest settings, with the defaults for what the user never set."""
+        return {**DEFAULT_DIGEST, **(self.digest or {})}
 
 
 class RefreshToken(IdMixin, Base):

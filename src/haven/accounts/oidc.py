@@ -1,7 +1,8 @@
 """Bearer tokens from a configured OpenID Connect issuer (Keycloak, Authentik, Clerk, …).
 
-The issuer's signing keys (JWKS) are fetched over HTTPS, kept on ``app.state`` for ten
-minutes, and fetched again early when a token names a key we do not know (key rotation),
+A valid token stands for the local account linked to its (issuer, subject); the first one
+links or creates that account. The issuer's signing keys (JWKS) are fetched over HTTPS, kept
+for ten minutes, and fetched again early when a token names a key we do not know (key rotation),
 but not more often than every 30 seconds, so made-up key ids cannot turn Haven into a
 flood of requests to the issuer.
 """
@@ -16,16 +17,19 @@ from typing import Any, TypeGuard
 import httpx
 import jwt
 import structlog
-from fastapi import FastAPI, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import repository, service
-from haven.accounts.models import User
+from haven.accounts import flows, repository, users
+from haven.accounts.models import Identity, User
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, HavenError, Unauthorized
-from haven.db.session import get_database
+from haven.core.ids import new_id
+from haven.core.timezones import is_time_zone
+from haven.db.session import Database
+from haven.events import catalog
+from haven.events.outbox import record_event
 from haven.settings import Settings
 
 log = structlog.get_logger("haven.accounts.oidc")
@@ -60,38 +64,54 @@ class JwksCache:
         return self.attempted_at is None or now - self.attempted_at >= MIN_REFETCH_INTERVAL
 
 
-def jwks_cache(app: FastAPI) -> JwksCache:
-    cache: JwksCache | None = getattr(app.state, "oidc_jwks", None)
-    if cache is None:
-        cache = app.state.oidc_jwks = JwksCache()
-    return cache
+@dataclass(frozen=True, slots=True)
+class OidcIssuer:
+    """The configured issuer whose tokens Haven accepts, and what checking them needs."""
+
+    url: str
+    audience: str | None
+    jwks_url: str | None  # None: found through the issuer's discovery document
+    keys: JwksCache
+    # A first sign-in commits the new account in a short transaction of its own.
+    database: Database
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, keys: JwksCache, database: Database
+    ) -> OidcIssuer | None:
+        """The issuer the settings name, or None when OIDC sign-in is off."""
+        if not settings.oidc_issuer:
+            return None
+        return cls(
+            url=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_url=settings.oidc_jwks_url,
+            keys=keys,
+            database=database,
+        )
 
 
-async def authenticate(session: AsyncSession, *, token: str, request: Request) -> Principal:
+async def authenticate(session: AsyncSession, *, token: str, issuer: OidcIssuer) -> Principal:
     """The local user an OIDC token stands for; Unauthorized for any problem with it.
 
     `session` serves the lookups; a first sign-in creates the account in its own short
     write transaction.
     """
-    settings: Settings = request.app.state.settings
-    if not settings.oidc_issuer:
-        raise Unauthorized(_REJECTED)
     try:
-        claims = await verify_token(token, settings=settings, cache=jwks_cache(request.app))
+        claims = await verify_token(token, issuer=issuer)
     except JwksUnavailable as exc:
-        log.warning("oidc_jwks_unavailable", issuer=settings.oidc_issuer, error=str(exc))
+        log.warning("oidc_jwks_unavailable", issuer=issuer.url, error=str(exc))
         raise Unauthorized(_REJECTED) from exc
-    issuer = str(claims["iss"])
     subject = claims["sub"]
-    user = await repository.get_identity_user(session, issuer=issuer, subject=subject)
+    user = await repository.get_identity_user(session, issuer=issuer.url, subject=subject)
     if user is None:
-        user = await _first_sign_in(request, issuer=issuer, subject=subject, claims=claims)
+        user = await _first_sign_in(issuer, subject=subject, claims=claims)
     if not user.is_active:
         raise Unauthorized("this account is disabled")
     return Principal(user_id=user.id, method="oidc")
 
 
-async def verify_token(token: str, *, settings: Settings, cache: JwksCache) -> dict[str, Any]:
+async def verify_token(token: str, *, issuer: OidcIssuer) -> dict[str, Any]:
     """The claims of a token signed by the issuer for us and valid now, else Unauthorized."""
     try:
         header = jwt.get_unverified_header(token)
@@ -101,18 +121,18 @@ async def verify_token(token: str, *, settings: Settings, cache: JwksCache) -> d
     if algorithm not in ALGORITHMS:
         raise Unauthorized(_REJECTED)
     kid = header.get("kid")
-    key = await _signing_key(settings, cache, kid if isinstance(kid, str) else None)
-    required = ["exp", "iss", "sub"] + (["aud"] if settings.oidc_audience else [])
+    key = await _signing_key(issuer, kid if isinstance(kid, str) else None)
+    required = ["exp", "iss", "sub"] + (["aud"] if issuer.audience else [])
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key=key,
             algorithms=sorted(ALGORITHMS),
-            audience=settings.oidc_audience,
-            issuer=settings.oidc_issuer,
+            audience=issuer.audience,
+            issuer=issuer.url,
             options={
                 "require": required,
-                "verify_aud": settings.oidc_audience is not None,
+                "verify_aud": issuer.audience is not None,
                 # Checked below against Haven's clock, which tests can move.
                 "verify_exp": False,
                 "verify_nbf": False,
@@ -143,15 +163,16 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-async def _signing_key(settings: Settings, cache: JwksCache, kid: str | None) -> jwt.PyJWK:
+async def _signing_key(issuer: OidcIssuer, kid: str | None) -> jwt.PyJWK:
     now = utcnow()
+    cache = issuer.keys
     # _refresh waits for a fetch already under way, and fetches at most every
     # MIN_REFETCH_INTERVAL however many requests ask.
     if not cache.is_fresh(now):
-        await _refresh(settings, cache, now=now)
+        await _refresh(issuer, now=now)
     key = _pick(cache, kid)
     if key is None:  # a key we have not seen: the issuer may have rotated its keys
-        await _refresh(settings, cache, now=now)
+        await _refresh(issuer, now=now)
         key = _pick(cache, kid)
     if key is None:
         raise Unauthorized(_REJECTED)
@@ -165,13 +186,14 @@ def _pick(cache: JwksCache, kid: str | None) -> jwt.PyJWK | None:
     return next(iter(cache.keys.values())) if len(cache.keys) == 1 else None
 
 
-async def _refresh(settings: Settings, cache: JwksCache, *, now: datetime) -> None:
+async def _refresh(issuer: OidcIssuer, *, now: datetime) -> None:
+    cache = issuer.keys
     async with cache.lock:
         if not cache.may_refetch(now):
             return  # another request fetched (or tried) while this one waited for the lock
         cache.attempted_at = now
         try:
-            jwks_uri = cache.jwks_uri or await _jwks_uri(settings)
+            jwks_uri = cache.jwks_uri or await _jwks_uri(issuer)
             cache.keys = await _fetch_keys(jwks_uri)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             if not cache.keys:
@@ -183,13 +205,12 @@ async def _refresh(settings: Settings, cache: JwksCache, *, now: datetime) -> No
         cache.fetched_at = now
 
 
-async def _jwks_uri(settings: Settings) -> str:
-    if settings.oidc_jwks_url:
-        return settings.oidc_jwks_url
-    assert settings.oidc_issuer is not None
-    url = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+async def _jwks_uri(issuer: OidcIssuer) -> str:
+    if issuer.jwks_url:
+        return issuer.jwks_url
+    url = issuer.url.rstrip("/") + "/.well-known/openid-configuration"
     document = await _get_json(url)
-    if document.get("issuer") != settings.oidc_issuer:
+    if document.get("issuer") != issuer.url:
         raise ValueError(f"the discovery document at {url} names another issuer")
     jwks_uri = document.get("jwks_uri")
     if not isinstance(jwks_uri, str) or not jwks_uri:
@@ -227,20 +248,17 @@ async def _get_json(url: str) -> dict[str, Any]:
     return document
 
 
-async def _first_sign_in(
-    request: Request, *, issuer: str, subject: str, claims: dict[str, Any]
-) -> User:
+async def _first_sign_in(issuer: OidcIssuer, *, subject: str, claims: dict[str, Any]) -> User:
     """Link or create the local account, committed at once (the request may only read)."""
-    database = get_database(request)
     email = claims.get("email")
     name = claims.get("name")
     zone = claims.get("zoneinfo")
     for attempt in range(2):
         try:
-            async with database.sessions() as session, session.begin():
-                return await service.sign_in_external(
+            async with issuer.database.sessions() as session, session.begin():
+                return await sign_in_external(
                     session,
-                    issuer=issuer,
+                    issuer=issuer.url,
                     subject=subject,
                     email=email if isinstance(email, str) and len(email) <= 320 else None,
                     email_verified=_email_verified(claims),
@@ -264,3 +282,50 @@ def _email_verified(claims: dict[str, Any]) -> bool | None:
         return None
     value = claims["email_verified"]
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+async def sign_in_external(
+    session: AsyncSession,
+    *,
+    issuer: str,
+    subject: str,
+    email: str | None,
+    email_verified: bool | None,
+    name: str,
+    timezone: str | None,
+) -> User:
+    """The local user of an external identity, linked or created on first sign-in.
+
+    An existing local account is linked only when the provider vouches for the email
+    (email_verified true); otherwise anyone able to set that email at the provider could
+    take the account over.
+    """
+    user = await repository.get_identity_user(session, issuer=issuer, subject=subject)
+    if user is not None:
+        return user
+    if not email:
+        raise Unauthorized("the token carries no email to create an account with")
+    if email_verified is False:
+        raise Unauthorized("the provider has not verified this email")
+    user = await users.find_user_by_email(session, email)
+    if user is None:
+        zone = timezone if timezone and is_time_zone(timezone) else "UTC"
+        user = await flows.sign_up(session, email=email, password=None, name=name, timezone=zone)
+    elif email_verified is not True:
+        raise Unauthorized(
+            "an account with this email exists; the provider must verify the email to link it"
+        )
+    identity = Identity(
+        id=new_id(), user_id=user.id, issuer=issuer, subject=subject, created_at=utcnow()
+    )
+    session.add(identity)
+    await session.flush()
+    record_event(
+        session,
+        type=catalog.USER_IDENTITY_LINKED,
+        subject=f"users/{user.id}",
+        actor=f"users/{user.id}",
+        workspace_id=None,
+        data={"identity": {"id": identity.id, "issuer": issuer, "subject": subject}},
+    )
+    return user

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI
 
 from haven.core.clock import utcnow
+from haven.core.emails import normalize_email
 from haven.core.errors import TooManyRequests, Unauthorized
 from haven.settings import Settings
 
@@ -126,7 +127,12 @@ class LoginLimiter:
         the (slow) password hashes are being compared.
         """
         now = utcnow()
-        limits = ((f"ip:{ip}", self.per_ip), (f"account:{account.lower()}", self.per_account))
+        limits = (
+            (f"ip:{ip}", self.per_ip),
+            # The sign-in looks the account up by this same normal form: any spelling
+            # that reaches the account spends its one budget.
+            (f"account:{normalize_email(account)}", self.per_account),
+        )
         waits = [
             wait
             for key, limit in limits

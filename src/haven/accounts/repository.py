@@ -7,88 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    BindParameter,
-    CursorResult,
-    Select,
-    bindparam,
-    func,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.engine import Row
+from sqlalchemy import CursorResult, Subquery, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts.models import (
-    ApiKey,
-    Device,
-    Identity,
-    Membership,
-    RefreshToken,
-    User,
-    Workspace,
-)
-from haven.core.pagination import keyset_after
-
-# Authorization runs on every request: its statements are built once, with bind parameters.
-_ROLE = (
-    select(Membership.role)
-    .join(Workspace, Workspace.id == Membership.workspace_id)
-    .where(
-        Membership.workspace_id == bindparam("workspace_id"),
-        Membership.user_id == bindparam("user_id"),
-        Workspace.deleted_at.is_(None),
-    )
-)
-_ACCESS = (
-    select(Membership.workspace_id, Membership.role, User.timezone)
-    .join(Workspace, Workspace.id == Membership.workspace_id)
-    .join(User, User.id == Membership.user_id)
-    .where(Membership.user_id == bindparam("user_id"), Workspace.deleted_at.is_(None))
-)
-_ACCESS_TO = _ACCESS.where(Membership.workspace_id == bindparam("workspace_id")).limit(1)
-_ACCESS_TO_PERSONAL = _ACCESS.where(
-    Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
-).limit(1)
-
-
-async def get_role(
-    session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
-) -> str | None:
-    role: str | None = await session.scalar(
-        _ROLE, {"workspace_id": workspace_id, "user_id": user_id}
-    )
-    return role
-
-
-def member_workspace_ids(
-    user_id: uuid.UUID | BindParameter[uuid.UUID],
-) -> Select[tuple[uuid.UUID]]:
-    """The ids of the live workspaces a user belongs to, as a subquery to filter by."""
-    query = (
-        select(Membership.workspace_id)
-        .join(Workspace, Workspace.id == Membership.workspace_id)
-        .where(Membership.user_id == user_id, Workspace.deleted_at.is_(None))
-    )
-    # SQLAlchemy 2.1 types this Select[uuid.UUID]; other modules take the 2.0 spelling
-    # Select[tuple[uuid.UUID]], which this signature keeps until they all move.
-    return cast(Select[tuple[uuid.UUID]], query)
-
-
-async def get_access(
-    session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID | None
-) -> Row[uuid.UUID, str, str] | None:
-    """(workspace id, role, the user's time zone) for a workspace, or the personal one."""
-    if workspace_id is None:
-        result = await session.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
-    else:
-        result = await session.execute(
-            _ACCESS_TO, {"user_id": user_id, "workspace_id": workspace_id}
-        )
-    row: Row[uuid.UUID, str, str] | None = result.first()
-    return row
-
+from haven.accounts.models import ApiKey, Device, Identity, RefreshToken, User
 
 # --- users --------------------------------------------------------------------------------
 
@@ -106,7 +28,7 @@ async def get_user_for_update(session: AsyncSession, user_id: uuid.UUID) -> User
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The user with this (already lower-cased) email."""
+    """The user with this email, already in normal form (core.emails.normalize_email)."""
     user: User | None = await session.scalar(select(User).where(User.email == email))
     return user
 
@@ -114,6 +36,25 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
 async def email_taken(session: AsyncSession, email: str) -> bool:
     found = await session.scalar(select(User.id).where(User.email == email))
     return found is not None
+
+
+# Runs for every request whose user is not remembered as active: built once.
+_IS_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id"))
+
+
+async def is_user_active(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """True for an existing user who may sign in; False when deactivated or deleted."""
+    active: bool | None = await session.scalar(_IS_ACTIVE, {"user_id": user_id})
+    return bool(active)
+
+
+def user_directory() -> Subquery:
+    """What other modules may read about users, joined into their own queries.
+
+    Columns: id, email, name, timezone. Other modules join this, never the users table, so
+    the table can change without them.
+    """
+    return select(User.id, User.email, User.name, User.timezone).subquery("user_directory")
 
 
 # --- refresh tokens -------------------------------------------------------------------------
@@ -229,99 +170,6 @@ async def get_identity_user(session: AsyncSession, *, issuer: str, subject: str)
         .where(Identity.issuer == issuer, Identity.subject == subject)
     )
     return user
-
-
-# --- workspaces -----------------------------------------------------------------------------
-
-
-async def list_user_workspaces(
-    session: AsyncSession, *, user_id: uuid.UUID, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Workspace, str]]:
-    """The user's live workspaces with their role in each, keyset-paged on id."""
-    query = (
-        select(Workspace, Membership.role)
-        .join(Membership, Membership.workspace_id == Workspace.id)
-        .where(Membership.user_id == user_id, Workspace.deleted_at.is_(None))
-    )
-    if after is not None:
-        query = query.where(Workspace.id > after)
-    result = await session.execute(query.order_by(Workspace.id).limit(limit))
-    return result.all()
-
-
-async def get_workspace_with_role(
-    session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
-) -> tuple[Workspace, str] | None:
-    """A live workspace and the user's role in it; None when it is gone or not theirs."""
-    result = await session.execute(
-        select(Workspace, Membership.role)
-        .join(Membership, Membership.workspace_id == Workspace.id)
-        .where(
-            Workspace.id == workspace_id,
-            Membership.user_id == user_id,
-            Workspace.deleted_at.is_(None),
-        )
-    )
-    row = result.first()
-    return (row[0], row[1]) if row is not None else None
-
-
-async def get_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Workspace | None:
-    """Any workspace with this id, deleted or not."""
-    return await session.get(Workspace, workspace_id)
-
-
-async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Workspace | None:
-    """The live workspace, row-locked until the transaction ends.
-
-    Changes to a workspace or its members take this lock first, so two of them cannot both
-    pass a check (e.g. "another owner remains") that only one of them may. On SQLite every
-    write transaction already holds the database lock.
-    """
-    workspace: Workspace | None = await session.scalar(
-        select(Workspace)
-        .where(Workspace.id == workspace_id, Workspace.deleted_at.is_(None))
-        .with_for_update()
-    )
-    return workspace
-
-
-# --- members --------------------------------------------------------------------------------
-
-
-async def list_members(
-    session: AsyncSession,
-    *,
-    workspace_id: uuid.UUID,
-    after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> Sequence[Row[uuid.UUID, str, str, str, datetime]]:
-    """(user_id, email, name, role, joined_at) in joining order, keyset-paged."""
-    query = (
-        select(Membership.user_id, User.email, User.name, Membership.role, Membership.created_at)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.workspace_id == workspace_id)
-    )
-    if after is not None:
-        keys = [(Membership.created_at, False), (Membership.user_id, False)]
-        query = query.where(keyset_after(keys, after))
-    query = query.order_by(Membership.created_at, Membership.user_id).limit(limit)
-    return (await session.execute(query)).all()
-
-
-async def get_membership(
-    session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
-) -> Membership | None:
-    return await session.get(Membership, (workspace_id, user_id))
-
-
-async def count_owners(session: AsyncSession, *, workspace_id: uuid.UUID) -> int:
-    count: int | None = await session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.workspace_id == workspace_id, Membership.role == "owner")
-    )
-    return count or 0
 
 
 # --- devices --------------------------------------------------------------------------------

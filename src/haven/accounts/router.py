@@ -1,19 +1,16 @@
-"""REST for accounts: sign-in and tokens, the profile, API keys, workspaces, members, devices."""
+"""REST for accounts: sign-in and tokens, the caller's profile, API keys, devices."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from haven.accounts import api_keys, service
+from haven.accounts import api_keys, devices, sessions, users
 from haven.accounts.deps import CurrentPrincipal, get_app_settings
-from haven.accounts.models import ApiKey, Device, User
-from haven.accounts.principal import Scope
 from haven.accounts.ratelimit import login_limiter
 from haven.accounts.schemas import (
     ApiKeyCreate,
@@ -22,131 +19,44 @@ from haven.accounts.schemas import (
     AuthResponse,
     DeviceCreate,
     DeviceRead,
-    DigestSettings,
     LoginRequest,
     LogoutRequest,
-    MemberCreate,
-    MemberRead,
-    MemberUpdate,
     ProfileUpdate,
     RefreshRequest,
     RegisterRequest,
     UserRead,
-    WorkspaceCreate,
-    WorkspaceRead,
-    WorkspaceUpdate,
+    api_key_read,
+    auth_response,
+    device_read,
+    user_read,
 )
-from haven.core.errors import Unauthorized, ValidationFailed
+from haven.core.errors import Unauthorized
 from haven.core.http import IfMatch, etag, parse_if_match
-from haven.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
+from haven.core.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    Page,
+    after_id,
+    cut_page,
+    fetch_limit,
+)
 from haven.db.session import ReadSession, WriteSession, write_session
 
 router = APIRouter()
 
-T = TypeVar("T")
 
-WorkspaceId = Annotated[uuid.UUID, Path(description="the workspace's id")]
-MemberId = Annotated[uuid.UUID, Path(description="the member's user id")]
-# --- helpers --------------------------------------------------------------------------------
-
-
-def token_policy(request: Request) -> service.TokenPolicy:
+def token_policy(request: Request) -> sessions.TokenPolicy:
     settings = get_app_settings(request)
-    return service.TokenPolicy(
+    return sessions.TokenPolicy(
         secret_key=request.app.state.secret_key,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
 
 
-Tokens = Annotated[service.TokenPolicy, Depends(token_policy)]
+Tokens = Annotated[sessions.TokenPolicy, Depends(token_policy)]
 _own_transaction = asynccontextmanager(write_session)
-
-
-def _page(
-    rows: Sequence[T], *, limit: int, kind: str, key: Callable[[T], list[Any]]
-) -> tuple[Sequence[T], str | None]:
-    """The first `limit` of `limit + 1` fetched rows, and the cursor to the rest if any."""
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(kind, key(rows[-1]))
-
-
-def _after_id(kind: str, cursor: str | None) -> uuid.UUID | None:
-    if cursor is None:
-        return None
-    (value,) = decode_cursor(kind, cursor, arity=1)
-    return _cursor_uuid(value)
-
-
-def _cursor_uuid(value: object) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise _bad_cursor() from exc
-
-
-def _cursor_instant(value: object) -> datetime:
-    instant = datetime.fromisoformat(str(value))
-    if instant.tzinfo is None:
-        raise ValueError("a cursor's instant carries its offset")
-    return instant
-
-
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed("cursor is not valid for this list", loc=["query", "cursor"])
-
-
-def _user_read(user: User) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        timezone=user.timezone,
-        digest=DigestSettings.model_validate(service.digest_of(user)),
-        created_at=user.created_at,
-        version=user.version,
-    )
-
-
-def _auth_response(issued: service.IssuedSession) -> AuthResponse:
-    return AuthResponse(
-        user=_user_read(issued.user),
-        access_token=issued.access_token,
-        refresh_token=issued.refresh_token,
-        expires_in=issued.expires_in,
-    )
-
-
-def _workspace_read(view: service.WorkspaceView) -> WorkspaceRead:
-    return WorkspaceRead.model_validate(service.workspace_body(view.workspace, view.role))
-
-
-def _member_read(view: service.MemberView) -> MemberRead:
-    return MemberRead(
-        user_id=view.user_id,
-        email=view.email,
-        name=view.name,
-        role=view.role,
-        joined_at=view.joined_at,
-    )
-
-
-def _api_key_read(key: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        scopes=list(key.scopes),
-        prefix=key.prefix,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        expires_at=key.expires_at,
-    )
-
-
-def _device_read(device: Device) -> DeviceRead:
-    return DeviceRead.model_validate(device, from_attributes=True)
 
 
 # --- sign-in and tokens ---------------------------------------------------------------------
@@ -159,7 +69,7 @@ def _device_read(device: Device) -> DeviceRead:
     summary="Create an account (with a personal workspace) and sign in",
 )
 async def register(body: RegisterRequest, session: WriteSession, tokens: Tokens) -> AuthResponse:
-    issued = await service.register(
+    issued = await sessions.register(
         session,
         email=body.email,
         password=body.password,
@@ -167,7 +77,7 @@ async def register(body: RegisterRequest, session: WriteSession, tokens: Tokens)
         timezone=body.timezone,
         tokens=tokens,
     )
-    return _auth_response(issued)
+    return auth_response(issued)
 
 
 @router.post(
@@ -186,8 +96,8 @@ async def login(
 ) -> AuthResponse:
     ip = request.client.host if request.client else "unknown"
     with login_limiter(request.app).attempt(ip=ip, account=body.email):
-        user = await service.check_password(read, email=body.email, password=body.password)
-    return _auth_response(service.start_session(write, user=user, tokens=tokens))
+        user = await sessions.check_password(read, email=body.email, password=body.password)
+    return auth_response(sessions.start_session(write, user=user, tokens=tokens))
 
 
 @router.post(
@@ -201,12 +111,12 @@ async def refresh(body: RefreshRequest, request: Request, tokens: Tokens) -> Aut
     # Not WriteSession: a replayed token's revocation must commit although we answer 401,
     # and an error raised inside the request's transaction would roll it back.
     async with _own_transaction(request) as session:
-        issued = await service.refresh_session(
+        issued = await sessions.refresh_session(
             session, refresh_token=body.refresh_token, tokens=tokens
         )
     if issued is None:
         raise Unauthorized("the refresh token is invalid, expired or revoked; sign in again")
-    return _auth_response(issued)
+    return auth_response(issued)
 
 
 @router.post(
@@ -216,7 +126,7 @@ async def refresh(body: RefreshRequest, request: Request, tokens: Tokens) -> Aut
     summary="Sign out: revoke the refresh token and every token rotated from it",
 )
 async def logout(body: LogoutRequest, session: WriteSession) -> None:
-    await service.logout(session, refresh_token=body.refresh_token)
+    await sessions.logout(session, refresh_token=body.refresh_token)
 
 
 # --- the caller's profile -------------------------------------------------------------------
@@ -229,10 +139,9 @@ async def logout(body: LogoutRequest, session: WriteSession) -> None:
     description="Needs the account:read scope with an API key.",
 )
 async def get_me(principal: CurrentPrincipal, session: ReadSession, response: Response) -> UserRead:
-    principal.require(Scope.ACCOUNT_READ)
-    user = await service.get_me(session, principal=principal)
+    user = await users.get_me(session, principal=principal)
     response.headers["ETag"] = etag(user.version)
-    return _user_read(user)
+    return user_read(user)
 
 
 @router.patch(
@@ -249,12 +158,11 @@ async def update_me(
     response: Response,
     if_match: IfMatch = None,
 ) -> UserRead:
-    principal.require(Scope.ACCOUNT_WRITE)
-    user = await service.update_me(
+    user = await users.update_me(
         session, principal=principal, data=body, if_match=parse_if_match(if_match)
     )
     response.headers["ETag"] = etag(user.version)
-    return _user_read(user)
+    return user_read(user)
 
 
 # --- API keys -------------------------------------------------------------------------------
@@ -273,10 +181,13 @@ async def list_api_keys(
     cursor: Cursor = None,
 ) -> Page[ApiKeyRead]:
     keys = await api_keys.list_keys(
-        session, principal=principal, after=_after_id("api-keys", cursor), limit=limit + 1
+        session,
+        principal=principal,
+        after=after_id("api-keys", cursor),
+        limit=fetch_limit(limit),
     )
-    page, next_cursor = _page(keys, limit=limit, kind="api-keys", key=lambda k: [str(k.id)])
-    return Page[ApiKeyRead](items=[_api_key_read(k) for k in page], next_cursor=next_cursor)
+    page, next_cursor = cut_page(keys, limit=limit, kind="api-keys", key=lambda k: [str(k.id)])
+    return Page[ApiKeyRead](items=[api_key_read(k) for k in page], next_cursor=next_cursor)
 
 
 @router.post(
@@ -296,7 +207,7 @@ async def create_api_key(
         scopes=body.scopes,
         expires_at=body.expires_at,
     )
-    return ApiKeyCreated(**_api_key_read(key).model_dump(), key=token)
+    return ApiKeyCreated(**api_key_read(key).model_dump(), key=token)
 
 
 @router.delete(
@@ -313,197 +224,6 @@ async def revoke_api_key(
     await api_keys.revoke_key(session, principal=principal, key_id=key_id)
 
 
-# --- workspaces -----------------------------------------------------------------------------
-
-
-@router.get(
-    "/workspaces",
-    tags=["workspaces"],
-    summary="The caller's workspaces, with their role in each",
-)
-async def list_workspaces(
-    principal: CurrentPrincipal,
-    session: ReadSession,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Page[WorkspaceRead]:
-    principal.require(Scope.WORKSPACES_READ)
-    views = await service.list_workspaces(
-        session, principal=principal, after=_after_id("workspaces", cursor), limit=limit + 1
-    )
-    page, next_cursor = _page(
-        views, limit=limit, kind="workspaces", key=lambda v: [str(v.workspace.id)]
-    )
-    return Page[WorkspaceRead](items=[_workspace_read(v) for v in page], next_cursor=next_cursor)
-
-
-@router.post(
-    "/workspaces",
-    status_code=status.HTTP_201_CREATED,
-    tags=["workspaces"],
-    summary="Create a shared workspace; the caller becomes its owner",
-)
-async def create_workspace(
-    body: WorkspaceCreate, principal: CurrentPrincipal, session: WriteSession, response: Response
-) -> WorkspaceRead:
-    principal.require(Scope.WORKSPACES_WRITE)
-    view = await service.create_workspace(session, principal=principal, data=body)
-    response.headers["ETag"] = etag(view.workspace.version)
-    return _workspace_read(view)
-
-
-@router.get(
-    "/workspaces/{workspace_id}",
-    tags=["workspaces"],
-    summary="One workspace (any member)",
-)
-async def get_workspace(
-    workspace_id: WorkspaceId,
-    principal: CurrentPrincipal,
-    session: ReadSession,
-    response: Response,
-) -> WorkspaceRead:
-    principal.require(Scope.WORKSPACES_READ)
-    view = await service.get_workspace(session, principal=principal, workspace_id=workspace_id)
-    response.headers["ETag"] = etag(view.workspace.version)
-    return _workspace_read(view)
-
-
-@router.patch(
-    "/workspaces/{workspace_id}",
-    tags=["workspaces"],
-    summary="Rename a workspace (admins and owners)",
-)
-async def update_workspace(
-    workspace_id: WorkspaceId,
-    body: WorkspaceUpdate,
-    principal: CurrentPrincipal,
-    session: WriteSession,
-    response: Response,
-    if_match: IfMatch = None,
-) -> WorkspaceRead:
-    principal.require(Scope.WORKSPACES_WRITE)
-    view = await service.rename_workspace(
-        session,
-        principal=principal,
-        workspace_id=workspace_id,
-        name=body.name,
-        if_match=parse_if_match(if_match),
-    )
-    response.headers["ETag"] = etag(view.workspace.version)
-    return _workspace_read(view)
-
-
-@router.delete(
-    "/workspaces/{workspace_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    tags=["workspaces"],
-    summary="Delete a workspace (owners; not a personal workspace)",
-)
-async def delete_workspace(
-    workspace_id: WorkspaceId,
-    principal: CurrentPrincipal,
-    session: WriteSession,
-    if_match: IfMatch = None,
-) -> None:
-    principal.require(Scope.WORKSPACES_WRITE)
-    await service.delete_workspace(
-        session,
-        principal=principal,
-        workspace_id=workspace_id,
-        if_match=parse_if_match(if_match),
-    )
-
-
-# --- members --------------------------------------------------------------------------------
-
-
-@router.get(
-    "/workspaces/{workspace_id}/members",
-    tags=["members"],
-    summary="The members of a workspace (any member)",
-)
-async def list_members(
-    workspace_id: WorkspaceId,
-    principal: CurrentPrincipal,
-    session: ReadSession,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Page[MemberRead]:
-    principal.require(Scope.WORKSPACES_READ)
-    after: tuple[datetime, uuid.UUID] | None = None
-    if cursor is not None:
-        joined_at, user_id = decode_cursor("members", cursor, arity=2)
-        try:
-            after = (_cursor_instant(joined_at), _cursor_uuid(user_id))
-        except ValueError as exc:
-            raise _bad_cursor() from exc
-    views = await service.list_members(
-        session, principal=principal, workspace_id=workspace_id, after=after, limit=limit + 1
-    )
-    page, next_cursor = _page(
-        views, limit=limit, kind="members", key=lambda v: [v.joined_at, str(v.user_id)]
-    )
-    return Page[MemberRead](items=[_member_read(v) for v in page], next_cursor=next_cursor)
-
-
-@router.post(
-    "/workspaces/{workspace_id}/members",
-    status_code=status.HTTP_201_CREATED,
-    tags=["members"],
-    summary="Add an existing Haven user (admins; owners to add an owner)",
-)
-async def add_member(
-    workspace_id: WorkspaceId,
-    body: MemberCreate,
-    principal: CurrentPrincipal,
-    session: WriteSession,
-) -> MemberRead:
-    principal.require(Scope.WORKSPACES_WRITE)
-    view = await service.add_member(
-        session, principal=principal, workspace_id=workspace_id, data=body
-    )
-    return _member_read(view)
-
-
-@router.patch(
-    "/workspaces/{workspace_id}/members/{user_id}",
-    tags=["members"],
-    summary="Change a member's role (admins; owners to grant or take away owner)",
-)
-async def change_member_role(
-    workspace_id: WorkspaceId,
-    user_id: MemberId,
-    body: MemberUpdate,
-    principal: CurrentPrincipal,
-    session: WriteSession,
-) -> MemberRead:
-    principal.require(Scope.WORKSPACES_WRITE)
-    view = await service.change_member_role(
-        session, principal=principal, workspace_id=workspace_id, user_id=user_id, role=body.role
-    )
-    return _member_read(view)
-
-
-@router.delete(
-    "/workspaces/{workspace_id}/members/{user_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    tags=["members"],
-    summary="Remove a member (admins), or leave (yourself)",
-    description="The last owner cannot leave or be removed: make someone else owner first.",
-)
-async def remove_member(
-    workspace_id: WorkspaceId,
-    user_id: MemberId,
-    principal: CurrentPrincipal,
-    session: WriteSession,
-) -> None:
-    principal.require(Scope.WORKSPACES_WRITE)
-    await service.remove_member(
-        session, principal=principal, workspace_id=workspace_id, user_id=user_id
-    )
-
-
 # --- devices --------------------------------------------------------------------------------
 
 
@@ -518,12 +238,14 @@ async def list_devices(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[DeviceRead]:
-    principal.require(Scope.ACCOUNT_READ)
-    devices = await service.list_devices(
-        session, principal=principal, after=_after_id("devices", cursor), limit=limit + 1
+    found = await devices.list_devices(
+        session,
+        principal=principal,
+        after=after_id("devices", cursor),
+        limit=fetch_limit(limit),
     )
-    page, next_cursor = _page(devices, limit=limit, kind="devices", key=lambda d: [str(d.id)])
-    return Page[DeviceRead](items=[_device_read(d) for d in page], next_cursor=next_cursor)
+    page, next_cursor = cut_page(found, limit=limit, kind="devices", key=lambda d: [str(d.id)])
+    return Page[DeviceRead](items=[device_read(d) for d in page], next_cursor=next_cursor)
 
 
 @router.post(
@@ -536,11 +258,10 @@ async def list_devices(
 async def register_device(
     body: DeviceCreate, principal: CurrentPrincipal, session: WriteSession, response: Response
 ) -> DeviceRead:
-    principal.require(Scope.ACCOUNT_WRITE)
-    device, created = await service.register_device(session, principal=principal, data=body)
+    device, created = await devices.register_device(session, principal=principal, data=body)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return _device_read(device)
+    return device_read(device)
 
 
 @router.delete(
@@ -554,5 +275,4 @@ async def remove_device(
     principal: CurrentPrincipal,
     session: WriteSession,
 ) -> None:
-    principal.require(Scope.ACCOUNT_WRITE)
-    await service.remove_device(session, principal=principal, device_id=device_id)
+    await devices.remove_device(session, principal=principal, device_id=device_id)

@@ -1,76 +1,51 @@
-"""API shapes of the accounts domain: sign-in, profile, API keys, workspaces, members, devices."""
+"""API shapes of the accounts domain, and their serialisers: sign-in, profile, API keys, devices."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import lru_cache
-from typing import Annotated, ClassVar, Literal
-from zoneinfo import available_timezones
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    ConfigDict,
+    BeforeValidator,
     EmailStr,
     Field,
     StringConstraints,
     model_validator,
 )
 
-from haven.accounts.principal import Role, Scope
+from haven.accounts.authz import Scope
+from haven.accounts.models import ApiKey, Device, User
+from haven.core.emails import normalize_email
+from haven.core.schemas import PatchBody, RequestBody
+from haven.core.timezones import TimeZoneName
+
+if TYPE_CHECKING:
+    from haven.accounts.sessions import IssuedSession
 
 # --- shared field types ------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+def _normalize_if_text(value: Any) -> Any:
+    return normalize_email(value) if isinstance(value, str) else value
 
 
-def is_time_zone(name: str) -> bool:
-    """True for an IANA zone name known to this installation (tzdata), e.g. "Europe/Berlin"."""
-    return name in _time_zones()
-
-
-def _check_time_zone(name: str) -> str:
-    if not is_time_zone(name):
-        raise ValueError(f"{name!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
-    return name
-
-
-TimeZoneName = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64),
-    AfterValidator(_check_time_zone),
+# Normalised before the syntax check (so " Alice@Example.com" is fine) and after it (the
+# checker's own normal form of a domain is not always ours).
+Email = Annotated[EmailStr, BeforeValidator(_normalize_if_text), AfterValidator(normalize_email)]
+# Any text: a sign-in with a malformed email is a wrong credential (401), not a 422.
+LoginEmail = Annotated[
+    str, StringConstraints(min_length=1, max_length=320), AfterValidator(normalize_email)
 ]
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Platform = Literal["ios", "android", "web", "desktop"]
-
-
-class RequestBody(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class PatchBody(RequestBody):
-    """A partial update: only the fields sent change; `null` only where a field allows it."""
-
-    nullable: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _no_null_for_required_values(self) -> PatchBody:
-        for name in self.model_fields_set:
-            if getattr(self, name) is None and name not in self.nullable:
-                raise ValueError(f"{name} cannot be null; leave it out to keep it unchanged")
-        return self
 
 
 # --- users and sessions ---------------------------------------------------------------------
@@ -90,7 +65,7 @@ class DigestUpdate(PatchBody):
 
 class UserRead(BaseModel):
     id: uuid.UUID = Field(description="the user's id")
-    email: str = Field(description="the sign-in email, lower-case")
+    email: str = Field(description="the sign-in email, normalised (NFKC, case-folded)")
     name: str = Field(description="the display name (may be empty)")
     timezone: str = Field(description="IANA time zone for due times, reminders and digests")
     digest: DigestSettings = Field(description="daily digest settings")
@@ -99,7 +74,9 @@ class UserRead(BaseModel):
 
 
 class RegisterRequest(RequestBody):
-    email: Email = Field(max_length=320, description="the sign-in email (stored lower-case)")
+    email: Email = Field(
+        max_length=320, description="the sign-in email (stored normalised: NFKC, case-folded)"
+    )
     password: NewPassword = Field(description="8 to 1024 characters")
     name: PersonName = Field(default="", description="display name; optional")
     timezone: TimeZoneName = Field(
@@ -108,8 +85,8 @@ class RegisterRequest(RequestBody):
 
 
 class LoginRequest(RequestBody):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=320)] = Field(
-        description="the sign-in email (case does not matter)"
+    email: LoginEmail = Field(
+        description="the sign-in email (case, spacing and Unicode width do not matter)"
     )
     password: AnyPassword = Field(description="the account's password")
 
@@ -189,46 +166,6 @@ class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="the full key, hvn_<prefix>_<secret>: shown only this once")
 
 
-# --- workspaces and members -----------------------------------------------------------------
-
-
-class WorkspaceCreate(RequestBody):
-    id: uuid.UUID | None = Field(
-        default=None, description="a client-made UUIDv7; repeating a create with it is safe"
-    )
-    name: Title = Field(description="the workspace's name")
-
-
-class WorkspaceUpdate(PatchBody):
-    name: Title | None = Field(default=None, description="a new name")
-
-
-class WorkspaceRead(BaseModel):
-    id: uuid.UUID = Field(description="the workspace's id")
-    name: str = Field(description="the workspace's name")
-    is_personal: bool = Field(description="the caller's own workspace, made at sign-up")
-    role: Role = Field(description="the caller's role here: owner, admin, member or viewer")
-    created_at: datetime = Field(description="when the workspace was created")
-    version: int = Field(description="changes on every update; sent as the ETag")
-
-
-class MemberCreate(RequestBody):
-    email: Email = Field(max_length=320, description="the email of an existing Haven user")
-    role: Role = Field(description="owner (owners only), admin, member or viewer")
-
-
-class MemberUpdate(RequestBody):
-    role: Role = Field(description="the new role; granting or taking away owner needs an owner")
-
-
-class MemberRead(BaseModel):
-    user_id: uuid.UUID = Field(description="the member's user id")
-    email: str = Field(description="the member's email")
-    name: str = Field(description="the member's display name")
-    role: Role = Field(description="owner, admin, member or viewer")
-    joined_at: datetime = Field(description="when the user joined the workspace")
-
-
 # --- devices --------------------------------------------------------------------------------
 
 
@@ -246,3 +183,43 @@ class DeviceRead(BaseModel):
     platform: Platform = Field(description="ios, android, web or desktop")
     created_at: datetime = Field(description="when the device was first registered")
     last_seen_at: datetime | None = Field(description="when the device last registered")
+
+
+# --- serialisers ----------------------------------------------------------------------------
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        timezone=user.timezone,
+        digest=DigestSettings.model_validate(user.digest_settings),
+        created_at=user.created_at,
+        version=user.version,
+    )
+
+
+def auth_response(issued: IssuedSession) -> AuthResponse:
+    return AuthResponse(
+        user=user_read(issued.user),
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+    )
+
+
+def api_key_read(key: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=key.id,
+        name=key.name,
+        scopes=list(key.scopes),
+        prefix=key.prefix,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        expires_at=key.expires_at,
+    )
+
+
+def device_read(device: Device) -> DeviceRead:
+    return DeviceRead.model_validate(device, from_attributes=True)

@@ -23,19 +23,16 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
+from haven.accounts import flows as accounts
 from haven.accounts.principal import Principal
 from haven.cli.plumbing import DatabaseUrl, console, load_settings, run, transaction
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict
+from haven.projects import service as projects
+from haven.projects.schemas import ProjectCreate
+from haven.tasks import dependencies, series
 from haven.tasks import service as tasks
-from haven.tasks.schemas import (
-    PriorityName,
-    ProjectCreate,
-    RecurrenceIn,
-    ReminderIn,
-    TaskCreate,
-)
+from haven.tasks.schemas import PriorityName, RecurrenceIn, ReminderIn, TaskCreate
 
 DEMO_TIMEZONE = "Europe/Berlin"
 DEMO_PASSWORD = "haven-demo"  # noqa: S105 - a documented demo password, printed after seeding
@@ -145,7 +142,7 @@ class _DemoBuilder:
 
     async def add_projects(self) -> None:
         for name, color, description in _PROJECTS:
-            project, _ = await tasks.create_project(
+            project, _ = await projects.create_project(
                 self.session,
                 principal=self.principal,
                 data=ProjectCreate(name=name, color=color, description=description),
@@ -269,7 +266,7 @@ class _DemoBuilder:
             return
         first, then = self.rng.sample(roots, 2)
         try:
-            await tasks.add_dependency(
+            await dependencies.add_dependency(
                 self.session, principal=self.principal, task_id=then.id, depends_on_id=first.id
             )
         except Conflict:  # would close a cycle: fine, fewer links
@@ -277,7 +274,7 @@ class _DemoBuilder:
         self.counts.dependencies += 1
 
     async def _complete(self, task_id: uuid.UUID) -> None:
-        task, _ = await tasks.complete_task(
+        task, _ = await series.complete_task(
             self.session, principal=self.principal, task_id=task_id, cascade=True, if_match=None
         )
         if task.status == "done":
@@ -308,7 +305,7 @@ def seed(
     async def fill() -> _SeedCounts:
         async with transaction(settings) as session:
             try:
-                user = await accounts.create_user(
+                user = await accounts.sign_up(
                     session, email=email, password=password, name="Demo", timezone=DEMO_TIMEZONE
                 )
             except Conflict as exc:

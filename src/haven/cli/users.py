@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from haven.accounts import service as accounts
+from haven.accounts import flows as accounts
 from haven.accounts.schemas import RegisterRequest
 from haven.cli.plumbing import DatabaseUrl, console, fail, load_settings, run, transaction
 
@@ -62,7 +62,7 @@ def create_superuser(
 
     async def create() -> tuple[uuid.UUID, str]:
         async with transaction(settings) as session:
-            user = await accounts.create_user(
+            user = await accounts.sign_up(
                 session,
                 email=data.email,
                 password=data.password,

@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -147,19 +147,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         allowed = _allowed_methods(request)
         headers["Allow"] = ", ".join(allowed)
-        detail = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}"
+        detail = f"{request.method} is not allowed on {request.url.path}"
+        if allowed:
+            detail += f"; allowed: {', '.join(allowed)}"
     extra = {"errors": [{"loc": ["body"], "msg": detail}]} if exc.status_code == 422 else None
     return problem_response(exc.status_code, detail, extra=extra, headers=headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route accepts on this path (the first match alone may not know)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route accepts on this path.
+
+    Asked by trying each method against the router, because routes included from other
+    routers do not list their methods (FastAPI resolves them lazily).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:
@@ -168,6 +179,24 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     return problem_response(
         409, "the change conflicts with data saved at the same moment; reload and retry"
     )
+
+
+# PostgreSQL's "deadlock detected" and "could not serialize access": the database undid
+# one of two transactions that met; the same request, sent again, goes through.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        log.warning("transaction_retryable", path=request.url.path, error=str(exc.orig))
+        return problem_response(
+            503,
+            "the change met another at the same moment and was undone; retry",
+            slug="unavailable",
+            headers={"Retry-After": "1"},
+        )
+    return await _unexpected_error(request, exc)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -185,4 +214,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

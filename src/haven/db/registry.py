@@ -8,6 +8,7 @@ from haven.events import models as events_models
 from haven.projects import models as projects_models
 from haven.tags import models as tags_models
 from haven.tasks import models as tasks_models
+from haven.workspaces import models as workspaces_models
 
 __all__ = [
     "Base",
@@ -16,6 +17,7 @@ __all__ = [
     "projects_models",
     "tags_models",
     "tasks_models",
+    "workspaces_models",
 ]
 
 metadata = Base.metadata

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from haven.core.schemas import Color, PatchBody, RequestBody
+from haven.core.text import one_line
 from haven.projects.models import Project
+
+ProjectName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
 
 
 class ProjectCreate(RequestBody):
     id: uuid.UUID | None = Field(None, description="client-chosen id; makes a retry idempotent")
     workspace_id: uuid.UUID | None = Field(None, description="default: your personal workspace")
-    name: str = Field(min_length=1, max_length=200)
+    name: ProjectName
     description: str = Field("", max_length=20_000)
     color: Color | None = None
 
@@ -23,7 +26,7 @@ class ProjectCreate(RequestBody):
 class ProjectUpdate(PatchBody):
     nullable: ClassVar[frozenset[str]] = frozenset({"color"})
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: ProjectName | None = None
     description: str | None = Field(None, max_length=20_000)
     color: Color | None = None
     archived: bool | None = None

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
-from haven.accounts.principal import Principal, Role
+from haven.accounts.authz import Role
+from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.concurrency import ensure_version
 from haven.core.errors import NotFound
@@ -21,7 +21,8 @@ from haven.events.outbox import record_event
 from haven.projects import repository as repo
 from haven.projects.models import Project
 from haven.projects.schemas import ProjectCreate, ProjectUpdate, project_to_dict
-from haven.tasks.access import may_see, require_role, require_scope
+from haven.tasks.access import may_read, require_role, require_scope
+from haven.workspaces import access as workspaces
 
 
 async def _project_for(
@@ -57,15 +58,20 @@ def _record(
     )
 
 
-async def workspace_of(session: AsyncSession, project_id: uuid.UUID) -> uuid.UUID | None:
-    """The workspace of a live project, None if there is no such project.
+async def workspace_of(
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID
+) -> uuid.UUID:
+    """The workspace of a project the caller can see, for placing something in it.
 
-    For other modules placing things in a project; they check the caller's access to the
-    workspace themselves.
+    404 "project not found" alike for a project that does not exist and one in a
+    workspace the caller is not in.
     """
     project = await repo.get_project(session, project_id)
     if project is None or project.deleted_at is not None:
-        return None
+        raise NotFound("project not found")
+    await require_role(
+        session, principal, workspace_id=project.workspace_id, write=False, what="project"
+    )
     return project.workspace_id
 
 
@@ -86,10 +92,10 @@ async def create_project(
             ensure_own_retry(
                 created_by=existing.created_by,
                 caller_id=principal.user_id,
-                caller_can_see=await may_see(session, principal, existing.workspace_id),
+                caller_can_see=await may_read(session, principal, existing.workspace_id),
             )
             return existing, False
-    access = await accounts.require_access(
+    access = await workspaces.require_access(
         session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
     )
     project = Project(
@@ -163,7 +169,7 @@ async def list_projects(
     require_scope(principal, write=False)
     return await repo.list_projects(
         session,
-        workspace_ids=accounts.visible_workspace_ids(principal.user_id),
+        workspace_ids=workspaces.visible_workspace_ids(principal.user_id),
         workspace_id=workspace_id,
         include_archived=include_archived,
         after=after,

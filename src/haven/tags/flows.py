@@ -14,11 +14,16 @@ from haven.tasks import service as tasks
 
 
 async def update_tag(
-    session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID, data: TagUpdate
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    tag_id: uuid.UUID,
+    data: TagUpdate,
+    if_match: int | None,
 ) -> Tag:
     """Rename or recolour a tag; a new name shows on every task that carries the tag."""
     tag, renamed_from = await tags.update_tag(
-        session, principal=principal, tag_id=tag_id, data=data
+        session, principal=principal, tag_id=tag_id, data=data, if_match=if_match
     )
     if renamed_from is not None:
         await tasks.rename_tag_on_tasks(
@@ -27,8 +32,10 @@ async def update_tag(
     return tag
 
 
-async def delete_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> None:
+async def delete_tag(
+    session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID, if_match: int | None
+) -> None:
     """Delete a tag; the tasks that carried it lose it."""
-    tag = await tags.tag_to_change(session, principal=principal, tag_id=tag_id)
+    tag = await tags.tag_to_change(session, principal=principal, tag_id=tag_id, if_match=if_match)
     await tasks.remove_tag_from_tasks(session, principal=principal, tag_id=tag.id, name=tag.name)
     await tags.delete_tag(session, principal=principal, tag_id=tag_id)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from haven.accounts.deps import CurrentPrincipal
+from haven.core.http import IfMatch, created_responses, json_response, ok_responses, parse_if_match
 from haven.core.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -45,31 +46,52 @@ async def list_tags(
     return page_body([tag_to_dict(t) for t in page], next_cursor)
 
 
-@router.post("/tags", status_code=201, summary="Create a tag", response_model=TagOut)
+@router.post(
+    "/tags",
+    status_code=201,
+    summary="Create a tag",
+    response_class=Response,
+    responses=created_responses(TagOut),
+)
 async def create_tag(
     data: TagCreate, session: WriteSession, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return tag_to_dict(await service.create_tag(session, principal=principal, data=data))
+) -> Response:
+    tag = await service.create_tag(session, principal=principal, data=data)
+    return json_response(tag_to_dict(tag), status_code=201, version=tag.version)
 
 
-@router.get("/tags/{tag_id}", summary="Get a tag", response_model=TagOut)
-async def get_tag(
-    tag_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return tag_to_dict(await service.get_tag(session, principal=principal, tag_id=tag_id))
+@router.get(
+    "/tags/{tag_id}", summary="Get a tag", response_class=Response, responses=ok_responses(TagOut)
+)
+async def get_tag(tag_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal) -> Response:
+    tag = await service.get_tag(session, principal=principal, tag_id=tag_id)
+    return json_response(tag_to_dict(tag), version=tag.version)
 
 
-@router.patch("/tags/{tag_id}", summary="Rename or recolour a tag", response_model=TagOut)
+@router.patch(
+    "/tags/{tag_id}",
+    summary="Rename or recolour a tag",
+    response_class=Response,
+    responses=ok_responses(TagOut),
+)
 async def update_tag(
-    tag_id: uuid.UUID, data: TagUpdate, session: WriteSession, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    tag = await flows.update_tag(session, principal=principal, tag_id=tag_id, data=data)
-    return tag_to_dict(tag)
+    tag_id: uuid.UUID,
+    data: TagUpdate,
+    session: WriteSession,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
+) -> Response:
+    tag = await flows.update_tag(
+        session, principal=principal, tag_id=tag_id, data=data, if_match=parse_if_match(if_match)
+    )
+    return json_response(tag_to_dict(tag), version=tag.version)
 
 
 @router.delete("/tags/{tag_id}", status_code=204, summary="Delete a tag (removes it from tasks)")
 async def delete_tag(
-    tag_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
+    tag_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None
 ) -> Response:
-    await flows.delete_tag(session, principal=principal, tag_id=tag_id)
+    await flows.delete_tag(
+        session, principal=principal, tag_id=tag_id, if_match=parse_if_match(if_match)
+    )
     return Response(status_code=204)

@@ -9,17 +9,10 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, Field
 
 from haven.core.schemas import Color, PatchBody, RequestBody
+from haven.core.text import one_line
 from haven.tags.models import Tag
 
-
-def _clean_tag(value: str) -> str:
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        raise ValueError("a tag name cannot be blank")
-    return cleaned
-
-
-TagName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_tag)]
+TagName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
 
 
 class TagCreate(RequestBody):

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
-from haven.accounts.principal import Principal, Role
+from haven.accounts.authz import Role
+from haven.accounts.principal import Principal
+from haven.core.concurrency import ensure_version
 from haven.core.errors import Conflict, NotFound
 from haven.core.ids import new_id
 from haven.events import catalog
@@ -19,11 +20,23 @@ from haven.tags import repository as repo
 from haven.tags.models import Tag
 from haven.tags.schemas import TagCreate, TagUpdate, tag_to_dict
 from haven.tasks.access import require_role, require_scope
+from haven.workspaces import access as workspaces
 
 
-async def tag_to_change(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> Tag:
-    """A tag the caller may change: 404 if they cannot see it, 403 if they may only read."""
-    return await _tag_for(session, principal, tag_id, write=True)
+async def tag_to_change(
+    session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID, if_match: int | None
+) -> Tag:
+    """A tag the caller may change: 404 if they cannot see it, 403 if they may only read,
+    412 if it is no longer at the version the caller read."""
+    tag = await _tag_for(session, principal, tag_id, write=True)
+    _ensure_tag_version(tag, if_match)
+    return tag
+
+
+def _ensure_tag_version(tag: Tag, if_match: int | None) -> None:
+    ensure_version(
+        "tag", current_version=tag.version, if_match=if_match, current=lambda: tag_to_dict(tag)
+    )
 
 
 async def _tag_for(
@@ -94,7 +107,7 @@ async def get_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.U
 
 async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCreate) -> Tag:
     require_scope(principal, write=True)
-    access = await accounts.require_access(
+    access = await workspaces.require_access(
         session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
     )
     workspace_id = access.workspace_id
@@ -111,10 +124,16 @@ async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCr
 
 
 async def update_tag(
-    session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID, data: TagUpdate
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    tag_id: uuid.UUID,
+    data: TagUpdate,
+    if_match: int | None,
 ) -> tuple[Tag, str | None]:
     """Rename or recolour a tag; (tag, its former name if renamed)."""
     tag = await _tag_for(session, principal, tag_id, write=True)
+    _ensure_tag_version(tag, if_match)
     before = tag_to_dict(tag)
     if "color" in data.model_fields_set:
         tag.color = data.color
@@ -152,7 +171,7 @@ async def list_tags(
     require_scope(principal, write=False)
     return await repo.list_tags(
         session,
-        workspace_ids=accounts.visible_workspace_ids(principal.user_id),
+        workspace_ids=workspaces.visible_workspace_ids(principal.user_id),
         workspace_id=workspace_id,
         after=after,
         limit=limit,

@@ -10,18 +10,20 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
-from haven.accounts.principal import Principal, Role, Scope
+from haven.accounts import authz
+from haven.accounts.authz import Role, Scope
+from haven.accounts.principal import Principal
 from haven.core.concurrency import ensure_version
 from haven.core.errors import NotFound
 from haven.tasks import repository as repo
 from haven.tasks.models import Task
 from haven.tasks.schemas import task_to_dict
+from haven.workspaces import access as workspaces
 
 
 def require_scope(principal: Principal, *, write: bool) -> None:
     """403 for an API key without the tasks scope the call needs."""
-    principal.require(Scope.TASKS_WRITE if write else Scope.TASKS_READ)
+    authz.require_scope(principal, Scope.TASKS_WRITE if write else Scope.TASKS_READ)
 
 
 async def require_role(
@@ -33,7 +35,7 @@ async def require_role(
     what: str,
 ) -> None:
     """Readers are viewers and up, writers members and up; a stranger gets 404, never 403."""
-    await accounts.require_role(
+    await workspaces.require_role(
         session,
         principal=principal,
         workspace_id=workspace_id,
@@ -42,9 +44,11 @@ async def require_role(
     )
 
 
-async def may_see(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> bool:
-    """Whether the caller is a member (any role) of the workspace."""
-    role = await accounts.role_in(session, user_id=principal.user_id, workspace_id=workspace_id)
+async def may_read(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> bool:
+    """Whether the caller may read the workspace's tasks: a member, with the read scope."""
+    if not principal.has_scope(Scope.TASKS_READ):
+        return False
+    role = await workspaces.role_in(session, user_id=principal.user_id, workspace_id=workspace_id)
     return role is not None
 
 

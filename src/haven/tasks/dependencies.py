@@ -11,7 +11,7 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound
 from haven.events import catalog
 from haven.tasks import repository as repo
-from haven.tasks.access import task_for
+from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task, TaskDependency
 from haven.tasks.recording import record_task_event
 
@@ -22,8 +22,11 @@ async def add_dependency(
     principal: Principal,
     task_id: uuid.UUID,
     depends_on_id: uuid.UUID,
+    if_match: int | None = None,
 ) -> Task:
+    """Make a task wait for another of its workspace; a cycle is a 409."""
     task = await task_for(session, principal, task_id, write=True)
+    ensure_task_version(task, if_match)
     other = await repo.get_task(session, depends_on_id)
     if other is None or other.workspace_id != task.workspace_id or other.deleted_at is not None:
         raise NotFound("the task to depend on was not found in this workspace")
@@ -52,8 +55,10 @@ async def remove_dependency(
     principal: Principal,
     task_id: uuid.UUID,
     depends_on_id: uuid.UUID,
+    if_match: int | None = None,
 ) -> None:
     task = await task_for(session, principal, task_id, write=True)
+    ensure_task_version(task, if_match)
     if not await repo.delete_dependency(session, task_id=task_id, depends_on_id=depends_on_id):
         raise NotFound("no such dependency")
     task.depends_on = [d for d in task.depends_on if d != str(depends_on_id)]

@@ -6,11 +6,12 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     BindParameter,
     ColumnElement,
     Select,
@@ -25,32 +26,26 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    true,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
+from haven.tasks.lists import FAR_FUTURE, FAR_PAST, SortKey, TaskFilters
 from haven.tasks.models import Reminder, Task, TaskDependency, TaskTag, TimeLog
 from haven.tasks.schemas import TASK_COLUMNS
 
 # Must equal the expression of the GIN index in migration 0002.
 SEARCH_VECTOR_SQL = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))"
 _WORD = re.compile(r"\w+", re.UNICODE)
-_FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
-_FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
 tasks_table = Task.__table__
 # What a task read selects: the columns of its API shape, in schemas.TASK_COLUMNS order.
 TASK_READ_COLUMNS = [tasks_table.c[name] for name in TASK_COLUMNS]
 
 
 # --- sorting ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    field: str
-    descending: bool
 
 
 _SORT_COLUMNS = {
@@ -65,7 +60,7 @@ def _sort_expression(key: SortKey) -> ColumnElement[Any]:
     """The expression a field sorts by; empty dates sort last in either direction."""
     if key.field in ("due", "start"):
         dates = Task.due_at if key.field == "due" else Task.start_at
-        sentinel = _FAR_PAST if key.descending else _FAR_FUTURE
+        sentinel = FAR_PAST if key.descending else FAR_FUTURE
         return func.coalesce(dates, literal(sentinel, UTCDateTime()))
     if key.field == "title":
         return func.lower(Task.title)
@@ -73,61 +68,7 @@ def _sort_expression(key: SortKey) -> ColumnElement[Any]:
     return column
 
 
-def cursor_values(row: Any, sort: Sequence[SortKey]) -> list[Any]:
-    """The values of a row's sort keys (plus its id), as they go into a cursor."""
-    values: list[Any] = []
-    for key in sort:
-        if key.field in ("due", "start"):
-            value = row.due_at if key.field == "due" else row.start_at
-            if value is None:
-                value = _FAR_PAST if key.descending else _FAR_FUTURE
-            values.append(value.isoformat())
-        elif key.field == "title":
-            values.append(row.title.lower())
-        elif key.field in ("created_at", "updated_at"):
-            values.append(getattr(row, key.field).isoformat())
-        else:
-            values.append(getattr(row, key.field))
-    values.append(str(row.id))
-    return values
-
-
-def decode_cursor_values(values: Sequence[Any], sort: Sequence[SortKey]) -> list[Any]:
-    """Turn a cursor's JSON values back into typed bind values; ValueError if malformed."""
-    decoded: list[Any] = []
-    for key, value in zip(sort, values, strict=False):
-        if key.field in ("due", "start", "created_at", "updated_at"):
-            parsed = datetime.fromisoformat(str(value))
-            if parsed.tzinfo is None:
-                raise ValueError("cursor time without offset")
-            decoded.append(parsed)
-        elif key.field == "title":
-            decoded.append(str(value))
-        else:
-            if not isinstance(value, int):
-                raise ValueError("cursor number expected")
-            decoded.append(value)
-    decoded.append(uuid.UUID(str(values[-1])))
-    return decoded
-
-
 # --- tasks --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TaskFilters:
-    workspace_id: uuid.UUID | None = None
-    project_id: uuid.UUID | None = None
-    statuses: tuple[str, ...] = ()
-    priorities: tuple[int, ...] = ()
-    tag: str | None = None
-    assignee_id: uuid.UUID | None = None
-    parent_id: uuid.UUID | None = None
-    top_level_only: bool = False
-    due_before: datetime | None = None
-    due_after: datetime | None = None
-    q: str | None = None
-    deleted: bool = False
 
 
 def search_terms(q: str) -> list[str]:
@@ -307,25 +248,98 @@ async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return task
 
 
-async def children(session: AsyncSession, parent_id: uuid.UUID) -> Sequence[Task]:
-    query = select(Task).where(Task.parent_id == parent_id, Task.deleted_at.is_(None))
-    return (await session.scalars(query.order_by(Task.created_at, Task.id))).all()
+async def lock_parent(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    """Load a task about to get a subtask, in a shared lock (PostgreSQL) until commit.
+
+    Deleting a task locks it exclusively before it collects the subtree, so a subtask is
+    either added before (and trashed with the tree) or sees the parent in the trash.
+    SQLite needs no lock: its write transactions run one at a time (BEGIN IMMEDIATE).
+    """
+    query = select(Task).where(Task.id == task_id).with_for_update(read=True)
+    query = query.execution_options(populate_existing=True)
+    task: Task | None = (await session.scalars(query)).first()
+    return task
+
+
+# A query of task ids, in a column named "id" (nullable where it reads a parent_id).
+IdQuery = Select[uuid.UUID] | Select[uuid.UUID | None]
+
+
+def _reachable(
+    session: AsyncSession,
+    name: str,
+    *,
+    start: IdQuery,
+    step: Callable[[ColumnElement[uuid.UUID]], IdQuery],
+) -> CTE:
+    """The ids reachable from `start` by repeating `step`, each once: a recursive CTE.
+
+    `step(id)` selects the ids one link away from `id`, as a column named "id". Cycles in
+    the data end the walk instead of looping, and its depth costs nothing in Python.
+    On PostgreSQL each step runs as a LATERAL lookup per row (OFFSET 0 keeps the planner
+    from flattening it into a join): as a join, the planner hashes the whole table once per
+    level for want of better statistics, which is quadratic on a chain 1,500 deep.
+    """
+    found = start.cte(name, recursive=True)
+    if session.get_bind().dialect.name == "postgresql":
+        nearby = step(found.c.id).offset(0).lateral(f"{name}_step")
+        return found.union(select(nearby.c.id).select_from(found).join(nearby, true()))
+    return found.union(step(found.c.id))
+
+
+def _children_ids(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+    return select(Task.id).where(Task.parent_id == parent_id)
 
 
 async def descendants(session: AsyncSession, task_id: uuid.UUID) -> Sequence[Task]:
     """Every live task below this one, at any depth."""
-    tree = select(Task.id).where(Task.parent_id == task_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(Task.id).where(Task.parent_id == tree.c.id))
-    query = select(Task).where(Task.id.in_(select(tree.c.id)), Task.deleted_at.is_(None))
+    tree = _reachable(
+        session, "tree", start=_children_ids(literal(task_id, Uuid())), step=_children_ids
+    )
+    query = select(Task).join(tree, tree.c.id == Task.id).where(Task.deleted_at.is_(None))
     return (await session.scalars(query)).all()
 
 
-async def ancestor_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
-    """The chain of parents above a task (nearest first)."""
-    tree = select(Task.parent_id.label("id")).where(Task.id == task_id).cte("up", recursive=True)
-    tree = tree.union_all(select(Task.parent_id).where(Task.id == tree.c.id))
-    rows = await session.scalars(select(tree.c.id).where(tree.c.id.is_not(None)))
-    return list(rows)
+async def live_subtree(session: AsyncSession, task_id: uuid.UUID) -> Sequence[Task]:
+    """The live tasks below this one, reached through live tasks only."""
+
+    def live_children(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+        return _children_ids(parent_id).where(Task.deleted_at.is_(None))
+
+    tree = _reachable(
+        session, "live_tree", start=live_children(literal(task_id, Uuid())), step=live_children
+    )
+    query = select(Task).join(tree, tree.c.id == Task.id).order_by(Task.created_at, Task.id)
+    return (await session.scalars(query)).all()
+
+
+async def deleted_together(
+    session: AsyncSession, task_id: uuid.UUID, *, deleted_at: datetime
+) -> Sequence[Task]:
+    """The tasks below this one trashed at `deleted_at`, reached through such tasks only."""
+
+    def trashed_children(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+        return _children_ids(parent_id).where(Task.deleted_at == deleted_at)
+
+    tree = _reachable(
+        session,
+        "trashed_tree",
+        start=trashed_children(literal(task_id, Uuid())),
+        step=trashed_children,
+    )
+    return (await session.scalars(select(Task).join(tree, tree.c.id == Task.id))).all()
+
+
+async def ancestor_ids(session: AsyncSession, task_id: uuid.UUID) -> set[uuid.UUID]:
+    """The tasks above this one: its parent, the parent's parent, and so on."""
+
+    def parent_of(child_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID | None]:
+        return select(Task.parent_id.label("id")).where(
+            Task.id == child_id, Task.parent_id.is_not(None)
+        )
+
+    up = _reachable(session, "up", start=parent_of(literal(task_id, Uuid())), step=parent_of)
+    return set(await session.scalars(select(up.c.id)))
 
 
 async def next_occurrence_of(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
@@ -357,6 +371,18 @@ async def has_open_children(session: AsyncSession, task_id: uuid.UUID) -> bool:
 
 
 # --- tags on tasks ------------------------------------------------------------------
+
+
+async def tag_ids_of(
+    session: AsyncSession, task_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The tag ids of each of these tasks (tasks without tags are left out)."""
+    found: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for chunk in _chunks(task_ids):
+        query = select(TaskTag.task_id, TaskTag.tag_id).where(TaskTag.task_id.in_(chunk))
+        for task_id, tag_id in (await session.execute(query)).all():
+            found.setdefault(task_id, []).append(tag_id)
+    return found
 
 
 async def task_tag_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
@@ -402,13 +428,14 @@ async def depends_transitively(
     session: AsyncSession, *, start_id: uuid.UUID, target_id: uuid.UUID
 ) -> bool:
     """Whether start_id already (transitively) depends on target_id."""
-    chain = (
-        select(TaskDependency.depends_on_id.label("id"))
-        .where(TaskDependency.task_id == start_id)
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union(
-        select(TaskDependency.depends_on_id).where(TaskDependency.task_id == chain.c.id)
+
+    def depended_on_by(task_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+        return select(TaskDependency.depends_on_id.label("id")).where(
+            TaskDependency.task_id == task_id
+        )
+
+    chain = _reachable(
+        session, "chain", start=depended_on_by(literal(start_id, Uuid())), step=depended_on_by
     )
     return bool(await session.scalar(select(exists().where(chain.c.id == target_id))))
 
@@ -459,6 +486,23 @@ async def list_reminders(session: AsyncSession, task_id: uuid.UUID) -> Sequence[
     return (await session.scalars(query.order_by(Reminder.created_at, Reminder.id))).all()
 
 
+async def reminders_of(
+    session: AsyncSession, task_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Reminder]]:
+    """The reminders of each of these tasks, oldest first (tasks without any left out)."""
+    found: dict[uuid.UUID, list[Reminder]] = {}
+    for chunk in _chunks(task_ids):
+        query = select(Reminder).where(Reminder.task_id.in_(chunk))
+        for reminder in await session.scalars(query.order_by(Reminder.created_at, Reminder.id)):
+            found.setdefault(reminder.task_id, []).append(reminder)
+    return found
+
+
+def _chunks(ids: Sequence[uuid.UUID], size: int = 500) -> list[Sequence[uuid.UUID]]:
+    """Ids in slices small enough for any database's limit on bound parameters."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
 async def get_reminder(session: AsyncSession, reminder_id: uuid.UUID) -> Reminder | None:
     return await session.get(Reminder, reminder_id)
 
@@ -476,8 +520,3 @@ async def reschedule_offset_reminders(
 
 def fire_time(due_at: datetime | None, offset_minutes: int) -> datetime | None:
     return None if due_at is None else due_at - timedelta(minutes=offset_minutes)
-
-
-async def children_including_deleted(session: AsyncSession, parent_id: uuid.UUID) -> Sequence[Task]:
-    query = select(Task).where(Task.parent_id == parent_id)
-    return (await session.scalars(query)).all()

@@ -34,7 +34,13 @@ from haven.core.pagination import (
 from haven.db.session import ReadSession, WriteSession
 from haven.events.outbox import to_cloudevent
 from haven.tasks import dependencies, history, reminders, series, service, timers, trash
-from haven.tasks import repository as repo
+from haven.tasks.lists import (
+    SortKey,
+    TaskFilters,
+    cursor_values,
+    decode_cursor_values,
+    parse_sort,
+)
 from haven.tasks.schemas import (
     PRIORITY_RANK,
     CompleteResult,
@@ -74,9 +80,9 @@ async def list_tasks(
     query = parse_query(TaskListQuery, request)
     sort = query.sort
     parent_id = query.parent_id
-    sort_keys = service.parse_sort(sort)
+    sort_keys = parse_sort(sort)
     after = _task_cursor(query.cursor, sort=sort, keys=sort_keys)
-    filters = repo.TaskFilters(
+    filters = TaskFilters(
         workspace_id=query.workspace_id,
         project_id=query.project_id,
         statuses=tuple(query.status or ()),
@@ -102,20 +108,18 @@ async def list_tasks(
         rows,
         limit=query.limit,
         kind="tasks:" + (sort or ""),
-        key=lambda row: repo.cursor_values(row, sort_keys),
+        key=lambda row: cursor_values(row, sort_keys),
     )
     return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
 
 
-def _task_cursor(
-    cursor: str | None, *, sort: str | None, keys: list[repo.SortKey]
-) -> list[Any] | None:
+def _task_cursor(cursor: str | None, *, sort: str | None, keys: list[SortKey]) -> list[Any] | None:
     """The keyset values of a task-list cursor made for this sort, else 422."""
     if cursor is None:
         return None
     raw = decode_cursor("tasks:" + (sort or ""), cursor, arity=len(keys) + 1)
     try:
-        return repo.decode_cursor_values(raw, keys)
+        return decode_cursor_values(raw, keys)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
 
@@ -222,9 +226,11 @@ async def delete_task(
     responses=ok_responses(TaskOut),
 )
 async def restore_task(
-    task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
+    task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None
 ) -> Response:
-    task = await trash.restore_task(session, principal=principal, task_id=task_id)
+    task = await trash.restore_task(
+        session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
+    )
     return json_response(task_to_dict(task), version=task.version)
 
 
@@ -299,13 +305,13 @@ async def list_subtasks(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    sort = service.parse_sort(None)
+    sort = parse_sort(None)
     after = _task_cursor(cursor, sort=None, keys=sort)
     rows = await service.list_subtasks(
         session, principal=principal, task_id=task_id, after=after, limit=fetch_limit(limit)
     )
     page, next_cursor = cut_page(
-        rows, limit=limit, kind="tasks:", key=lambda row: repo.cursor_values(row, sort)
+        rows, limit=limit, kind="tasks:", key=lambda row: cursor_values(row, sort)
     )
     return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
 
@@ -319,10 +325,18 @@ async def list_subtasks(
     responses=created_responses(TaskOut),
 )
 async def add_dependency(
-    task_id: uuid.UUID, data: DependencyCreate, session: WriteSession, principal: CurrentPrincipal
+    task_id: uuid.UUID,
+    data: DependencyCreate,
+    session: WriteSession,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
 ) -> Response:
     task = await dependencies.add_dependency(
-        session, principal=principal, task_id=task_id, depends_on_id=data.depends_on_id
+        session,
+        principal=principal,
+        task_id=task_id,
+        depends_on_id=data.depends_on_id,
+        if_match=parse_if_match(if_match),
     )
     return json_response(task_to_dict(task), status_code=201, version=task.version)
 
@@ -334,10 +348,18 @@ async def add_dependency(
     summary="Remove a dependency",
 )
 async def remove_dependency(
-    task_id: uuid.UUID, depends_on_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal
+    task_id: uuid.UUID,
+    depends_on_id: uuid.UUID,
+    session: WriteSession,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
 ) -> Response:
     await dependencies.remove_dependency(
-        session, principal=principal, task_id=task_id, depends_on_id=depends_on_id
+        session,
+        principal=principal,
+        task_id=task_id,
+        depends_on_id=depends_on_id,
+        if_match=parse_if_match(if_match),
     )
     return Response(status_code=204)
 

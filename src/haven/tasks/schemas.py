@@ -6,12 +6,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from haven.core.schemas import PatchBody, RequestBody
+from haven.core.text import one_line
+from haven.core.timezones import TimeZoneName
 from haven.tags.schemas import TagName
 from haven.tasks.models import Reminder, TimeLog
 
@@ -26,14 +28,6 @@ _SORT_FIELD = "-?(" + "|".join(SORT_FIELDS) + ")"
 SORT_PATTERN = f"^{_SORT_FIELD}(,{_SORT_FIELD})*$"
 
 
-def _valid_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from exc
-    return value
-
-
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 LAST_DAY = date(LAST_YEAR, 12, 31)
 """The last accepted date: a recurring series whose next occurrence is later ends."""
@@ -46,7 +40,7 @@ def _in_calendar_range(value: date) -> date:
     return value
 
 
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
+Title = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(one_line)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar_range)]
 DueValue = Instant | Annotated[date, AfterValidator(_in_calendar_range)]
 
@@ -104,7 +98,7 @@ class TaskCreate(RequestBody):
     workspace_id: uuid.UUID | None = Field(
         None, description="default: the project's workspace, else your personal workspace"
     )
-    title: str = Field(min_length=1, max_length=500)
+    title: Title
     project_id: uuid.UUID | None = None
     description: str = Field("", max_length=100_000)
     status: Status = "todo"
@@ -127,7 +121,6 @@ class TaskUpdate(PatchBody):
     nullable: ClassVar[frozenset[str]] = frozenset(
         {
             "project_id",
-            "description",
             "due",
             "start",
             "parent_id",
@@ -137,7 +130,7 @@ class TaskUpdate(PatchBody):
         }
     )
 
-    title: str | None = Field(None, min_length=1, max_length=500)
+    title: Title | None = None
     project_id: uuid.UUID | None = None
     description: str | None = Field(None, max_length=100_000)
     status: Status | None = None

@@ -7,6 +7,7 @@ a long loop) and runs in a worker thread, so even its few milliseconds stay off 
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from functools import cache, partial
@@ -32,7 +33,7 @@ from haven.recurrence import (
 )
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
-from haven.tasks.models import Task
+from haven.tasks.models import Reminder, Task
 from haven.tasks.open_occurrence import ensure_single_open_occurrence
 from haven.tasks.recording import record_task_event
 from haven.tasks.reminders import new_reminder
@@ -135,12 +136,13 @@ async def complete_task(
     """Mark a task done; a recurring one gets its next occurrence in the same transaction.
 
     Completing a task that is already done changes nothing and answers the same result,
-    so a retried request is harmless.
+    so a retried request is harmless; but not with an If-Match that no longer matches,
+    which is a 412 here as on every write.
     """
     task = await task_for(session, principal, task_id, write=True)
+    ensure_task_version(task, if_match)
     if task.status == "done":
         return task, await repo.next_occurrence_of(session, task.id)
-    ensure_task_version(task, if_match)
     await guard_open_children(session, task, cascade=cascade)
     next_task = await complete(session, principal, task)
     await session.flush()
@@ -158,21 +160,27 @@ async def guard_open_children(session: AsyncSession, task: Task, *, cascade: boo
 
 
 async def complete(session: AsyncSession, principal: Principal, task: Task) -> Task | None:
-    """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None."""
+    """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None.
+
+    The subtasks, at any depth, are read in one query and written in one flush.
+    """
     now = utcnow()
-    for child in await repo.descendants(session, task.id):
-        if child.status in OPEN_STATUSES:
-            before = child.status
-            child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
-            child.progress = 100
-            await session.flush()
-            record_task_event(
-                session,
-                principal,
-                catalog.TASK_COMPLETED,
-                child,
-                changes={"status": (before, "done")},
-            )
+    open_below = [
+        child for child in await repo.descendants(session, task.id) if child.status in OPEN_STATUSES
+    ]
+    status_before = {child.id: child.status for child in open_below}
+    for child in open_below:
+        child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
+        child.progress = 100
+    await session.flush()
+    for child in open_below:
+        record_task_event(
+            session,
+            principal,
+            catalog.TASK_COMPLETED,
+            child,
+            changes={"status": (status_before[child.id], "done")},
+        )
     before = task.status
     task.status, task.completed_at, task.completed_by, task.progress = (
         "done",
@@ -248,8 +256,7 @@ async def _spawn_next_occurrence(
     return nxt
 
 
-async def _copy_task(
-    session: AsyncSession,
+def _fresh_copy(
     source: Task,
     *,
     new_id_: uuid.UUID,
@@ -286,6 +293,20 @@ async def _copy_task(
         copy.series_id, copy.series_start = series.series_id, series.series_start
         copy.recurrence_rule, copy.recurrence_mode = series.recurrence_rule, series.recurrence_mode
         copy.recurrence_text = series.recurrence_text
+    return copy
+
+
+async def _copy_task(
+    session: AsyncSession,
+    source: Task,
+    *,
+    new_id_: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    shift: timedelta,
+    series: Task | None = None,
+) -> Task:
+    """Write a fresh copy of a task (see _fresh_copy) with the task's tags."""
+    copy = _fresh_copy(source, new_id_=new_id_, parent_id=parent_id, shift=shift, series=series)
     session.add(copy)
     await session.flush()
     repo.add_task_tags(
@@ -294,29 +315,52 @@ async def _copy_task(
     return copy
 
 
+def _shifted(reminder: Reminder, shift: timedelta) -> ReminderIn:
+    """A reminder as it goes onto a copy of its task moved by `shift`."""
+    at = reminder.at + shift if reminder.at is not None else None
+    return ReminderIn(at=at, offset_minutes=reminder.offset_minutes)
+
+
 async def _copy_reminders(
     session: AsyncSession, *, source: Task, target: Task, shift: timedelta
 ) -> None:
     for reminder in await repo.list_reminders(session, source.id):
-        at = reminder.at + shift if reminder.at is not None else None
-        data = ReminderIn(at=at, offset_minutes=reminder.offset_minutes)
-        new_reminder(session, target, data)
+        new_reminder(session, target, _shifted(reminder, shift))
 
 
 async def _copy_subtasks(
     session: AsyncSession, principal: Principal, *, source: Task, target: Task, shift: timedelta
 ) -> None:
-    """Recreate the subtask tree under the next occurrence, every subtask open again."""
-    for child in await repo.children(session, source.id):
-        copy = await _copy_task(
-            session,
-            child,
-            new_id_=derived_id(target.id, str(child.id)),
-            parent_id=target.id,
-            shift=shift,
-        )
-        await _copy_reminders(session, source=child, target=copy, shift=shift)
-        await _copy_subtasks(session, principal, source=child, target=copy, shift=shift)
+    """Recreate the subtask tree under the next occurrence, every subtask open again.
+
+    The tree, its tags and reminders are read in three queries and written in one flush,
+    whatever its depth; each copy's id is derived from its parent copy's, so a retried
+    completion finds the same copies.
+    """
+    subtree = await repo.live_subtree(session, source.id)
+    if not subtree:
+        return
+    ids = [task.id for task in subtree]
+    tag_ids, reminders = await repo.tag_ids_of(session, ids), await repo.reminders_of(session, ids)
+    children: dict[uuid.UUID | None, list[Task]] = {}
+    for task in subtree:  # oldest first, as they were created
+        children.setdefault(task.parent_id, []).append(task)
+    copies: list[tuple[Task, Task]] = []
+    waiting = deque([(source.id, target.id)])  # (a task, its copy), parents before subtasks
+    while waiting:
+        original_id, copy_id = waiting.popleft()
+        for child in children.get(original_id, []):
+            copy = _fresh_copy(
+                child, new_id_=derived_id(copy_id, str(child.id)), parent_id=copy_id, shift=shift
+            )
+            session.add(copy)
+            copies.append((child, copy))
+            waiting.append((child.id, copy.id))
+    await session.flush()
+    for child, copy in copies:
+        repo.add_task_tags(session, task_id=copy.id, tag_ids=tag_ids.get(child.id, []))
+        for reminder in reminders.get(child.id, []):
+            new_reminder(session, copy, _shifted(reminder, shift))
         record_task_event(session, principal, catalog.TASK_CREATED, copy)
 
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import service as accounts
-from haven.accounts.principal import Principal, Role
+from haven.accounts.authz import Role
+from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
@@ -22,18 +22,19 @@ from haven.projects import service as projects
 from haven.tags import service as tags_service
 from haven.tasks import repository as repo
 from haven.tasks import series
-from haven.tasks.access import ensure_task_version, may_see, require_scope, task_for
+from haven.tasks.access import ensure_task_version, may_read, require_scope, task_for
+from haven.tasks.lists import SortKey, TaskFilters, parse_sort
 from haven.tasks.models import Task
 from haven.tasks.recording import record_task_event
 from haven.tasks.reminders import new_reminder
 from haven.tasks.schemas import (
     OPEN_STATUSES,
     PRIORITY_RANK,
-    SORT_FIELDS,
     TaskCreate,
     TaskUpdate,
     task_to_dict,
 )
+from haven.workspaces import access as workspaces
 
 DueValue = datetime | date
 
@@ -58,11 +59,11 @@ async def _resolve_workspace(
     """The workspace the parent, project or workspace_id name; None means the personal one."""
     candidates: list[uuid.UUID] = []
     if data.parent_id is not None:
-        parent = await repo.get_task(session, data.parent_id)
+        parent = await repo.lock_parent(session, data.parent_id)
         if (
             parent is None
             or parent.deleted_at is not None
-            or await accounts.role_in(
+            or await workspaces.role_in(
                 session, user_id=principal.user_id, workspace_id=parent.workspace_id
             )
             is None
@@ -70,10 +71,9 @@ async def _resolve_workspace(
             raise NotFound("parent task not found")
         candidates.append(parent.workspace_id)
     if data.project_id is not None:
-        project_workspace = await projects.workspace_of(session, data.project_id)
-        if project_workspace is None:
-            raise NotFound("project not found")
-        candidates.append(project_workspace)
+        candidates.append(
+            await projects.workspace_of(session, principal=principal, project_id=data.project_id)
+        )
     if data.workspace_id is not None:
         candidates.append(data.workspace_id)
     if len(set(candidates)) > 1:
@@ -94,10 +94,10 @@ async def create_task(
             ensure_own_retry(
                 created_by=existing.created_by,
                 caller_id=principal.user_id,
-                caller_can_see=await may_see(session, principal, existing.workspace_id),
+                caller_can_see=await may_read(session, principal, existing.workspace_id),
             )
             return existing, False
-    access = await accounts.require_access(
+    access = await workspaces.require_access(
         session,
         principal=principal,
         workspace_id=await _resolve_workspace(session, principal, data),
@@ -152,7 +152,7 @@ async def create_task(
 async def _ensure_member(
     session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
-    if await accounts.role_in(session, user_id=user_id, workspace_id=workspace_id) is None:
+    if await workspaces.role_in(session, user_id=user_id, workspace_id=workspace_id) is None:
         raise ValidationFailed(
             "the assignee is not a member of the task's workspace", loc=["body", "assignee_id"]
         )
@@ -196,7 +196,7 @@ async def update_task(
     if "timezone" in fields and data.timezone is not None:
         _move_to_zone(task, data.timezone)
     if "project_id" in fields:
-        await _move_to_project(session, task, data.project_id)
+        await _move_to_project(session, principal, task, data.project_id)
     if "parent_id" in fields:
         await _move_under(session, principal, task, data.parent_id)
     if "assignee_id" in fields:
@@ -268,11 +268,13 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any,
     }
 
 
-async def _move_to_project(session: AsyncSession, task: Task, project_id: uuid.UUID | None) -> None:
+async def _move_to_project(
+    session: AsyncSession, principal: Principal, task: Task, project_id: uuid.UUID | None
+) -> None:
     if project_id is not None:
-        project_workspace = await projects.workspace_of(session, project_id)
-        if project_workspace is None:
-            raise NotFound("project not found")
+        project_workspace = await projects.workspace_of(
+            session, principal=principal, project_id=project_id
+        )
         if project_workspace != task.workspace_id:
             raise ValidationFailed(
                 "the project is in another workspace", loc=["body", "project_id"]
@@ -284,7 +286,7 @@ async def _move_under(
     session: AsyncSession, principal: Principal, task: Task, parent_id: uuid.UUID | None
 ) -> None:
     if parent_id is not None:
-        parent = await repo.get_task(session, parent_id)
+        parent = await repo.lock_parent(session, parent_id)
         if (
             parent is None
             or parent.workspace_id != task.workspace_id
@@ -299,33 +301,12 @@ async def _move_under(
 # --- lists ----------------------------------------------------------------------------
 
 
-def parse_sort(sort: str | None) -> list[repo.SortKey]:
-    """The sort keys of a ?sort= value (oldest first by default), else a 422."""
-    if not sort:
-        return [repo.SortKey("created_at", descending=False)]
-    keys: list[repo.SortKey] = []
-    for raw in sort.split(","):
-        part = raw.strip()
-        descending = part.startswith("-")
-        field = part.lstrip("-+")
-        if field not in SORT_FIELDS:
-            allowed = ", ".join(SORT_FIELDS)
-            raise ValidationFailed(
-                f"cannot sort by {field!r}; use {allowed} (prefix - for descending)",
-                loc=["query", "sort"],
-            )
-        if any(key.field == field for key in keys):
-            raise ValidationFailed(f"{field!r} appears twice in sort", loc=["query", "sort"])
-        keys.append(repo.SortKey(field, descending))
-    return keys
-
-
 async def list_tasks(
     session: AsyncSession,
     *,
     principal: Principal,
-    filters: repo.TaskFilters,
-    sort: Sequence[repo.SortKey],
+    filters: TaskFilters,
+    sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
@@ -334,7 +315,7 @@ async def list_tasks(
     return await repo.list_tasks(
         session,
         viewer_id=principal.user_id,
-        workspace_ids_for=accounts.visible_workspace_ids,
+        workspace_ids_for=workspaces.visible_workspace_ids,
         tag_is_named=tags_service.is_named,
         filters=filters,
         sort=sort,
@@ -356,7 +337,7 @@ async def list_subtasks(
     return await list_tasks(
         session,
         principal=principal,
-        filters=repo.TaskFilters(parent_id=task_id),
+        filters=TaskFilters(parent_id=task_id),
         sort=parse_sort(None),
         after=after,
         limit=limit,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,28 +33,37 @@ async def delete_task(
 async def trash_tree(
     session: AsyncSession, principal: Principal, task: Task, *, deleted_at: datetime
 ) -> None:
-    """Move a task and its live subtasks to the trash, all at one instant.
+    """Move a task and its live subtasks (at any depth) to the trash, all at one instant.
 
-    The shared instant is what restoring uses to bring back exactly this tree.
+    The shared instant is what restoring uses to bring back exactly this tree. One query
+    reads the subtree and one flush writes it, however deep it is.
     """
-    for item in [*await repo.descendants(session, task.id), task]:
-        item.deleted_at = deleted_at
-        await session.flush()
-        record_task_event(session, principal, catalog.TASK_DELETED, item)
+    await _trash(session, principal, [*await repo.descendants(session, task.id), task], deleted_at)
 
 
 async def trash_project_tasks(
     session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, deleted_at: datetime
 ) -> None:
     """Move the live tasks of a project that is being deleted to the trash."""
-    for task in await repo.project_tasks(session, project_id):
-        task.deleted_at = deleted_at
-        await session.flush()
-        record_task_event(session, principal, catalog.TASK_DELETED, task)
+    await _trash(session, principal, await repo.project_tasks(session, project_id), deleted_at)
 
 
-async def restore_task(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> Task:
+async def _trash(
+    session: AsyncSession, principal: Principal, tasks: Sequence[Task], deleted_at: datetime
+) -> None:
+    for item in tasks:
+        item.deleted_at = deleted_at
+    await session.flush()
+    for item in tasks:
+        record_task_event(session, principal, catalog.TASK_DELETED, item)
+
+
+async def restore_task(
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, if_match: int | None
+) -> Task:
+    """Bring a task back from the trash, with the subtasks deleted together with it."""
     task = await task_for(session, principal, task_id, write=True, include_deleted=True)
+    ensure_task_version(task, if_match)
     if task.deleted_at is None:
         return task
     if task.parent_id is not None:
@@ -65,25 +75,19 @@ async def restore_task(session: AsyncSession, *, principal: Principal, task_id: 
 
 
 async def restore_tree(session: AsyncSession, principal: Principal, task: Task) -> None:
-    """Take a task out of the trash with the subtasks that were deleted together with it."""
+    """Take a task out of the trash with the subtasks that were deleted together with it.
+
+    Those are the subtasks reached through subtasks trashed at the same instant; one
+    trashed earlier on its own stays in the trash, with what is below it.
+    """
     deleted_at = task.deleted_at
     if deleted_at is None:
         return
-    task.deleted_at = None
-    await ensure_single_open_occurrence(session, task)
+    below = await repo.deleted_together(session, task.id, deleted_at=deleted_at)
+    for item in (task, *below):
+        item.deleted_at = None
+    for item in (task, *below):
+        await ensure_single_open_occurrence(session, item)
     await session.flush()
-    record_task_event(session, principal, catalog.TASK_RESTORED, task)
-    for child in await _deleted_with(session, task, deleted_at):
-        child.deleted_at = None
-        await ensure_single_open_occurrence(session, child)
-        await session.flush()
-        record_task_event(session, principal, catalog.TASK_RESTORED, child)
-
-
-async def _deleted_with(session: AsyncSession, task: Task, deleted_at: datetime) -> list[Task]:
-    found: list[Task] = []
-    for child in await repo.children_including_deleted(session, task.id):
-        if child.deleted_at == deleted_at:
-            found.append(child)
-            found.extend(await _deleted_with(session, child, deleted_at))
-    return found
+    for item in (task, *below):
+        record_task_event(session, principal, catalog.TASK_RESTORED, item)

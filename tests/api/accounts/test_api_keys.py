@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import select
 
+from haven.accounts.authz import Scope
 from haven.accounts.models import ApiKey, User
-from haven.accounts.principal import Scope
 from haven.db.session import Database
 from tests.factories import Account, bearer, make_api_key
 from tests.support import advance, event_types, freeze_clock

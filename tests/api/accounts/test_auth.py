@@ -16,7 +16,7 @@ from haven.core.clock import utcnow
 from haven.core.security import hash_secret
 from haven.db.session import Database
 from tests.factories import Account, bearer, register
-from tests.support import advance, event_types, freeze_clock
+from tests.support import advance, event_types, freeze_clock, fullwidth
 
 PASSWORD = "correct horse battery staple"
 
@@ -67,6 +67,17 @@ async def test_register_creates_the_user_a_personal_workspace_and_a_session(
     assert stored is not None
     assert stored.password_hash is not None
     assert PASSWORD not in stored.password_hash
+
+
+async def test_a_lookalike_spelling_of_a_taken_email_is_the_same_account(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    for spelling in (fullwidth("ALICE") + "@example.com", "\u00a0Alice@EXAMPLE.com\u3000"):
+        response = await client.post(
+            "/auth/register", json={"email": spelling, "password": PASSWORD}
+        )
+
+        assert response.status_code == 409, response.text
 
 
 async def test_register_defaults_to_utc_and_names_the_workspace_after_the_email(

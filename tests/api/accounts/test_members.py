@@ -8,7 +8,7 @@ import pytest
 from haven.core.pagination import encode_cursor
 from haven.db.session import Database
 from tests.factories import Account, Team, add_member, make_team, make_workspace, register
-from tests.support import event_types
+from tests.support import event_types, fullwidth
 
 
 @pytest.fixture
@@ -98,6 +98,22 @@ async def test_adding_an_unknown_email_or_an_existing_member_fails(
     assert unknown.status_code == 404
     assert unknown.json()["detail"] == "no Haven user with that email"
     assert twice.status_code == 409
+
+
+async def test_a_member_is_found_by_any_spelling_of_their_email(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    workspace_id = await make_workspace(client, alice)
+
+    response = await client.post(
+        f"/workspaces/{workspace_id}/members",
+        json={"email": "\u00a0" + fullwidth("BOB") + "@Example.com ", "role": "member"},
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["user_id"] == bob.id
+    assert response.json()["email"] == "bob@example.com"
 
 
 async def test_add_validates_the_payload(client: httpx.AsyncClient, team: Team) -> None:

@@ -25,7 +25,7 @@ from haven.app import create_app
 from haven.db.session import Database
 from haven.settings import Settings
 from tests.factories import Account, bearer, register
-from tests.support import advance, event_types, freeze_clock
+from tests.support import advance, event_types, freeze_clock, fullwidth
 
 AUDIENCE = "haven-test"
 
@@ -335,6 +335,18 @@ async def test_a_verified_email_links_the_existing_account(
         "/auth/login", json={"email": alice.email, "password": alice.password}
     )
     assert password_login.status_code == 200
+
+
+async def test_a_verified_email_links_the_account_however_it_is_spelled(
+    oidc: httpx.AsyncClient, client: httpx.AsyncClient, issuer: FakeIssuer, main_key: SigningKey
+) -> None:
+    alice = await register(client, email="alice@example.com")
+    spelled = fullwidth("ALICE") + "@Example.COM"
+
+    response = await oidc.get("/me", headers=bearer(main_key.sign(claims(issuer, email=spelled))))
+
+    assert response.status_code == 200
+    assert response.json()["id"] == alice.id
 
 
 async def test_an_unverified_claim_does_not_take_over_an_existing_account(

@@ -1,4 +1,4 @@
-"""The OpenAPI schema documents every accounts endpoint and every field of its shapes."""
+"""The OpenAPI schema documents every accounts and workspaces endpoint, and every field."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from haven.accounts import schemas
+from haven.accounts import schemas as accounts_schemas
+from haven.workspaces import schemas as workspaces_schemas
 
 ACCOUNT_PATHS = ("/auth/", "/me", "/api-keys", "/workspaces", "/devices")
 
@@ -18,8 +19,9 @@ async def test_every_field_of_the_accounts_shapes_is_described(client: httpx.Asy
     components = spec["components"]["schemas"]
     models = [
         model
-        for _, model in inspect.getmembers(schemas, inspect.isclass)
-        if issubclass(model, BaseModel) and model.__module__ == schemas.__name__
+        for module in (accounts_schemas, workspaces_schemas)
+        for _, model in inspect.getmembers(module, inspect.isclass)
+        if issubclass(model, BaseModel) and model.__module__ == module.__name__
     ]
 
     undocumented = [
@@ -30,7 +32,7 @@ async def test_every_field_of_the_accounts_shapes_is_described(client: httpx.Asy
         if not field.get("description")
     ]
 
-    assert "RegisterRequest" in components
+    assert {"RegisterRequest", "WorkspaceRead", "MemberRead"} <= set(components)
     assert undocumented == []
 
 

@@ -8,12 +8,17 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
+from haven.accounts.ratelimit import login_limiter
 from haven.app import create_app
+from haven.core.emails import normalize_email
 from haven.db.session import Database
 from haven.settings import Settings
 from tests.factories import Account, register
-from tests.support import advance, freeze_clock
+from tests.support import advance, freeze_clock, fullwidth
 
 WINDOW = 900  # login_failure_window_seconds (default)
 
@@ -139,3 +144,75 @@ async def test_one_ip_is_limited_across_accounts(
             "/auth/login", json={"email": carol.email, "password": carol.password}
         )
     assert fine.status_code == 200
+
+
+# --- one budget per address, however it is spelled -------------------------------------------
+
+UNICODE_SPACES = [" ", "\t", "\u00a0", "\u2003", "\u202f", "\u3000"]
+
+
+def _spellings(char: str) -> list[str]:
+    """Ways to write one character of an address that normalise back to it."""
+    ways = [char, char.upper(), fullwidth(char)]
+    if char.isascii() and char.isalpha():
+        ways.append(chr(0x1D41A + ord(char) - ord("a")))  # mathematical bold
+    return ways
+
+
+@st.composite
+def spellings_of(draw: st.DrawFn, address: str) -> str:
+    body = "".join(draw(st.sampled_from(_spellings(char))) for char in address)
+    around = st.text(alphabet=UNICODE_SPACES, max_size=2)
+    return draw(around) + body + draw(around)
+
+
+@hypothesis_settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+async def test_every_spelling_of_an_address_shares_one_budget(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account, data: st.DataObject
+) -> None:
+    login_limiter(app).reset()
+    variants = [data.draw(spellings_of(alice.email)) for _ in range(6)]
+    assert {normalize_email(v) for v in variants} == {alice.email}
+
+    statuses = [(await _fail(client, variant)).status_code for variant in variants[:5]]
+    last = await client.post("/auth/login", json={"email": variants[5], "password": alice.password})
+
+    assert statuses == [401] * 5
+    assert last.status_code == 429
+
+
+async def test_the_spellings_that_bypassed_the_limit_share_it(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    variants = [
+        " alice@example.com",
+        "\u00a0alice@example.com",
+        "alice@example.com\u3000",
+        fullwidth("ALICE") + "@example.com",
+        "Alice@Example.COM",
+    ]
+    for variant in variants:
+        assert (await _fail(client, variant)).status_code == 401
+
+    right = await client.post(
+        "/auth/login", json={"email": "\t\u00a0alice@example.com", "password": alice.password}
+    )
+
+    assert right.status_code == 429
+
+
+async def test_any_spelling_of_the_address_signs_in(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    for variant in ("\u00a0alice@example.com ", fullwidth("ALICE@example.com")):
+        response = await client.post(
+            "/auth/login", json={"email": variant, "password": alice.password}
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["user"]["id"] == alice.id

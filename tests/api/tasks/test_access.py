@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.factories import Account, make_task, register
@@ -103,3 +105,66 @@ async def test_read_only_api_key(client: httpx.AsyncClient, alice: Account) -> N
     assert denied.status_code == 403
     denied = await client.patch(f"/tasks/{task['id']}", json={"title": "x"}, headers=headers)
     assert denied.status_code == 403
+
+
+async def test_not_yours_and_not_there_get_the_same_answer(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    """Whether an id exists in a workspace you are not in is never revealed (1.11)."""
+    theirs = {
+        "task": (await make_task(client, alice))["id"],
+        "project": (
+            await client.post("/projects", json={"name": "p"}, headers=alice.headers)
+        ).json()["id"],
+        "workspace": alice.workspace_id,
+        "user": alice.id,
+    }
+    nowhere = {name: str(uuid.uuid4()) for name in theirs}
+    mine = await make_task(client, bob)
+    cases = [
+        ("POST", "/tasks", lambda ids: {"title": "x", "project_id": ids["project"]}),
+        ("POST", "/tasks", lambda ids: {"title": "x", "parent_id": ids["task"]}),
+        ("POST", "/tasks", lambda ids: {"title": "x", "workspace_id": ids["workspace"]}),
+        ("POST", "/tasks", lambda ids: {"title": "x", "assignee_id": ids["user"]}),
+        ("PATCH", f"/tasks/{mine['id']}", lambda ids: {"project_id": ids["project"]}),
+        ("PATCH", f"/tasks/{mine['id']}", lambda ids: {"parent_id": ids["task"]}),
+        ("PATCH", f"/tasks/{mine['id']}", lambda ids: {"assignee_id": ids["user"]}),
+        ("POST", f"/tasks/{mine['id']}/dependencies", lambda ids: {"depends_on_id": ids["task"]}),
+        ("POST", "/projects", lambda ids: {"name": "x", "workspace_id": ids["workspace"]}),
+        ("POST", "/tags", lambda ids: {"name": "x", "workspace_id": ids["workspace"]}),
+    ]
+    for method, path, body in cases:
+        answers = []
+        for ids in (theirs, nowhere):
+            response = await client.request(method, path, json=body(ids), headers=bob.headers)
+            answers.append((response.status_code, response.json()["detail"]))
+        assert answers[0] == answers[1], (method, path, answers)
+        assert answers[0][0] in (404, 422), (method, path, answers)
+
+
+async def test_a_write_only_key_cannot_read_by_creating_an_existing_id(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A key without tasks:read gets no body back from a create that names an existing id."""
+    key = await client.post(
+        "/api-keys", json={"name": "inbox", "scopes": ["tasks:write"]}, headers=alice.headers
+    )
+    headers = {"Authorization": f"Bearer {key.json()['key']}"}
+    secret = await make_task(client, alice, description="the safe code is 1234")
+    project = (await client.post("/projects", json={"name": "p"}, headers=alice.headers)).json()
+    for path, body in [
+        ("/tasks", {"id": secret["id"], "title": "x"}),
+        ("/projects", {"id": project["id"], "name": "x"}),
+    ]:
+        replay = await client.post(path, json=body, headers=headers)
+        assert replay.status_code == 409, replay.text
+        assert set(replay.json()) == {"type", "title", "status", "detail"}
+        assert "1234" not in replay.text
+        assert "ETag" not in replay.headers
+    # Its own create, retried, is still safe: 409 says the id is taken, nothing more.
+    task_id = str(uuid.uuid4())
+    first = await client.post("/tasks", json={"id": task_id, "title": "x"}, headers=headers)
+    assert first.status_code == 201
+    again = await client.post("/tasks", json={"id": task_id, "title": "x"}, headers=headers)
+    assert again.status_code == 409
+    assert len((await client.get("/tasks", headers=alice.headers)).json()["items"]) == 2

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from tests.factories import Account, make_task
+from tests.factories import Account, make_task, make_workspace
 
 
 async def test_create_task_with_every_field(client: httpx.AsyncClient, alice: Account) -> None:
@@ -381,10 +381,19 @@ async def test_moving_between_projects_and_parents(
     )
     assert moved.json()["project_id"] == home["id"]
     assert moved.json()["parent_id"] == parent["id"]
+    # Someone else's project is not there for alice (404); one of hers elsewhere is a 422.
     foreign = await client.patch(
         f"/tasks/{task['id']}", json={"project_id": elsewhere["id"]}, headers=alice.headers
     )
-    assert foreign.status_code == 422
+    assert foreign.status_code == 404
+    team = await make_workspace(client, alice)
+    other = await client.post(
+        "/projects", json={"name": "t", "workspace_id": team}, headers=alice.headers
+    )
+    across = await client.patch(
+        f"/tasks/{task['id']}", json={"project_id": other.json()["id"]}, headers=alice.headers
+    )
+    assert across.status_code == 422
     top = await client.patch(
         f"/tasks/{task['id']}", json={"parent_id": None}, headers=alice.headers
     )

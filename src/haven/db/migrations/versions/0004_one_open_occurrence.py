@@ -8,8 +8,8 @@ Existing data may already break the rule (issue 10, defect 3): in such a series 
 with the highest number stays in the series, and the other open ones become one-off tasks
 (their series and recurrence are cleared). They stay open and visible; nothing is deleted.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,65 @@
+"""Authentication without HTTP: a bearer string in, a `Principal` out.
+
+REST's dependency calls `authenticate`, and so will the WebSocket, GraphQL and MCP ways in:
+whatever carries the token, the same checks decide who is asking. A bearer is an access JWT
+that Haven signed, an API key (`hvn_…`), or a token from the configured OIDC issuer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.accounts import api_keys, oidc, repository
+from haven.accounts.active_users import active_users
+from haven.accounts.principal import Principal
+from haven.core.clock import utcnow
+from haven.core.errors import Unauthorized
+from haven.core.security import decode_access_token
+
+
+@dataclass(frozen=True, slots=True)
+class Verifiers:
+    """What bearer strings are checked against: Haven's signing key, and the OIDC issuer."""
+
+    secret_key: str
+    oidc_issuer: oidc.OidcIssuer | None = None  # None: OIDC sign-in is off
+
+
+async def authenticate(
+    session: AsyncSession, bearer: str, *, verifiers: Verifiers, for_write: bool = True
+) -> Principal:
+    """Who `bearer` stands for; Unauthorized for anything but a live credential of an active user.
+
+    A write always looks the account up, so nothing is changed on behalf of a user who is no
+    longer active. A read (`for_write=False`) of a recently seen user's access token costs no
+    query: such a user may go on reading for up to `ACTIVE_USER_TTL` after a deactivation made
+    by another process.
+    """
+    if not bearer:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    if bearer.startswith(api_keys.KEY_PREFIX):
+        return await api_keys.authenticate(session, token=bearer)
+    claims = decode_access_token(bearer, secret=verifiers.secret_key)
+    if claims is not None:
+        try:
+            user_id = uuid.UUID(str(claims["sub"]))
+        except ValueError as exc:
+            raise Unauthorized("the access token is not valid") from exc
+        await _require_active(session, user_id, trust_memory=not for_write)
+        return Principal(user_id=user_id, method="jwt")
+    if verifiers.oidc_issuer is not None:
+        return await oidc.authenticate(session, token=bearer, issuer=verifiers.oidc_issuer)
+    raise Unauthorized("the access token is invalid or has expired")
+
+
+async def _require_active(session: AsyncSession, user_id: uuid.UUID, *, trust_memory: bool) -> None:
+    """An access token outlives a deactivation: check the account (see active_users)."""
+    now = utcnow()
+    if trust_memory and active_users.is_known_active(user_id, now=now):
+        return
+    if not await repository.is_user_active(session, user_id):
+        raise Unauthorized("this account no longer exists or is disabled")
+    active_users.remember(user_id, now=now)

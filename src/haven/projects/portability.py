@@ -1,0 +1,7 @@
+"""How a workspace's projects travel in a workspace export (haven.portability)."""
+
+from __future__ import annotations
+
+from haven.portability.registry import Section, register_section
+
+register_section(Section("projects", "projects"))

@@ -1,0 +1,110 @@
+"""Who may do what in a workspace: the role checks every module's services make.
+
+Not being a member answers 404, exactly like a workspace that does not exist (never reveal
+that it does); a member whose role is too low gets 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import BindParameter, Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.accounts.authz import Role, require_rank
+from haven.accounts.principal import Principal
+from haven.core.concurrency import ensure_version
+from haven.core.errors import NotFound
+from haven.workspaces import repository
+from haven.workspaces.models import Workspace
+from haven.workspaces.schemas import workspace_read
+
+
+async def require_role(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    workspace_id: uuid.UUID,
+    at_least: Role,
+    what: str = "workspace",
+) -> Role:
+    """The caller's role in the workspace; 404 if not a member (never reveal), 403 if too low."""
+    role_name = await repository.get_role(
+        session, workspace_id=workspace_id, user_id=principal.user_id
+    )
+    if role_name is None:
+        raise NotFound(f"{what} not found")
+    role = Role(role_name)
+    require_rank(role, at_least=at_least)
+    return role
+
+
+async def role_in(
+    session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID
+) -> Role | None:
+    """A user's role in a live workspace; None when they are not a member."""
+    role_name = await repository.get_role(session, workspace_id=workspace_id, user_id=user_id)
+    return Role(role_name) if role_name else None
+
+
+def visible_workspace_ids(
+    user_id: uuid.UUID | BindParameter[uuid.UUID],
+) -> Select[tuple[uuid.UUID]]:
+    """A subquery of the workspaces a user may read, for one-round-trip list queries."""
+    return repository.member_workspace_ids(user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceAccess:
+    workspace_id: uuid.UUID
+    role: Role
+    timezone: str  # the caller's own zone, the default for what they create
+
+
+async def require_access(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    workspace_id: uuid.UUID | None,
+    at_least: Role,
+    what: str = "workspace",
+) -> WorkspaceAccess:
+    """require_role for a workspace (None: the caller's personal one), in one query."""
+    row = await repository.get_access(session, user_id=principal.user_id, workspace_id=workspace_id)
+    if row is None:
+        if workspace_id is None:
+            raise NotFound("you have no personal workspace; pass workspace_id")
+        raise NotFound(f"{what} not found")
+    found_id, role_name, timezone = row
+    role = Role(role_name)
+    require_rank(role, at_least=at_least)
+    return WorkspaceAccess(workspace_id=found_id, role=role, timezone=timezone)
+
+
+async def lock_for_change(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    workspace_id: uuid.UUID,
+    at_least: Role,
+    if_match: int | None = None,
+) -> tuple[Workspace, Role]:
+    """Lock the workspace, then check the caller's role (and the If-Match) under the lock.
+
+    Changes to a workspace or its members start here, so two of them cannot both pass a
+    check (e.g. "another owner remains") that only one of them may.
+    """
+    workspace = await repository.lock_workspace(session, workspace_id)
+    if workspace is None:
+        raise NotFound("workspace not found")
+    role = await require_role(
+        session, principal=principal, workspace_id=workspace_id, at_least=at_least
+    )
+    ensure_version(
+        "workspace",
+        current_version=workspace.version,
+        if_match=if_match,
+        current=lambda: workspace_read(workspace, role).model_dump(),
+    )
+    return workspace, role

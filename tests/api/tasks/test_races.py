@@ -1,0 +1,60 @@
+"""Writes that meet at the same moment leave the same state as one after the other."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.factories import Account, make_task
+
+
+async def test_a_subtask_created_while_its_parent_is_deleted_is_not_left_live(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Each subtask either fails (parent gone) or goes to the trash with its parent (1.10)."""
+    for _ in range(4):
+        parent = await make_task(client, alice)
+        creates = [
+            client.post(
+                "/tasks",
+                json={"title": f"step {n}", "parent_id": parent["id"]},
+                headers=alice.headers,
+            )
+            for n in range(8)
+        ]
+        delete = client.delete(f"/tasks/{parent['id']}", headers=alice.headers)
+        deleted, *created = await asyncio.gather(delete, *creates)
+        assert deleted.status_code == 204, deleted.text
+        assert {response.status_code for response in created} <= {201, 404}
+        live = await client.get("/tasks", params={"parent_id": parent["id"]}, headers=alice.headers)
+        assert live.json()["items"] == []
+        for response in created:
+            if response.status_code == 201:
+                subtask = response.json()["id"]
+                gone = await client.get(f"/tasks/{subtask}", headers=alice.headers)
+                assert gone.status_code == 404
+        # Restoring the parent brings back exactly the subtasks that were created.
+        restored = await client.post(f"/tasks/{parent['id']}/restore", headers=alice.headers)
+        assert restored.status_code == 200
+        back = await client.get("/tasks", params={"parent_id": parent["id"]}, headers=alice.headers)
+        assert len(back.json()["items"]) == sum(r.status_code == 201 for r in created)
+
+
+async def test_two_tasks_moved_under_each_other_at_once_never_make_a_cycle(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The parent is locked as for a new subtask; two moves that wait on each other end
+    with one of them refused (409) or undone by the database (503, retry), never a 500."""
+    for _ in range(4):
+        first, second = await make_task(client, alice), await make_task(client, alice)
+        answers = await asyncio.gather(
+            client.patch(
+                f"/tasks/{first['id']}", json={"parent_id": second["id"]}, headers=alice.headers
+            ),
+            client.patch(
+                f"/tasks/{second['id']}", json={"parent_id": first["id"]}, headers=alice.headers
+            ),
+        )
+        statuses = sorted(response.status_code for response in answers)
+        assert statuses in ([200, 409], [200, 503]), [r.text for r in answers]
