@@ -295,3 +295,21 @@ def test_the_search_starts_at_the_period_of_after_not_at_dtstart(
     # A century of five-hour steps puts 09:00 and 14:00 in phase that day.
     assert first(hourly, at(1926, 1, 1), 1, after=after) == [at(2026, 3, 1, 14)]
     assert len(visited) == 2  # the period in phase at or before `after` (09:00), and 14:00
+
+
+@pytest.mark.parametrize(
+    ("freq", "interval", "expected"),
+    [
+        ("MINUTELY", 25, [at(2026, 1, 5, 9, 25), at(2026, 1, 5, 9, 50), at(2026, 1, 5, 10, 15)]),
+        ("SECONDLY", 1800, [at(2026, 1, 5, 9, 30), at(2026, 1, 5, 10), at(2026, 1, 5, 10, 30)]),
+    ],
+)
+def test_minutely_and_secondly_rules_from_imports_still_expand(
+    freq: str, interval: int, expected: list[datetime]
+) -> None:
+    # The task gate refuses them; stored or imported ones are expanded all the same.
+    parts = Parts(freq=freq, interval=interval)
+    start = at(2026, 1, 5, 9)
+    assert first(parts, start, 3, after=start) == expected
+    later = first(parts, start, 1, after=expected[1])
+    assert later == expected[2:]
