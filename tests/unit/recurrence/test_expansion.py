@@ -313,3 +313,9 @@ def test_minutely_and_secondly_rules_from_imports_still_expand(
     assert first(parts, start, 3, after=start) == expected
     later = first(parts, start, 1, after=expected[1])
     assert later == expected[2:]
+
+
+def test_a_day_counted_from_the_end_skips_months_too_short_for_it() -> None:
+    # The 31st-last day exists only in 31-day months, where it is the 1st.
+    parts = Parts(freq="MONTHLY", monthdays=(-31,))
+    assert first(parts, at(2026, 4, 1), 3) == [at(2026, 5, 1), at(2026, 7, 1), at(2026, 8, 1)]

@@ -276,3 +276,9 @@ def test_an_until_in_the_last_hours_of_the_calendar_is_read_east_of_utc() -> Non
         tz=tokyo,
     )
     assert result == datetime(2026, 1, 6, 9, tzinfo=tokyo)
+
+
+def test_a_rule_is_judged_possible_from_every_period_not_only_every_other_one() -> None:
+    # Every other month in February meets it from an even start; the due decides (later).
+    for rule in ("FREQ=MONTHLY;BYMONTH=2", "FREQ=MONTHLY;INTERVAL=2;BYMONTH=2"):
+        assert parse_recurrence(rule=rule).rule == rule
