@@ -26,8 +26,9 @@ from haven.recurrence.errors import SearchLimitReached
 
 FREQUENCIES: Final = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY")
 MAX_STEPS: Final = 1_000
-"""Periods visited plus candidate days examined before one occurrence must be found. About a
-millisecond per thousand; enough for a leap day in a DAILY rule (about 100 months and 250 days)."""
+"""Periods visited plus candidate days examined before one occurrence must be found: a few
+milliseconds of CPU. A leap day on a Monday in a DAILY rule (decades apart, a few steps a year)
+fits; the 53rd Monday of a year (a whole year of candidate days per step) does not."""
 
 _RANK: Final = {freq: rank for rank, freq in enumerate(FREQUENCIES)}
 _DAILY: Final = _RANK["DAILY"]
@@ -225,7 +226,7 @@ def _candidate_days(parts: Parts, start: datetime) -> list[date]:
     return [first]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=256)  # pragma: no mutate (a cache changes speed, never results)
 def _days_of_year(parts: Parts, year: int) -> tuple[date, ...]:
     """The days of the year the day BY parts may accept, in order: a superset, narrowed by the
     part that names the fewest days."""
@@ -309,7 +310,7 @@ def _in_weeks(day: date, parts: Parts) -> bool:
     return _counted((week_start - first).days // 7 + 1, weeks, parts.weeknos)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=64)  # pragma: no mutate (a cache changes speed, never results)
 def _week_year(year: int, wkst: int) -> tuple[date, int]:
     """The first day of the year's week 1, and how many weeks the year has."""
     first = _week_start(date(year, 1, 4), wkst)  # week 1 holds 4 January

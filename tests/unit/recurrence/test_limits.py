@@ -16,7 +16,9 @@ from haven.recurrence import (
     check_schedule,
     expansion,
     next_due,
+    occurrences,
     parse_recurrence,
+    rules,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -223,3 +225,60 @@ def test_a_stored_rule_out_of_reach_ends_in_search_limit_reached() -> None:
     every_second = f"FREQ=HOURLY;BYMINUTE={EVERY_MINUTE};BYSECOND={EVERY_MINUTE}"
     with pytest.raises(SearchLimitReached, match="times of day"):
         following(every_second, start=start, previous=start + timedelta(days=3000))
+
+
+def test_a_preview_with_count_walks_at_most_the_limit_of_earlier_occurrences(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # COUNT is counted from the start, so a preview walks the occurrences before `after`.
+    monkeypatch.setattr(rules, "MAX_STEPS", 2)
+    counted = parse_recurrence(rule="FREQ=DAILY;COUNT=10")
+    start = at(2026, 1, 1, 9)
+    two_before = occurrences(
+        counted, series_start=start, tz=BERLIN, after=at(2026, 1, 2, 10), limit=1
+    )
+    assert two_before == [at(2026, 1, 3, 9)]
+    with pytest.raises(SearchLimitReached, match="more than 2 occurrences lie between"):
+        occurrences(counted, series_start=start, tz=BERLIN, after=at(2026, 1, 3, 10), limit=1)
+    # Without COUNT the preview starts where `after` is.
+    endless = parse_recurrence(rule="FREQ=DAILY")
+    far = occurrences(endless, series_start=start, tz=BERLIN, after=at(2030, 1, 3, 10), limit=2)
+    assert far == [at(2030, 1, 4, 9), at(2030, 1, 5, 9)]
+
+
+def test_count_lowered_below_the_occurrences_used_ends_the_series() -> None:
+    start = at(2026, 1, 5, 9)
+    fifth = at(2026, 1, 9, 9)
+    assert following("FREQ=DAILY;COUNT=3", start=start, previous=fifth, so_far=5) is None
+    assert following("FREQ=DAILY;COUNT=6", start=start, previous=fifth, so_far=5) == at(
+        2026, 1, 10, 9
+    )
+
+
+def test_a_preview_gives_exactly_the_limit_even_a_long_one() -> None:
+    daily = parse_recurrence(rule="FREQ=DAILY")
+    start = at(2026, 1, 1, 9)
+    previews = occurrences(daily, series_start=start, tz=BERLIN, after=start, limit=300)
+    assert len(previews) == 300
+    assert previews[-1] == at(2026, 10, 28, 9)
+
+
+def test_an_until_in_the_last_hours_of_the_calendar_is_read_east_of_utc() -> None:
+    # 23:00 UTC on 31 December 9999 is past the end of the calendar in Tokyo.
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start = datetime(2026, 1, 5, 9, tzinfo=tokyo)
+    result = next_due(
+        Recurrence(rule="FREQ=DAILY;UNTIL=99991231T230000Z", mode="due", text=None),
+        series_start=start,
+        previous_due=start,
+        completed_at=start,
+        occurrences_so_far=1,
+        tz=tokyo,
+    )
+    assert result == datetime(2026, 1, 6, 9, tzinfo=tokyo)
+
+
+def test_a_rule_is_judged_possible_from_every_period_not_only_every_other_one() -> None:
+    # Every other month in February meets it from an even start; the due decides (later).
+    for rule in ("FREQ=MONTHLY;BYMONTH=2", "FREQ=MONTHLY;INTERVAL=2;BYMONTH=2"):
+        assert parse_recurrence(rule=rule).rule == rule
