@@ -106,6 +106,7 @@ async def test_deleting_a_project_trashes_its_tasks_and_their_subtasks(
     assert deleted.status_code == 204
     for task in (parent, child, grandchild):
         assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 404
+    for task in (parent, child, grandchild):
         last = await _last_event_and_fold(client, alice, task["id"])
         assert last["type"] == "haven.task.deleted"
         assert list(last["data"]["changes"]) == ["deleted_at"]
