@@ -15,7 +15,6 @@ against the difference:
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,9 +195,7 @@ def changed_keys(before: World, after: World) -> set[Key]:
 def state_in(event: LoggedEvent) -> Json | None:
     """The resource state an event carries (None for events about a task's time or reminders)."""
     state = event.data.get(event.kind)
-    if event.kind == "member" and isinstance(state, dict):
-        return state
-    if event.kind in STATEFUL and isinstance(state, dict):
+    if event.kind in (*STATEFUL, "member") and isinstance(state, dict):
         return state
     return None
 
@@ -270,41 +267,59 @@ class Fold:
 
 def unexplained(before: World, after: World, events: Sequence[LoggedEvent]) -> list[str]:
     """Every change of the world that no event of this step speaks for, and the reverse."""
+    return [
+        *_changes_without_events(before, after, events),
+        *_events_without_changes(before, after, events),
+        *_versions_behind(after, events),
+    ]
+
+
+def _changes_without_events(
+    before: World, after: World, events: Sequence[LoggedEvent]
+) -> list[str]:
     subjects = {event.subject for event in events}
     deleted_workspaces = {
         event.subject.removeprefix("workspaces/")
         for event in events
         if event.type == "haven.workspace.deleted"
     }
-    problems: list[str] = []
-    for key in sorted(changed_keys(before, after)):
-        if subject_of(key) in subjects:
-            continue
-        if key not in after and _goes_with_its_workspace(key, before, deleted_workspaces):
-            continue
-        problems.append(
-            f"{key[0]} {'/'.join(key[1:])} changed without an event: "
-            f"{before.get(key)!r} -> {after.get(key)!r}"
-        )
+    return [
+        f"{key[0]} {'/'.join(key[1:])} changed without an event: "
+        f"{before.get(key)!r} -> {after.get(key)!r}"
+        for key in sorted(changed_keys(before, after))
+        if subject_of(key) not in subjects
+        and not (key not in after and _goes_with_its_workspace(key, before, deleted_workspaces))
+    ]
+
+
+def _events_without_changes(
+    before: World, after: World, events: Sequence[LoggedEvent]
+) -> list[str]:
     moved = {subject_of(key) for key in changed_keys(before, after)}
-    for event in events:
-        if state_in(event) is not None and event.subject not in moved:
-            problems.append(f"{event.type} on {event.subject}, which did not change")
-    for event in events:
-        key = _key_of(event)
+    return [
+        f"{event.type} on {event.subject}, which did not change"
+        for event in events
+        if state_in(event) is not None and event.subject not in moved
+    ]
+
+
+def _versions_behind(after: World, events: Sequence[LoggedEvent]) -> list[str]:
+    """The last event of each versioned subject carries the version the API now shows."""
+    last_version = {event.subject: event.version for event in events if event.kind in STATEFUL}
+    problems = []
+    for subject, version in last_version.items():
+        key = _key_of(subject)
         shown = after.get(key) if key else None
-        if shown is not None and event.kind in STATEFUL:
-            last = [e for e in events if e.subject == event.subject][-1]
-            if last.version != shown.get("version"):
-                problems.append(
-                    f"{event.subject} is at version {shown.get('version')}, "
-                    f"its last event says {last.version}"
-                )
+        if shown is not None and shown.get("version") != version:
+            problems.append(
+                f"{subject} is at version {shown.get('version')}, its last event says {version}"
+            )
     return problems
 
 
-def _key_of(event: LoggedEvent) -> Key | None:
-    kind, _, rest = event.subject.partition("/")
+def _key_of(subject: str) -> Key | None:
+    """The key of a stateful resource from its subject (tasks/<id> -> ("task", id))."""
+    kind, _, rest = subject.partition("/")
     if kind.endswith("s") and kind[:-1] in STATEFUL and "/" not in rest:
         return (kind[:-1], rest)
     return None
@@ -332,43 +347,3 @@ def history_problems(history: Sequence[Json], logged: Sequence[LoggedEvent]) -> 
     if served != stored:
         return [f"the history serves {served}, the events table holds {stored}"]
     return []
-
-
-def as_uuid(value: str) -> uuid.UUID:
-    return uuid.UUID(value)
-
-
-async def task_history(
-    client: httpx.AsyncClient, headers: dict[str, str], task_id: str
-) -> list[Json]:
-    """Every event GET /tasks/{id}/history serves, oldest first."""
-    items: list[Json] = []
-    params = {"limit": "200"}
-    while True:
-        response = await client.get(f"/tasks/{task_id}/history", params=params, headers=headers)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items.extend(page["items"])
-        if page["next_cursor"] is None:
-            return items
-        params["cursor"] = page["next_cursor"]
-
-
-def fold_history(history: Sequence[Json]) -> tuple[Json | None, list[str]]:
-    """A task as its history tells it, and where the history contradicts itself."""
-    fold = Fold()
-    problems: list[str] = []
-    subject = None
-    for item in history:
-        subject = item["subject"]
-        problems += fold.apply(
-            LoggedEvent(
-                id=item["id"],
-                type=item["type"],
-                subject=item["subject"],
-                workspace_id=None,
-                version=item["haven_version"],
-                data=item["data"],
-            )
-        )
-    return (fold.states.get(subject) if subject else None), problems
