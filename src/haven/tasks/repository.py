@@ -411,7 +411,13 @@ async def tasks_with_tag(session: AsyncSession, tag_id: uuid.UUID) -> Sequence[T
 
 
 async def project_tasks(session: AsyncSession, project_id: uuid.UUID) -> Sequence[Task]:
-    query = select(Task).where(Task.project_id == project_id, Task.deleted_at.is_(None))
+    """The project's live tasks and every live task below them, whatever project those name.
+
+    A subtask need not share its parent's project; it still goes wherever its parent goes.
+    """
+    in_project = select(Task.id).where(Task.project_id == project_id)
+    trees = _reachable(session, "project_trees", start=in_project, step=_children_ids)
+    query = select(Task).join(trees, trees.c.id == Task.id).where(Task.deleted_at.is_(None))
     return (await session.scalars(query)).all()
 
 
