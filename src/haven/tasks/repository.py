@@ -261,6 +261,25 @@ async def lock_parent(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return task
 
 
+async def lock_task_structure(session: AsyncSession, task_id: uuid.UUID) -> None:
+    """Make changes to the subtask trees and dependencies of the task's workspace take turns,
+    until commit.
+
+    A cycle check reads links other transactions may be adding: two moves (or dependencies)
+    that each pass alone can close a ring together, and row locks on the two tasks involved
+    do not see the others on the ring. A transaction-scoped advisory lock per workspace
+    serialises the check-and-write on PostgreSQL; SQLite runs one write at a time anyway.
+    Take it before locking any task row, so that two structure changes never wait on each
+    other's rows. It only reads the task's workspace: the caller's access is checked after.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    workspace_id = await session.scalar(select(Task.workspace_id).where(Task.id == task_id))
+    if workspace_id is not None:
+        key = int.from_bytes(workspace_id.bytes[8:], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 # A query of task ids, in a column named "id" (nullable where it reads a parent_id).
 IdQuery = Select[uuid.UUID] | Select[uuid.UUID | None]
 

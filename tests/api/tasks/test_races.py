@@ -60,6 +60,55 @@ async def test_two_tasks_moved_under_each_other_at_once_never_make_a_cycle(
         assert statuses in ([200, 409], [200, 503]), [r.text for r in answers]
 
 
+async def _chain_of_two_pairs(client: httpx.AsyncClient, alice: Account) -> list[str]:
+    return [(await make_task(client, alice, title=f"step {n}"))["id"] for n in range(4)]
+
+
+async def test_two_moves_that_would_close_a_longer_cycle_are_not_both_made(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """0 under 1 and 2 under 3; moving 1 under 2 and 3 under 0 at once would close a ring of
+    four with no root, as each move alone passes its own check: one of them must fail."""
+    for _ in range(4):
+        first, second, third, fourth = await _chain_of_two_pairs(client, alice)
+        await client.patch(f"/tasks/{first}", json={"parent_id": second}, headers=alice.headers)
+        await client.patch(f"/tasks/{third}", json={"parent_id": fourth}, headers=alice.headers)
+        answers = await asyncio.gather(
+            client.patch(f"/tasks/{second}", json={"parent_id": third}, headers=alice.headers),
+            client.patch(f"/tasks/{fourth}", json={"parent_id": first}, headers=alice.headers),
+        )
+        statuses = sorted(response.status_code for response in answers)
+        assert statuses in ([200, 409], [200, 503]), [r.text for r in answers]
+
+
+async def test_two_dependencies_that_would_close_a_longer_cycle_are_not_both_added(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """0 waits for 1 and 2 for 3; 1 waiting for 2 and 3 for 0, added at once, would be a
+    cycle of four that neither request sees alone: one of them must fail."""
+    for _ in range(4):
+        first, second, third, fourth = await _chain_of_two_pairs(client, alice)
+        for task, other in ((first, second), (third, fourth)):
+            added = await client.post(
+                f"/tasks/{task}/dependencies", json={"depends_on_id": other}, headers=alice.headers
+            )
+            assert added.status_code == 201
+        answers = await asyncio.gather(
+            client.post(
+                f"/tasks/{second}/dependencies",
+                json={"depends_on_id": third},
+                headers=alice.headers,
+            ),
+            client.post(
+                f"/tasks/{fourth}/dependencies",
+                json={"depends_on_id": first},
+                headers=alice.headers,
+            ),
+        )
+        statuses = sorted(response.status_code for response in answers)
+        assert statuses in ([201, 409], [201, 503]), [r.text for r in answers]
+
+
 async def test_a_task_created_while_its_project_is_deleted_is_not_left_live(
     client: httpx.AsyncClient, alice: Account
 ) -> None:
