@@ -55,6 +55,20 @@ test-postgres: install chromium
 test: lint typecheck test-sqlite test-postgres
 	$(PY) -m coverage report
 
+# Mutation testing of src/haven/recurrence (cosmic-ray, one mutant at a time; an hour or more,
+# so not part of `make test`). Resumes an unfinished run; MUTATION_FRESH=1 starts over.
+# Ends with the report of surviving mutants and the survival rate (docs/testing.md).
+MUTATION_SESSION ?= .mutation/recurrence.sqlite
+mutation: install
+	@mkdir -p $(dir $(MUTATION_SESSION))
+	@if [ -n "$(MUTATION_FRESH)" ] || [ ! -f $(MUTATION_SESSION) ]; then \
+		$(VENV)/bin/cosmic-ray init mutation.toml $(MUTATION_SESSION) --force && \
+		$(VENV)/bin/cr-filter-operators $(MUTATION_SESSION) mutation.toml && \
+		$(VENV)/bin/cr-filter-pragma $(MUTATION_SESSION); fi
+	$(VENV)/bin/cosmic-ray exec mutation.toml $(MUTATION_SESSION)
+	$(VENV)/bin/cr-report $(MUTATION_SESSION) --surviving-only
+	$(VENV)/bin/cr-rate $(MUTATION_SESSION)
+
 bench: install
 	$(PY) -m benchmarks.api_load
 

@@ -26,8 +26,9 @@ from haven.recurrence.errors import SearchLimitReached
 
 FREQUENCIES: Final = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY")
 MAX_STEPS: Final = 1_000
-"""Periods visited plus candidate days examined before one occurrence must be found. About a
-millisecond per thousand; enough for a leap day in a DAILY rule (about 100 months and 250 days)."""
+"""Periods visited plus candidate days examined before one occurrence must be found: a few
+milliseconds of CPU. A leap day on a Monday in a DAILY rule (decades apart, a few steps a year)
+fits; the 53rd Monday of a year (a whole year of candidate days per step) does not."""
 
 _RANK: Final = {freq: rank for rank, freq in enumerate(FREQUENCIES)}
 _DAILY: Final = _RANK["DAILY"]

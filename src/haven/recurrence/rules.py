@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
 from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -96,6 +97,7 @@ _UNTIL: Final = re.compile(r"(?P<date>\d{8})(?:T(?P<time>\d{6})(?P<utc>Z)?)?")
 
 # Whether a rule can occur at all is checked from this start with INTERVAL=1: from there every
 # period is visited, so only a calendar that never fits (30 February) is left to find.
+_SECOND: Final = timedelta(seconds=1)
 _PROBE_START: Final = datetime.combine(date(2000, 1, 1), time())
 
 
@@ -292,12 +294,13 @@ def occurrences(
     found: list[datetime] = []
     if limit == 0:
         return found
-    counted = parsed.count is not None
     walked = 0
-    walk_from = start_wall - timedelta(seconds=1) if counted else floor_wall
-    for number, wall in enumerate(_series_walls(parsed, start=start_wall, after=walk_from, tz=tz)):
-        if parsed.count is not None and number >= parsed.count:
-            break
+    if parsed.count is None:
+        walls = _series_walls(parsed, start=start_wall, after=floor_wall, tz=tz)
+    else:
+        from_start = _series_walls(parsed, start=start_wall, after=start_wall - _SECOND, tz=tz)
+        walls = islice(from_start, parsed.count)
+    for wall in walls:
         due = _attach(wall, tz)
         # A wall time shifted out of a DST gap can land on or past the next ones; skip those,
         # exactly as chaining next_due does.
@@ -341,7 +344,7 @@ def _series_walls(
 def _on_rule(parts: Parts, start: datetime) -> bool:
     """Does the rule itself produce its start?"""
     try:
-        first = next(walls_after(parts, dtstart=start, after=start - timedelta(seconds=1)))
+        first = next(walls_after(parts, dtstart=start, after=start - _SECOND))
     except (StopIteration, SearchLimitReached):
         return False
     return first == start
@@ -380,10 +383,7 @@ def _never_occurs(parts: Parts) -> bool:
         second=min(parts.seconds, default=0),
     )
     try:
-        return (
-            next(walls_after(probe, dtstart=start, after=start - timedelta(seconds=1)), None)
-            is None
-        )
+        return next(walls_after(probe, dtstart=start, after=start - _SECOND), None) is None
     except SearchLimitReached:
         return True
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
 
-# Must equal the condition of migration 0003's index.
+# Must equal the condition of migration 0004's index.
 OPEN_OCCURRENCE_SQL = (
     "series_id IS NOT NULL AND deleted_at IS NULL AND status IN ('todo', 'in_progress', 'blocked')"
 )

@@ -8,16 +8,17 @@ from itertools import islice
 
 import pytest
 from dateutil.rrule import rrule, rrulestr
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from haven.recurrence import SearchLimitReached, expansion
 from haven.recurrence.expansion import MAX_STEPS, Parts, Weekday, walls_after
+from tests.unit.recurrence.hypothesis_settings import PROPERTIES
 
 WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 MO, TU, WE, TH, FR, SA, SU = range(7)
 
-modest = settings(max_examples=150, deadline=None)
+modest = PROPERTIES
 
 
 def first(

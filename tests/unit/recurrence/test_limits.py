@@ -16,7 +16,9 @@ from haven.recurrence import (
     check_schedule,
     expansion,
     next_due,
+    occurrences,
     parse_recurrence,
+    rules,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -223,3 +225,31 @@ def test_a_stored_rule_out_of_reach_ends_in_search_limit_reached() -> None:
     every_second = f"FREQ=HOURLY;BYMINUTE={EVERY_MINUTE};BYSECOND={EVERY_MINUTE}"
     with pytest.raises(SearchLimitReached, match="times of day"):
         following(every_second, start=start, previous=start + timedelta(days=3000))
+
+
+def test_a_preview_with_count_walks_at_most_the_limit_of_earlier_occurrences(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # COUNT is counted from the start, so a preview walks the occurrences before `after`.
+    monkeypatch.setattr(rules, "MAX_STEPS", 2)
+    counted = parse_recurrence(rule="FREQ=DAILY;COUNT=10")
+    start = at(2026, 1, 1, 9)
+    two_before = occurrences(
+        counted, series_start=start, tz=BERLIN, after=at(2026, 1, 2, 10), limit=1
+    )
+    assert two_before == [at(2026, 1, 3, 9)]
+    with pytest.raises(SearchLimitReached, match="more than 2 occurrences lie between"):
+        occurrences(counted, series_start=start, tz=BERLIN, after=at(2026, 1, 3, 10), limit=1)
+    # Without COUNT the preview starts where `after` is.
+    endless = parse_recurrence(rule="FREQ=DAILY")
+    far = occurrences(endless, series_start=start, tz=BERLIN, after=at(2030, 1, 3, 10), limit=2)
+    assert far == [at(2030, 1, 4, 9), at(2030, 1, 5, 9)]
+
+
+def test_count_lowered_below_the_occurrences_used_ends_the_series() -> None:
+    start = at(2026, 1, 5, 9)
+    fifth = at(2026, 1, 9, 9)
+    assert following("FREQ=DAILY;COUNT=3", start=start, previous=fifth, so_far=5) is None
+    assert following("FREQ=DAILY;COUNT=6", start=start, previous=fifth, so_far=5) == at(
+        2026, 1, 10, 9
+    )

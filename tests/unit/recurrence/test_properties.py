@@ -8,10 +8,11 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from haven.recurrence import Recurrence, next_due, occurrences, parse_recurrence
+from tests.unit.recurrence.hypothesis_settings import PROPERTIES
 
 # Fixed offsets, 1-hour DST at 02:00/03:00, DST changes at midnight, and a 30-minute DST.
 ZONES = [
@@ -26,7 +27,7 @@ ZONES = [
 WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 STEPS = 10
 
-modest = settings(max_examples=200, deadline=None)
+modest = PROPERTIES
 
 
 @dataclass(frozen=True)
