@@ -154,3 +154,25 @@ async def test_values_of_the_wrong_json_type_are_422(
     for method, path, body in wrong:
         response = await client.request(method, path, json=body, headers=alice.headers)
         assert response.status_code == 422, (method, path, body, response.text)
+
+
+async def test_names_are_measured_as_sent_and_need_visible_text(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """maxLength in the OpenAPI schema holds for the value sent (a fuzzer found a 201-char
+    device name accepted because it was trimmed first); a workspace or key name of only
+    invisible characters is refused like an empty one."""
+    too_long = "\n" + "x" * 200
+    for method, path, body in [
+        ("POST", "/devices", {"name": too_long, "platform": "web", "push_token": "t"}),
+        ("PATCH", "/me", {"name": too_long}),
+        ("POST", "/workspaces", {"name": too_long}),
+        ("POST", "/workspaces", {"name": "\u200b \u2060"}),
+        ("POST", "/api-keys", {"name": "\u200b", "scopes": ["tasks:read"]}),
+    ]:
+        response = await client.request(method, path, json=body, headers=alice.headers)
+        assert response.status_code == 422, (method, path, body, response.text)
+    named = await client.post(
+        "/workspaces", json={"name": "  Home \n base "}, headers=alice.headers
+    )
+    assert named.json()["name"] == "Home base"

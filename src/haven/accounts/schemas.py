@@ -23,6 +23,7 @@ from haven.accounts.authz import Scope
 from haven.accounts.models import ApiKey, Device, User
 from haven.core.emails import normalize_email
 from haven.core.schemas import FromText, PatchBody, RequestBody
+from haven.core.text import one_line
 from haven.core.timezones import TimeZoneName
 
 if TYPE_CHECKING:
@@ -44,8 +45,10 @@ LoginEmail = Annotated[
 ]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Lengths are checked on the value as sent, as the OpenAPI schema states them; the value is
+# tidied after (trimmed, or made one line of visible text like task titles).
+PersonName = Annotated[str, Field(max_length=200), AfterValidator(str.strip)]
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Platform = Literal["ios", "android", "web", "desktop"]
 
