@@ -347,3 +347,39 @@ def history_problems(history: Sequence[Json], logged: Sequence[LoggedEvent]) -> 
     if served != stored:
         return [f"the history serves {served}, the events table holds {stored}"]
     return []
+
+
+async def task_history(
+    client: httpx.AsyncClient, headers: dict[str, str], task_id: str
+) -> list[Json]:
+    """Every event GET /tasks/{id}/history serves, oldest first."""
+    items: list[Json] = []
+    params = {"limit": "200"}
+    while True:
+        response = await client.get(f"/tasks/{task_id}/history", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items.extend(page["items"])
+        if page["next_cursor"] is None:
+            return items
+        params["cursor"] = page["next_cursor"]
+
+
+def fold_history(history: Sequence[Json]) -> tuple[Json | None, list[str]]:
+    """A task as its history tells it, and where the history contradicts itself."""
+    fold = Fold()
+    problems: list[str] = []
+    subject = None
+    for item in history:
+        subject = item["subject"]
+        problems += fold.apply(
+            LoggedEvent(
+                id=item["id"],
+                type=item["type"],
+                subject=item["subject"],
+                workspace_id=None,
+                version=item["haven_version"],
+                data=item["data"],
+            )
+        )
+    return (fold.states.get(subject) if subject else None), problems
