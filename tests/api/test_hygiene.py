@@ -130,3 +130,52 @@ async def test_cors_allows_the_configured_origins(settings: Settings, database: 
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_values_of_the_wrong_json_type_are_422(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """What the OpenAPI schema refuses, the API refuses: no quiet coercion of a string or a
+    boolean to a number, of a number to a boolean, or of a number to a Unix-time instant."""
+    project = (await client.post("/projects", json={"name": "P"}, headers=alice.headers)).json()
+    task = (await client.post("/tasks", json={"title": "T"}, headers=alice.headers)).json()
+    wrong = [
+        ("POST", "/tasks", {"title": "x", "progress": "5"}),
+        ("POST", "/tasks", {"title": "x", "progress": True}),
+        ("POST", "/tasks", {"title": "x", "estimate_minutes": "12"}),
+        ("POST", "/tasks", {"title": "x", "due": 1_700_000_000}),
+        ("POST", "/tasks", {"title": "x", "start": 1_700_000_000.5}),
+        ("PATCH", f"/tasks/{task['id']}", {"progress": "5"}),
+        ("POST", "/api-keys", {"name": "k", "scopes": ["tasks:read"], "expires_at": 2e9}),
+        ("POST", f"/tasks/{task['id']}/reminders", {"offset_minutes": "10"}),
+        ("POST", f"/tasks/{task['id']}/reminders", {"at": 1_700_000_000}),
+        ("PATCH", f"/projects/{project['id']}", {"archived": 0}),
+        ("PATCH", f"/projects/{project['id']}", {"archived": "true"}),
+        ("PATCH", "/me", {"digest": {"enabled": 1}}),
+        ("PATCH", "/me", {"digest": {"hour": "8"}}),
+    ]
+    for method, path, body in wrong:
+        response = await client.request(method, path, json=body, headers=alice.headers)
+        assert response.status_code == 422, (method, path, body, response.text)
+
+
+async def test_names_are_measured_as_sent_and_need_visible_text(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """maxLength in the OpenAPI schema holds for the value sent (a fuzzer found a 201-char
+    device name accepted because it was trimmed first); a workspace or key name of only
+    invisible characters is refused like an empty one."""
+    too_long = "\n" + "x" * 200
+    for method, path, body in [
+        ("POST", "/devices", {"name": too_long, "platform": "web", "push_token": "t"}),
+        ("PATCH", "/me", {"name": too_long}),
+        ("POST", "/workspaces", {"name": too_long}),
+        ("POST", "/workspaces", {"name": "\u200b \u2060"}),
+        ("POST", "/api-keys", {"name": "\u200b", "scopes": ["tasks:read"]}),
+    ]:
+        response = await client.request(method, path, json=body, headers=alice.headers)
+        assert response.status_code == 422, (method, path, body, response.text)
+    named = await client.post(
+        "/workspaces", json={"name": "  Home \n base "}, headers=alice.headers
+    )
+    assert named.json()["name"] == "Home base"

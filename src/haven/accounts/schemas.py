@@ -13,6 +13,8 @@ from pydantic import (
     BeforeValidator,
     EmailStr,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     model_validator,
 )
@@ -20,7 +22,8 @@ from pydantic import (
 from haven.accounts.authz import Scope
 from haven.accounts.models import ApiKey, Device, User
 from haven.core.emails import normalize_email
-from haven.core.schemas import PatchBody, RequestBody
+from haven.core.schemas import FromText, PatchBody, RequestBody
+from haven.core.text import one_line
 from haven.core.timezones import TimeZoneName
 
 if TYPE_CHECKING:
@@ -42,8 +45,10 @@ LoginEmail = Annotated[
 ]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Lengths are checked on the value as sent, as the OpenAPI schema states them; the value is
+# tidied after (trimmed, or made one line of visible text like task titles).
+PersonName = Annotated[str, Field(max_length=200), AfterValidator(str.strip)]
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Platform = Literal["ios", "android", "web", "desktop"]
 
@@ -57,8 +62,8 @@ class DigestSettings(BaseModel):
 
 
 class DigestUpdate(PatchBody):
-    enabled: bool | None = Field(default=None, description="turn the daily digest on or off")
-    hour: int | None = Field(
+    enabled: StrictBool | None = Field(default=None, description="turn the daily digest on or off")
+    hour: StrictInt | None = Field(
         default=None, ge=0, le=23, description="send it at this hour (0-23) of the user's day"
     )
 
@@ -145,7 +150,7 @@ class ApiKeyCreate(RequestBody):
         max_length=len(Scope),
         description="what the key may do: " + ", ".join(scope.value for scope in Scope),
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Annotated[AwareDatetime, FromText] | None = Field(
         default=None, description="when the key stops working (RFC 3339); omit for never"
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 class RequestBody(BaseModel):
@@ -29,6 +29,21 @@ class PatchBody(RequestBody):
             if getattr(self, name) is None and name not in self.nullable:
                 raise ValueError(f"{name} cannot be null; leave it out to keep it unchanged")
         return self
+
+
+def _refuse_numbers(value: object) -> object:
+    """Dates and instants come as text; lax parsing would read a number as a Unix time."""
+    if isinstance(value, int | float):
+        raise ValueError("give a date or an RFC 3339 date-time as a string, not a number")
+    return value
+
+
+FromText = BeforeValidator(_refuse_numbers)
+"""For dates and instants in request bodies: only the string the OpenAPI schema says.
+
+Numbers and booleans in request bodies are typed StrictInt / StrictBool for the same reason:
+FastAPI validates the decoded JSON in Python (lax) mode, which would take "5" or true for 5.
+"""
 
 
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="hex colour, #rrggbb")]

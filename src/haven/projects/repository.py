@@ -18,6 +18,23 @@ async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project |
     return await session.get(Project, project_id)
 
 
+async def lock_project(
+    session: AsyncSession, project_id: uuid.UUID, *, shared: bool = False
+) -> Project | None:
+    """Load a project for a write, locked on PostgreSQL until commit (SQLite runs one write
+    transaction at a time anyway).
+
+    An exclusive lock makes concurrent writers of the project take turns, so each compares
+    If-Match with what the one before it left. A `shared` lock is for putting a task in the
+    project: deleting the project waits for that task, and trashes it too, or the task sees
+    the project deleted.
+    """
+    query = select(Project).where(Project.id == project_id).with_for_update(read=shared)
+    query = query.execution_options(populate_existing=True)
+    project: Project | None = (await session.scalars(query)).first()
+    return project
+
+
 async def list_projects(
     session: AsyncSession,
     *,

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
 from haven.core.schemas import Color, PatchBody, RequestBody
 from haven.core.text import one_line
@@ -29,7 +29,7 @@ class ProjectUpdate(PatchBody):
     name: ProjectName | None = None
     description: str | None = Field(None, max_length=20_000)
     color: Color | None = None
-    archived: bool | None = None
+    archived: StrictBool | None = None
 
 
 class ProjectOut(BaseModel):

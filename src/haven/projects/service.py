@@ -29,7 +29,9 @@ async def _project_for(
 ) -> Project:
     """A live project the caller may see (404 otherwise) and may change if `write` (403)."""
     require_scope(principal, write=write)
-    project = await repo.get_project(session, project_id)
+    project = await (
+        repo.lock_project(session, project_id) if write else repo.get_project(session, project_id)
+    )
     if project is None or project.deleted_at is not None:
         raise NotFound("project not found")
     await require_role(
@@ -44,9 +46,10 @@ async def workspace_of(
     """The workspace of a project the caller can see, for placing something in it.
 
     404 "project not found" alike for a project that does not exist and one in a
-    workspace the caller is not in.
+    workspace the caller is not in. The project stays locked (shared) until commit, so it
+    cannot be deleted under the task being put in it.
     """
-    project = await repo.get_project(session, project_id)
+    project = await repo.lock_project(session, project_id, shared=True)
     if project is None or project.deleted_at is not None:
         raise NotFound("project not found")
     await require_role(

@@ -20,6 +20,15 @@ async def get_tag(session: AsyncSession, tag_id: uuid.UUID) -> Tag | None:
     return await session.get(Tag, tag_id)
 
 
+async def lock_tag(session: AsyncSession, tag_id: uuid.UUID) -> Tag | None:
+    """Load a tag for a write, locked on PostgreSQL until commit, so concurrent writers take
+    turns and each compares If-Match with what the one before it left."""
+    query = select(Tag).where(Tag.id == tag_id).with_for_update()
+    query = query.execution_options(populate_existing=True)
+    tag: Tag | None = (await session.scalars(query)).first()
+    return tag
+
+
 async def tags_by_key(
     session: AsyncSession, *, workspace_id: uuid.UUID, keys: Sequence[str]
 ) -> dict[str, Tag]:

@@ -42,7 +42,7 @@ async def _tag_for(
     session: AsyncSession, principal: Principal, tag_id: uuid.UUID, *, write: bool
 ) -> Tag:
     require_scope(principal, write=write)
-    tag = await repo.get_tag(session, tag_id)
+    tag = await (repo.lock_tag(session, tag_id) if write else repo.get_tag(session, tag_id))
     if tag is None:
         raise NotFound("tag not found")
     await require_role(session, principal, workspace_id=tag.workspace_id, write=write, what="tag")

@@ -25,6 +25,7 @@ async def add_dependency(
     if_match: int | None = None,
 ) -> Task:
     """Make a task wait for another of its workspace; a cycle is a 409."""
+    await repo.lock_task_structure(session, task_id)
     task = await task_for(session, principal, task_id, write=True)
     ensure_task_version(task, if_match)
     other = await repo.get_task(session, depends_on_id)

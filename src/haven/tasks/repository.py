@@ -262,6 +262,25 @@ async def lock_parent(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return task
 
 
+async def lock_task_structure(session: AsyncSession, task_id: uuid.UUID) -> None:
+    """Make changes to the subtask trees and dependencies of the task's workspace take turns,
+    until commit.
+
+    A cycle check reads links other transactions may be adding: two moves (or dependencies)
+    that each pass alone can close a ring together, and row locks on the two tasks involved
+    do not see the others on the ring. A transaction-scoped advisory lock per workspace
+    serialises the check-and-write on PostgreSQL; SQLite runs one write at a time anyway.
+    Take it before locking any task row, so that two structure changes never wait on each
+    other's rows. It only reads the task's workspace: the caller's access is checked after.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    workspace_id = await session.scalar(select(Task.workspace_id).where(Task.id == task_id))
+    if workspace_id is not None:
+        key = int.from_bytes(workspace_id.bytes[8:], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 # A query of task ids, in a column named "id" (nullable where it reads a parent_id).
 IdQuery = Select[uuid.UUID] | Select[uuid.UUID | None]
 
@@ -426,19 +445,23 @@ def live_in_workspace(workspace_id: uuid.UUID) -> ColumnElement[bool]:
     return (tasks_table.c.workspace_id == workspace_id) & tasks_table.c.deleted_at.is_(None)
 
 
-def live_in_project_with_subtasks(project_id: uuid.UUID) -> ColumnElement[bool]:
-    """A project's live tasks and, in whatever project, every live subtask below them."""
-    live = tasks_table.c.deleted_at.is_(None)
-    tree = (
-        select(tasks_table.c.id)
-        .where(tasks_table.c.project_id == project_id, live)
-        .cte("project_tree", recursive=True)
-    )
-    below = tasks_table.alias("below")
-    tree = tree.union(
-        select(below.c.id).where(below.c.parent_id == tree.c.id, below.c.deleted_at.is_(None))
-    )
-    return tasks_table.c.id.in_(select(tree.c.id))
+def live_in_project_with_subtasks(
+    session: AsyncSession, project_id: uuid.UUID, *, trashing_at: datetime
+) -> ColumnElement[bool]:
+    """A project's live tasks and, in whatever project, every live subtask below them.
+
+    The selection is read again for each batch while the project's tasks are being trashed
+    at `trashing_at`: the walk goes on through those, or the subtasks of a task trashed in
+    an earlier batch would no longer be reached.
+    """
+    walkable = Task.deleted_at.is_(None) | (Task.deleted_at == trashing_at)
+
+    def children(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+        return _children_ids(parent_id).where(walkable)
+
+    in_project = select(Task.id).where(Task.project_id == project_id, walkable)
+    tree = _reachable(session, "project_tree", start=in_project, step=children)
+    return tasks_table.c.id.in_(select(tree.c.id)) & tasks_table.c.deleted_at.is_(None)
 
 
 async def locked_task_batches(

@@ -8,10 +8,18 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from haven.core.schemas import PatchBody, RequestBody
+from haven.core.schemas import FromText, PatchBody, RequestBody
 from haven.core.text import one_line
 from haven.core.timezones import TimeZoneName
 from haven.tags.schemas import TagName
@@ -41,8 +49,8 @@ def _in_calendar_range(value: date) -> date:
 
 
 Title = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(one_line)]
-Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar_range)]
-DueValue = Instant | Annotated[date, AfterValidator(_in_calendar_range)]
+Instant = Annotated[AwareDatetime, FromText, AfterValidator(_in_calendar_range)]
+DueValue = Instant | Annotated[date, FromText, AfterValidator(_in_calendar_range)]
 
 
 # --- tasks --------------------------------------------------------------------------
@@ -72,7 +80,7 @@ class RecurrenceOut(BaseModel):
 
 class ReminderIn(RequestBody):
     at: Instant | None = Field(None, description="an absolute instant")
-    offset_minutes: int | None = Field(
+    offset_minutes: StrictInt | None = Field(
         None, ge=0, le=525_600, description="minutes before the task's due"
     )
 
@@ -103,7 +111,7 @@ class TaskCreate(RequestBody):
     description: str = Field("", max_length=100_000)
     status: Status = "todo"
     priority: PriorityName = "none"
-    progress: int = Field(0, ge=0, le=100, description="percent done")
+    progress: StrictInt = Field(0, ge=0, le=100, description="percent done")
     due: DueValue | None = Field(None, description="a date (all day) or an instant with offset")
     start: DueValue | None = None
     timezone: TimeZoneName | None = Field(
@@ -112,7 +120,7 @@ class TaskCreate(RequestBody):
     tags: list[TagName] = Field(default_factory=list, max_length=50)
     parent_id: uuid.UUID | None = Field(None, description="makes this a subtask")
     assignee_id: uuid.UUID | None = None
-    estimate_minutes: int | None = Field(None, ge=0, le=1_000_000)
+    estimate_minutes: StrictInt | None = Field(None, ge=0, le=1_000_000)
     recurrence: RecurrenceIn | None = None
     reminders: list[ReminderIn] = Field(default_factory=list, max_length=20)
 
@@ -135,14 +143,14 @@ class TaskUpdate(PatchBody):
     description: str | None = Field(None, max_length=100_000)
     status: Status | None = None
     priority: PriorityName | None = None
-    progress: int | None = Field(None, ge=0, le=100)
+    progress: StrictInt | None = Field(None, ge=0, le=100)
     due: DueValue | None = None
     start: DueValue | None = None
     timezone: TimeZoneName | None = None
     tags: list[TagName] | None = Field(None, max_length=50)
     parent_id: uuid.UUID | None = None
     assignee_id: uuid.UUID | None = None
-    estimate_minutes: int | None = Field(None, ge=0, le=1_000_000)
+    estimate_minutes: StrictInt | None = Field(None, ge=0, le=1_000_000)
     recurrence: RecurrenceIn | None = None
 
 

@@ -182,6 +182,8 @@ async def update_task(
     if_match: int | None,
 ) -> tuple[Task, Task | None]:
     """Apply a partial update; (task, next occurrence if the update completed it)."""
+    if "parent_id" in data.model_fields_set:
+        await repo.lock_task_structure(session, task_id)
     task = await task_for(session, principal, task_id, write=True)
     ensure_task_version(task, if_match)
     fields = data.model_fields_set

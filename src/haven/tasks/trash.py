@@ -50,7 +50,7 @@ async def trash_project_tasks(
     restoring a task brings its subtasks back with it."""
     await bulk.change_tasks(
         session,
-        repo.live_in_project_with_subtasks(project_id),
+        repo.live_in_project_with_subtasks(session, project_id, trashing_at=deleted_at),
         lambda row: {"deleted_at": deleted_at},
         events=task_events.deleted_in_bulk,
         actor=principal.actor,

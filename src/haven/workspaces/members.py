@@ -18,7 +18,7 @@ from haven.events.outbox import record
 from haven.workspaces import events as workspace_events
 from haven.workspaces import repository
 from haven.workspaces.access import lock_for_change, require_role
-from haven.workspaces.models import Membership
+from haven.workspaces.models import Membership, Workspace
 from haven.workspaces.schemas import MemberCreate
 
 
@@ -95,7 +95,7 @@ async def change_member_role(
 ) -> MemberView:
     """Admins change roles; granting or taking away owner needs an owner; one owner remains."""
     require_scope(principal, Scope.WORKSPACES_WRITE)
-    _, caller_role = await lock_for_change(
+    workspace, caller_role = await lock_for_change(
         session, principal=principal, workspace_id=workspace_id, at_least=Role.ADMIN
     )
     membership = await repository.get_membership(
@@ -106,6 +106,8 @@ async def change_member_role(
     current = Role(membership.role)
     if Role.OWNER in (current, role) and caller_role is not Role.OWNER:
         raise Forbidden("only an owner can grant or take away the owner role")
+    if role is not Role.OWNER:
+        _keep_the_personal_owner(workspace, user_id)
     if current is not role:
         if current is Role.OWNER:
             await _keep_an_owner(session, workspace_id=workspace_id)
@@ -134,7 +136,7 @@ async def remove_member(
     """Admins remove members, anyone may leave; owners go only by an owner, never the last."""
     require_scope(principal, Scope.WORKSPACES_WRITE)
     leaving = user_id == principal.user_id
-    _, caller_role = await lock_for_change(
+    workspace, caller_role = await lock_for_change(
         session,
         principal=principal,
         workspace_id=workspace_id,
@@ -148,10 +150,21 @@ async def remove_member(
     if membership.role == Role.OWNER.value:
         if caller_role is not Role.OWNER:
             raise Forbidden("only an owner can remove an owner")
+        _keep_the_personal_owner(workspace, user_id)
         await _keep_an_owner(session, workspace_id=workspace_id)
     await session.delete(membership)
     await session.flush()
     record(session, workspace_events.member_removed(membership, actor=principal.actor))
+
+
+def _keep_the_personal_owner(workspace: Workspace, user_id: uuid.UUID) -> None:
+    """A personal workspace may be shared, but its person stays in it as owner.
+
+    Creating without a workspace_id puts things in the caller's personal workspace; a
+    person demoted or removed from theirs (by a co-owner, or by leaving) would have none.
+    """
+    if workspace.is_personal and workspace.created_by == user_id:
+        raise Conflict("this is their personal workspace: they stay in it as owner")
 
 
 async def _keep_an_owner(session: AsyncSession, *, workspace_id: uuid.UUID) -> None:

@@ -302,3 +302,30 @@ async def test_the_member_list_pages_by_cursor(client: httpx.AsyncClient, alice:
             f"/workspaces/{workspace_id}/members?cursor={cursor}", headers=alice.headers
         )
         assert bad.status_code == 422, cursor
+
+
+async def test_the_person_of_a_personal_workspace_stays_its_owner(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    """Alice shares her personal workspace with Bob as a co-owner: neither of them can take
+    her out of it or make her less than owner, or she would be left with no personal
+    workspace (and every create without a workspace_id would be a 404)."""
+    personal = f"/workspaces/{alice.workspace_id}/members"
+    assert (await add_member(client, alice, alice.workspace_id, bob, "owner")).status_code == 201
+
+    demoted = await client.patch(
+        f"{personal}/{alice.id}", json={"role": "admin"}, headers=bob.headers
+    )
+    removed = await client.delete(f"{personal}/{alice.id}", headers=bob.headers)
+    left = await client.delete(f"{personal}/{alice.id}", headers=alice.headers)
+
+    assert [demoted.status_code, removed.status_code, left.status_code] == [409, 409, 409]
+    created = await client.post("/tasks", json={"title": "still mine"}, headers=alice.headers)
+    assert created.status_code == 201
+    assert created.json()["workspace_id"] == alice.workspace_id
+    # Bob, a guest there, may still be demoted and leave.
+    guest = await client.patch(
+        f"{personal}/{bob.id}", json={"role": "member"}, headers=alice.headers
+    )
+    assert guest.status_code == 200
+    assert (await client.delete(f"{personal}/{bob.id}", headers=bob.headers)).status_code == 204

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from haven.tasks import bulk
 from tests.factories import Account, make_task
 
 
@@ -81,3 +83,42 @@ async def test_tags_are_unique_per_workspace_and_renames_reach_tasks(
     assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).json()["tags"] == []
     created = await client.post("/tags", json={"name": "  new   tag "}, headers=alice.headers)
     assert created.json()["name"] == "new tag"
+
+
+async def test_deleting_a_project_trashes_the_subtasks_of_its_tasks(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A subtask outside the project (no project of its own) goes with its parent."""
+    project = (await client.post("/projects", json={"name": "Move"}, headers=alice.headers)).json()
+    parent = await make_task(client, alice, project_id=project["id"])
+    child = await make_task(client, alice, parent_id=parent["id"])
+    grandchild = await make_task(client, alice, parent_id=child["id"])
+    assert child["project_id"] is None
+
+    deleted = await client.delete(f"/projects/{project['id']}", headers=alice.headers)
+
+    assert deleted.status_code == 204
+    for task in (parent, child, grandchild):
+        assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 404
+    restored = await client.post(f"/tasks/{parent['id']}/restore", headers=alice.headers)
+    assert restored.status_code == 200
+    for task in (child, grandchild):
+        assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 200
+
+
+async def test_a_project_larger_than_one_batch_trashes_every_subtask(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks are trashed a batch at a time; a subtask whose parent went in an earlier batch
+    (and that is in no project itself) must still be found."""
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 1)
+    project = (await client.post("/projects", json={"name": "Big"}, headers=alice.headers)).json()
+    parents = [await make_task(client, alice, project_id=project["id"]) for _ in range(2)]
+    children = [await make_task(client, alice, parent_id=parent["id"]) for parent in parents]
+
+    assert (
+        await client.delete(f"/projects/{project['id']}", headers=alice.headers)
+    ).status_code == 204
+
+    for task in (*parents, *children):
+        assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 404
