@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from haven.app import create_app
 from haven.db.session import Database, WriteSession
 from haven.events.models import Event
-from haven.events.outbox import record_event
+from haven.events.outbox import DomainEvent, record
 from haven.settings import Settings
 from tests.factories import Account
 
@@ -82,13 +82,16 @@ async def test_a_request_that_fails_after_writing_leaves_no_event(
 
     @app.post("/write-then-fail")
     async def write_then_fail(session: WriteSession) -> None:
-        record_event(
+        record(
             session,
-            type="haven.task.created",
-            subject="tasks/x",
-            actor="system/test",
-            workspace_id=None,
-            data={},
+            DomainEvent(
+                type="haven.task.created",
+                subject="tasks/x",
+                actor="system/test",
+                workspace_id=None,
+                version=None,
+                data={},
+            ),
         )
         await session.flush()
         raise RuntimeError("the request failed after writing")

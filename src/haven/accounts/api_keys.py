@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.accounts import events as account_events
 from haven.accounts import repository
 from haven.accounts.authz import Scope, require_person
 from haven.accounts.models import ApiKey
@@ -23,8 +24,7 @@ from haven.core.clock import utcnow
 from haven.core.errors import NotFound, Unauthorized, ValidationFailed
 from haven.core.ids import new_id
 from haven.core.security import hash_secret, new_secret, secrets_match
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
 
 KEY_PREFIX = "hvn_"
 PREFIX_LENGTH = 12
@@ -121,14 +121,7 @@ async def create_key(
         revoked_at=None,
     )
     session.add(key)
-    record_event(
-        session,
-        type=catalog.API_KEY_CREATED,
-        subject=f"api-keys/{key.id}",
-        actor=principal.actor,
-        workspace_id=None,
-        data={"api_key": describe(key)},
-    )
+    record(session, account_events.api_key_created(key, actor=principal.actor))
     return key, made.token
 
 
@@ -146,25 +139,6 @@ async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: uui
     key = await repository.get_live_api_key(session, key_id=key_id, user_id=principal.user_id)
     if key is None:
         raise NotFound("API key not found")
+    before = account_events.api_key_snapshot(key)
     key.revoked_at = utcnow()
-    record_event(
-        session,
-        type=catalog.API_KEY_REVOKED,
-        subject=f"api-keys/{key.id}",
-        actor=principal.actor,
-        workspace_id=None,
-        data={"api_key": describe(key)},
-    )
-
-
-def describe(key: ApiKey) -> dict[str, object]:
-    """A key as events show it: never the secret or its hash."""
-    return {
-        "id": key.id,
-        "user_id": key.user_id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "scopes": list(key.scopes),
-        "expires_at": key.expires_at,
-        "revoked_at": key.revoked_at,
-    }
+    record(session, account_events.api_key_revoked(key, before=before, actor=principal.actor))

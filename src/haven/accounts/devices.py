@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.accounts import events as account_events
 from haven.accounts import repository
 from haven.accounts.authz import Scope, require_scope
 from haven.accounts.models import Device
@@ -17,8 +18,7 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound
 from haven.core.ids import new_id
 from haven.core.security import hash_secret
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
 
 
 async def list_devices(
@@ -44,17 +44,21 @@ async def register_device(
     token_hash = hash_secret(data.push_token)
     device = await repository.get_device_by_push_token_hash(session, token_hash)
     if device is not None and device.user_id == principal.user_id:
+        before = account_events.device_snapshot(device)
         device.name = data.name
         device.platform = data.platform
         device.push_token = data.push_token
         device.last_seen_at = now
         await session.flush()
-        _record_device_event(session, catalog.DEVICE_REGISTERED, device, actor=principal.actor)
+        record(
+            session,
+            account_events.device_registered(device, before=before, actor=principal.actor),
+        )
         return device, False
     if device is not None:
         await session.delete(device)
         await session.flush()
-        _record_device_event(session, catalog.DEVICE_REMOVED, device, actor=principal.actor)
+        record(session, account_events.device_removed(device, actor=principal.actor))
     device = Device(
         id=new_id(),
         user_id=principal.user_id,
@@ -70,7 +74,7 @@ async def register_device(
         await session.flush()
     except IntegrityError as exc:  # the same token registered concurrently
         raise Conflict("this push token is being registered right now; retry") from exc
-    _record_device_event(session, catalog.DEVICE_REGISTERED, device, actor=principal.actor)
+    record(session, account_events.device_registered(device, actor=principal.actor))
     return device, True
 
 
@@ -85,23 +89,4 @@ async def remove_device(
         raise NotFound("device not found")
     await session.delete(device)
     await session.flush()
-    _record_device_event(session, catalog.DEVICE_REMOVED, device, actor=principal.actor)
-
-
-def _record_device_event(session: AsyncSession, type: str, device: Device, *, actor: str) -> None:
-    record_event(
-        session,
-        type=type,
-        subject=f"devices/{device.id}",
-        actor=actor,
-        workspace_id=None,
-        # Never the push token: it would let anyone reading events message the device.
-        data={
-            "device": {
-                "id": device.id,
-                "user_id": device.user_id,
-                "name": device.name,
-                "platform": device.platform,
-            }
-        },
-    )
+    record(session, account_events.device_removed(device, actor=principal.actor))

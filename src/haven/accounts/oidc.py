@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.accounts import events as account_events
 from haven.accounts import flows, repository, users
 from haven.accounts.models import Identity, User
 from haven.accounts.principal import Principal
@@ -28,8 +29,7 @@ from haven.core.errors import Conflict, HavenError, Unauthorized
 from haven.core.ids import new_id
 from haven.core.timezones import is_time_zone
 from haven.db.session import Database
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
 from haven.settings import Settings
 
 log = structlog.get_logger("haven.accounts.oidc")
@@ -320,12 +320,5 @@ async def sign_in_external(
     )
     session.add(identity)
     await session.flush()
-    record_event(
-        session,
-        type=catalog.USER_IDENTITY_LINKED,
-        subject=f"users/{user.id}",
-        actor=f"users/{user.id}",
-        workspace_id=None,
-        data={"identity": {"id": identity.id, "issuer": issuer, "subject": subject}},
-    )
+    record(session, account_events.identity_linked(user, identity))
     return user

@@ -9,6 +9,7 @@ from sqlalchemy import Subquery
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.accounts import events as account_events
 from haven.accounts import repository
 from haven.accounts.active_users import active_users
 from haven.accounts.authz import Scope, require_person, require_scope
@@ -22,8 +23,7 @@ from haven.core.errors import Conflict, Forbidden, Unauthorized, ValidationFaile
 from haven.core.ids import new_id
 from haven.core.security import hash_password_off_loop, verify_password_off_loop
 from haven.core.timezones import is_time_zone
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
 
 _GONE = "this account no longer exists or is disabled"
 
@@ -67,28 +67,8 @@ async def create_user(
         await session.flush()
     except IntegrityError as exc:  # registered concurrently with the same email
         raise Conflict("an account with this email already exists") from exc
-    record_event(
-        session,
-        type=catalog.USER_REGISTERED,
-        subject=f"users/{user.id}",
-        actor=f"users/{user.id}",
-        workspace_id=None,
-        data={"user": describe_user(user)},
-        version=user.version,
-    )
+    record(session, account_events.user_registered(user))
     return user
-
-
-def describe_user(user: User) -> dict[str, Any]:
-    """A user as events show them: never the password hash."""
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "timezone": user.timezone,
-        "digest": user.digest_settings,
-        "created_at": user.created_at,
-    }
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -119,20 +99,12 @@ async def deactivate_user(session: AsyncSession, *, user_id: uuid.UUID, actor: s
     active_users.forget(user.id, now=now)
     if not user.is_active:
         return user
+    before = account_events.user_snapshot(user)
     user.is_active = False
     user.updated_at = now
     await repository.revoke_user_refresh_tokens(session, user_id=user.id, now=now)
     await session.flush()
-    record_event(
-        session,
-        type=catalog.USER_DEACTIVATED,
-        subject=f"users/{user.id}",
-        actor=actor,
-        workspace_id=None,
-        data={"user": describe_user(user)},
-        version=user.version,
-        changes={"is_active": (True, False)},
-    )
+    record(session, account_events.user_deactivated(user, before=before, actor=actor))
     return user
 
 
@@ -165,21 +137,18 @@ async def update_me(
         if_match=if_match,
         current=lambda: user_read(user).model_dump(),
     )
+    before = account_events.user_snapshot(user)
     changes = _apply_profile_changes(user, data)
     password_changed = await _change_password(session, principal=principal, user=user, data=data)
     if not changes and not password_changed:
         return user
     user.updated_at = utcnow()
     await session.flush()
-    record_event(
+    record(
         session,
-        type=catalog.USER_UPDATED,
-        subject=f"users/{user.id}",
-        actor=principal.actor,
-        workspace_id=None,
-        data={"user": describe_user(user), "password_changed": password_changed},
-        version=user.version,
-        changes=changes,
+        account_events.user_updated(
+            user, before=before, password_changed=password_changed, actor=principal.actor
+        ),
     )
     return user
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, TypeDecorator, Uuid, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -83,14 +83,22 @@ _BUMPED = "haven.versions_bumped"
 @event.listens_for(Session, "before_flush")
 def _bump_versions(session: Session, _context: Any, _instances: Any) -> None:
     bumped: set[int] = session.info.setdefault(_BUMPED, set())
+    now = utcnow()
     for instance in session.dirty:
-        if (
-            isinstance(instance, Versioned)
-            and id(instance) not in bumped
-            and session.is_modified(instance, include_collections=False)
-        ):
+        if not session.is_modified(instance, include_collections=False):
+            continue
+        if isinstance(instance, TimestampMixin) and not _was_set(instance, "updated_at"):
+            # Set here rather than by the column's onupdate: when one flush updates many
+            # rows, the objects would not all hold the instant their rows were given, and
+            # the events built from them would disagree with what the API reads back.
+            instance.updated_at = now
+        if isinstance(instance, Versioned) and id(instance) not in bumped:
             instance.version = (instance.version or 0) + 1
             bumped.add(id(instance))
+
+
+def _was_set(instance: object, name: str) -> bool:
+    return bool(inspect(instance).attrs[name].history.has_changes())
 
 
 @event.listens_for(Session, "after_commit")

@@ -1,10 +1,16 @@
-"""Write domain events into the caller's transaction (the transactional outbox)."""
+"""Write domain events into the caller's transaction (the transactional outbox).
+
+Events are made by one typed builder per domain (`tasks/events.py`, `projects/events.py`,
+…): a builder knows its event's type, subject and payload, so a service only says what
+happened — `record(session, task_events.completed(task, before=..., actor=...))`.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,42 +18,68 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.core.clock import utcnow
 from haven.core.http import dump_json
 from haven.core.ids import new_id
+from haven.events import repository
 from haven.events.models import Event
 
-Changes = Mapping[str, tuple[Any, Any] | list[Any]]
+# A resource as its API shows it (ids and instants not yet JSON), e.g. GET /tasks/{id}.
+State = Mapping[str, object]
+# Each field that moved in a change: [old, new], the way `data.changes` carries it.
+Changes = dict[str, list[object]]
+
+# What moves on every change and says nothing about what the change was.
+_ALWAYS_MOVING: Final = frozenset({"version", "updated_at"})
 
 
-def record_event(
-    session: AsyncSession,
-    *,
-    type: str,
-    subject: str,
-    actor: str,
-    workspace_id: uuid.UUID | None,
-    data: Mapping[str, Any],
-    version: int | None = None,
-    changes: Changes | None = None,
-    traceparent: str | None = None,
-) -> Event:
+def changes_between(before: State, after: State) -> Changes:
+    """Every field whose value differs between two states of one resource, as [old, new]."""
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if name not in _ALWAYS_MOVING and before.get(name) != value
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """One thing that happened, ready to record: what the domain builders return."""
+
+    type: str
+    subject: str
+    actor: str
+    workspace_id: uuid.UUID | None
+    # The entity's version after the change (None for entities without one).
+    version: int | None
+    data: Mapping[str, object]
+
+
+def record(session: AsyncSession, event: DomainEvent) -> Event:
     """Add one event to the session: it commits with the change it describes, or not at all."""
-    payload = dict(data)
-    if changes:
-        payload["changes"] = {key: list(pair) for key, pair in changes.items()}
-    event = Event(
-        id=new_id(),
-        type=type,
-        source=f"/workspaces/{workspace_id}" if workspace_id else "/",
-        subject=subject,
-        workspace_id=workspace_id,
-        actor=actor,
-        entity_version=version,
-        time=utcnow(),
-        traceparent=traceparent,
+    row = Event(**_columns(event))
+    session.add(row)
+    return row
+
+
+async def record_all(session: AsyncSession, events: Iterable[DomainEvent]) -> None:
+    """Write many events with one set-based insert (a bulk change writes one per resource)."""
+    rows = [_columns(event) for event in events]
+    if rows:
+        await repository.insert_events(session, rows)
+
+
+def _columns(event: DomainEvent) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "type": event.type,
+        "source": f"/workspaces/{event.workspace_id}" if event.workspace_id else "/",
+        "subject": event.subject,
+        "workspace_id": event.workspace_id,
+        "actor": event.actor,
+        "entity_version": event.version,
+        "time": utcnow(),
+        "traceparent": None,
         # Stored as the API would write it (UTC instants with Z, ids as strings).
-        data=orjson.loads(dump_json(payload)),
-    )
-    session.add(event)
-    return event
+        "data": orjson.loads(dump_json(event.data)),
+    }
 
 
 def to_cloudevent(event: Event) -> dict[str, Any]:

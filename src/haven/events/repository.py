@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.events.models import Event
@@ -26,3 +27,8 @@ async def list_subject_events(
         query = query.where(or_(Event.time > time, and_(Event.time == time, Event.id > event_id)))
     query = query.order_by(Event.time, Event.id).limit(limit)
     return (await session.scalars(query)).all()
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many events in one statement (batched into multi-row VALUES by the driver)."""
+    await session.execute(insert(Event), list(rows))

@@ -64,3 +64,16 @@ async def list_projects(
         query = query.where(keyset_after(keys, after))
     query = query.order_by(Project.created_at, Project.id).limit(limit)
     return (await session.scalars(query)).all()
+
+
+async def lock_live_projects_in(
+    session: AsyncSession, workspace_id: uuid.UUID
+) -> Sequence[Project]:
+    """A workspace's live projects, locked for a change to all of them."""
+    query = (
+        select(Project)
+        .where(Project.workspace_id == workspace_id, Project.deleted_at.is_(None))
+        .order_by(Project.id)
+        .with_for_update()
+    )
+    return (await session.scalars(query)).all()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +15,8 @@ from haven.core.concurrency import ensure_version
 from haven.core.errors import NotFound
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record, record_all
+from haven.projects import events as project_events
 from haven.projects import repository as repo
 from haven.projects.models import Project
 from haven.projects.schemas import ProjectCreate, ProjectUpdate, project_to_dict
@@ -39,25 +38,6 @@ async def _project_for(
         session, principal, workspace_id=project.workspace_id, write=write, what="project"
     )
     return project
-
-
-def _record(
-    session: AsyncSession,
-    principal: Principal,
-    event_type: str,
-    project: Project,
-    changes: dict[str, tuple[Any, Any]] | None = None,
-) -> None:
-    record_event(
-        session,
-        type=event_type,
-        subject=f"projects/{project.id}",
-        actor=principal.actor,
-        workspace_id=project.workspace_id,
-        version=project.version,
-        data={"project": project_to_dict(project)},
-        changes=changes,
-    )
 
 
 async def workspace_of(
@@ -120,7 +100,7 @@ async def create_project(
     )
     session.add(project)
     await session.flush()
-    _record(session, principal, catalog.PROJECT_CREATED, project)
+    record(session, project_events.created(project, actor=principal.actor))
     return project, True
 
 
@@ -139,14 +119,12 @@ async def update_project(
         if_match=if_match,
         current=lambda: project_to_dict(project),
     )
-    before = project_to_dict(project)
+    before = project_events.snapshot(project)
     for name in data.model_fields_set:
         setattr(project, name, getattr(data, name))
     await session.flush()
-    after = project_to_dict(project)
-    changes = {k: (before[k], after[k]) for k in data.model_fields_set if before[k] != after[k]}
-    if changes:
-        _record(session, principal, catalog.PROJECT_UPDATED, project, changes)
+    if project.version != before["version"]:
+        record(session, project_events.updated(project, before=before, actor=principal.actor))
     return project
 
 
@@ -161,9 +139,10 @@ async def delete_project(
         if_match=if_match,
         current=lambda: project_to_dict(project),
     )
+    before = project_events.snapshot(project)
     project.deleted_at = utcnow()
     await session.flush()
-    _record(session, principal, catalog.PROJECT_DELETED, project)
+    record(session, project_events.deleted(project, before=before, actor=principal.actor))
     return project
 
 
@@ -184,4 +163,25 @@ async def list_projects(
         include_archived=include_archived,
         after=after,
         limit=limit,
+    )
+
+
+async def delete_workspace_projects(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID, deleted_at: datetime
+) -> None:
+    """The live projects of a workspace being deleted go with it, each with its event.
+
+    For workspaces.flows, which has checked that the caller may delete the workspace.
+    """
+    projects = await repo.lock_live_projects_in(session, workspace_id)
+    before = [project_events.snapshot(project) for project in projects]
+    for project in projects:
+        project.deleted_at = deleted_at
+    await session.flush()
+    await record_all(
+        session,
+        [
+            project_events.deleted(project, before=state, actor=principal.actor)
+            for project, state in zip(projects, before, strict=True)
+        ],
     )

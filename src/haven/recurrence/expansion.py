@@ -226,7 +226,7 @@ def _candidate_days(parts: Parts, start: datetime) -> list[date]:
     return [first]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=256)  # pragma: no mutate (a cache changes speed, never results)
 def _days_of_year(parts: Parts, year: int) -> tuple[date, ...]:
     """The days of the year the day BY parts may accept, in order: a superset, narrowed by the
     part that names the fewest days."""
@@ -310,7 +310,7 @@ def _in_weeks(day: date, parts: Parts) -> bool:
     return _counted((week_start - first).days // 7 + 1, weeks, parts.weeknos)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=64)  # pragma: no mutate (a cache changes speed, never results)
 def _week_year(year: int, wkst: int) -> tuple[date, int]:
     """The first day of the year's week 1, and how many weeks the year has."""
     first = _week_start(date(year, 1, 4), wkst)  # week 1 holds 4 January

@@ -388,7 +388,7 @@ def _never_occurs(parts: Parts) -> bool:
         return True
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # pragma: no mutate (a cache changes speed, never results)
 def _parse_rule(rule: str) -> _Rule:
     parts = _split_parts(rule)
     freq = parts.get("FREQ")

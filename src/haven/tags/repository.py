@@ -77,3 +77,8 @@ async def list_tags(
     if after is not None:
         query = query.where(keyset_after(keys, after))
     return (await session.scalars(query.order_by(Tag.name_key, Tag.id).limit(limit))).all()
+
+
+async def tags_in(session: AsyncSession, workspace_id: uuid.UUID) -> Sequence[Tag]:
+    query = select(Tag).where(Tag.workspace_id == workspace_id).order_by(Tag.id)
+    return (await session.scalars(query)).all()

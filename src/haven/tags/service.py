@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +13,8 @@ from haven.accounts.principal import Principal
 from haven.core.concurrency import ensure_version
 from haven.core.errors import Conflict, NotFound
 from haven.core.ids import new_id
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record, record_all
+from haven.tags import events as tag_events
 from haven.tags import repository as repo
 from haven.tags.models import Tag
 from haven.tags.schemas import TagCreate, TagUpdate, tag_to_dict
@@ -50,25 +49,6 @@ async def _tag_for(
     return tag
 
 
-def _record(
-    session: AsyncSession,
-    actor: str,
-    event_type: str,
-    tag: Tag,
-    changes: dict[str, tuple[Any, Any]] | None = None,
-) -> None:
-    record_event(
-        session,
-        type=event_type,
-        subject=f"tags/{tag.id}",
-        actor=actor,
-        workspace_id=tag.workspace_id,
-        version=tag.version,
-        data={"tag": tag_to_dict(tag)},
-        changes=changes,
-    )
-
-
 def is_named(tag_id: ColumnElement[uuid.UUID], key: BindParameter[str]) -> ColumnElement[bool]:
     """A query condition for other modules: the tag `tag_id` is called `key` (lower-cased)."""
     return repo.is_named(tag_id, key)
@@ -96,7 +76,7 @@ async def tags_named(
             ],
         )
         for tag in created:
-            _record(session, actor, catalog.TAG_CREATED, tag)
+            record(session, tag_events.created(tag, actor=actor))
         existing = await repo.tags_by_key(session, workspace_id=workspace_id, keys=list(wanted))
     return [existing[key] for key in wanted]
 
@@ -119,7 +99,7 @@ async def create_tag(session: AsyncSession, *, principal: Principal, data: TagCr
     )
     session.add(tag)
     await session.flush()
-    _record(session, principal.actor, catalog.TAG_CREATED, tag)
+    record(session, tag_events.created(tag, actor=principal.actor))
     return tag
 
 
@@ -134,7 +114,7 @@ async def update_tag(
     """Rename or recolour a tag; (tag, its former name if renamed)."""
     tag = await _tag_for(session, principal, tag_id, write=True)
     _ensure_tag_version(tag, if_match)
-    before = tag_to_dict(tag)
+    before = tag_events.snapshot(tag)
     if "color" in data.model_fields_set:
         tag.color = data.color
     renamed_from: str | None = None
@@ -146,16 +126,14 @@ async def update_tag(
         renamed_from = tag.name
         tag.name, tag.name_key = data.name, key
     await session.flush()
-    after = tag_to_dict(tag)
-    changes = {k: (before[k], after[k]) for k in ("name", "color") if before[k] != after[k]}
-    if changes:
-        _record(session, principal.actor, catalog.TAG_UPDATED, tag, changes)
+    if tag.version != before["version"]:
+        record(session, tag_events.updated(tag, before=before, actor=principal.actor))
     return tag, renamed_from
 
 
 async def delete_tag(session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID) -> None:
     tag = await _tag_for(session, principal, tag_id, write=True)
-    _record(session, principal.actor, catalog.TAG_DELETED, tag)
+    record(session, tag_events.deleted(tag, actor=principal.actor))
     await session.delete(tag)
     await session.flush()
 
@@ -176,3 +154,15 @@ async def list_tags(
         after=after,
         limit=limit,
     )
+
+
+async def forget_workspace_tags(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID
+) -> None:
+    """The tags of a workspace being deleted go with it: a `tag.deleted` for each (the rows
+    stay with the deleted workspace, like its tasks in the trash).
+
+    For workspaces.flows, which has checked that the caller may delete the workspace.
+    """
+    tags = await repo.tags_in(session, workspace_id)
+    await record_all(session, [tag_events.deleted(tag, actor=principal.actor) for tag in tags])

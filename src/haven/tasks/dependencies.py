@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound
-from haven.events import catalog
+from haven.events.outbox import record
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task, TaskDependency
-from haven.tasks.recording import record_task_event
 
 
 async def add_dependency(
@@ -37,15 +37,15 @@ async def add_dependency(
         raise Conflict("that dependency would make a cycle")
     if await repo.dependency_exists(session, task_id=task_id, depends_on_id=depends_on_id):
         return task
+    before = task_events.snapshot(task)
     session.add(TaskDependency(task_id=task_id, depends_on_id=depends_on_id, created_at=utcnow()))
     task.depends_on = [*task.depends_on, str(depends_on_id)]
     await session.flush()
-    record_task_event(
+    record(
         session,
-        principal,
-        catalog.TASK_DEPENDENCY_ADDED,
-        task,
-        extra={"depends_on_id": str(depends_on_id)},
+        task_events.dependency_added(
+            task, before=before, depends_on_id=depends_on_id, actor=principal.actor
+        ),
     )
     return task
 
@@ -60,14 +60,14 @@ async def remove_dependency(
 ) -> None:
     task = await task_for(session, principal, task_id, write=True)
     ensure_task_version(task, if_match)
+    before = task_events.snapshot(task)
     if not await repo.delete_dependency(session, task_id=task_id, depends_on_id=depends_on_id):
         raise NotFound("no such dependency")
     task.depends_on = [d for d in task.depends_on if d != str(depends_on_id)]
     await session.flush()
-    record_task_event(
+    record(
         session,
-        principal,
-        catalog.TASK_DEPENDENCY_REMOVED,
-        task,
-        extra={"depends_on_id": str(depends_on_id)},
+        task_events.dependency_removed(
+            task, before=before, depends_on_id=depends_on_id, actor=principal.actor
+        ),
     )

@@ -12,12 +12,12 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound
 from haven.core.ids import new_id
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import task_for
 from haven.tasks.models import Reminder, Task
-from haven.tasks.schemas import ReminderIn, reminder_to_dict
+from haven.tasks.schemas import ReminderIn
 
 MAX_REMINDERS = 20
 
@@ -56,14 +56,7 @@ async def add_reminder(
         raise Conflict(f"a task can have at most {MAX_REMINDERS} reminders")
     reminder = new_reminder(session, task, data)
     await session.flush()
-    record_event(
-        session,
-        type=catalog.REMINDER_CREATED,
-        subject=f"tasks/{task.id}",
-        actor=principal.actor,
-        workspace_id=task.workspace_id,
-        data={"reminder": reminder_to_dict(reminder)},
-    )
+    record(session, task_events.reminder_created(reminder, task=task, actor=principal.actor))
     return reminder
 
 
@@ -76,11 +69,4 @@ async def delete_reminder(
         raise NotFound("reminder not found")
     await session.delete(reminder)
     await session.flush()
-    record_event(
-        session,
-        type=catalog.REMINDER_DELETED,
-        subject=f"tasks/{task.id}",
-        actor=principal.actor,
-        workspace_id=task.workspace_id,
-        data={"reminder_id": str(reminder_id)},
-    )
+    record(session, task_events.reminder_deleted(reminder_id, task=task, actor=principal.actor))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    update,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -424,20 +425,94 @@ async def replace_task_tags(
     await session.flush()
 
 
-async def tasks_with_tag(session: AsyncSession, tag_id: uuid.UUID) -> Sequence[Task]:
-    query = select(Task).join(TaskTag, TaskTag.task_id == Task.id).where(TaskTag.tag_id == tag_id)
-    return (await session.scalars(query)).all()
+# --- changes that reach many tasks at once ---------------------------------------------
+# A selection names the tasks; they are read (locked) and rewritten a batch at a time,
+# keyset-paged by id, so a tag on 10,000 tasks costs a few statements per batch, never
+# one round trip per task.
 
 
-async def project_tasks(session: AsyncSession, project_id: uuid.UUID) -> Sequence[Task]:
-    """The project's live tasks and every live task below them, whatever project those name.
+def carrying_tag(tag_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks that carry a tag, in the trash or not."""
+    return tasks_table.c.id.in_(select(TaskTag.task_id).where(TaskTag.tag_id == tag_id))
 
-    A subtask need not share its parent's project; it still goes wherever its parent goes.
+
+def assigned_in(workspace_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
+    """A user's tasks in a workspace, in the trash or not."""
+    return (tasks_table.c.workspace_id == workspace_id) & (tasks_table.c.assignee_id == user_id)
+
+
+def live_in_workspace(workspace_id: uuid.UUID) -> ColumnElement[bool]:
+    return (tasks_table.c.workspace_id == workspace_id) & tasks_table.c.deleted_at.is_(None)
+
+
+def live_in_project_with_subtasks(
+    session: AsyncSession, project_id: uuid.UUID, *, trashing_at: datetime
+) -> ColumnElement[bool]:
+    """A project's live tasks and, in whatever project, every live subtask below them.
+
+    The selection is read again for each batch while the project's tasks are being trashed
+    at `trashing_at`: the walk goes on through those, or the subtasks of a task trashed in
+    an earlier batch would no longer be reached.
     """
-    in_project = select(Task.id).where(Task.project_id == project_id)
-    trees = _reachable(session, "project_trees", start=in_project, step=_children_ids)
-    query = select(Task).join(trees, trees.c.id == Task.id).where(Task.deleted_at.is_(None))
-    return (await session.scalars(query)).all()
+    walkable = Task.deleted_at.is_(None) | (Task.deleted_at == trashing_at)
+
+    def children(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+        return _children_ids(parent_id).where(walkable)
+
+    in_project = select(Task.id).where(Task.project_id == project_id, walkable)
+    tree = _reachable(session, "project_tree", start=in_project, step=children)
+    return tasks_table.c.id.in_(select(tree.c.id)) & tasks_table.c.deleted_at.is_(None)
+
+
+async def locked_task_batches(
+    session: AsyncSession, selection: ColumnElement[bool], *, batch_size: int
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """The selected tasks' TASK_READ_COLUMNS, locked, `batch_size` rows at a time by id."""
+    after: uuid.UUID | None = None
+    while True:
+        query = select(*TASK_READ_COLUMNS).where(selection)
+        if after is not None:
+            query = query.where(tasks_table.c.id > after)
+        query = query.order_by(tasks_table.c.id).limit(batch_size).with_for_update()
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+async def rewrite_tasks(
+    session: AsyncSession,
+    *,
+    values: Sequence[tuple[uuid.UUID, Mapping[str, object]]],
+    now: datetime,
+) -> None:
+    """Set new column values on many tasks (each a new version) in one executemany.
+
+    Every task gets the same columns; rows loaded as ORM objects in this session are not
+    refreshed, so a caller rewrites only tasks it has not loaded.
+    """
+    if not values:
+        return
+    columns = sorted(values[0][1])
+    statement = (
+        update(Task)
+        .where(Task.id == bindparam("task_id"))
+        .values(
+            {
+                **{name: bindparam(f"new_{name}") for name in columns},
+                "version": Task.version + 1,
+                "updated_at": bindparam("now", type_=UTCDateTime()),
+            }
+        )
+    )
+    parameters = [
+        {"task_id": task_id, "now": now, **{f"new_{name}": row[name] for name in columns}}
+        for task_id, row in values
+    ]
+    # On the connection: a plain executemany, not the ORM's update-by-primary-key.
+    connection = await session.connection()
+    await connection.execute(statement, parameters)
 
 
 # --- dependencies -------------------------------------------------------------------

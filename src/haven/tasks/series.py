@@ -22,7 +22,7 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, ValidationFailed
 from haven.core.ids import derived_id
-from haven.events import catalog
+from haven.events.outbox import record
 from haven.recurrence import (
     InvalidRecurrence,
     Recurrence,
@@ -31,13 +31,13 @@ from haven.recurrence import (
     occurrences,
     parse_recurrence,
 )
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Reminder, Task
 from haven.tasks.open_occurrence import ensure_single_open_occurrence
-from haven.tasks.recording import record_task_event
 from haven.tasks.reminders import new_reminder
-from haven.tasks.schemas import LAST_DAY, OPEN_STATUSES, RecurrenceIn, ReminderIn, task_to_dict
+from haven.tasks.schemas import LAST_DAY, OPEN_STATUSES, RecurrenceIn, ReminderIn
 from haven.tasks.trash import restore_tree, trash_tree
 
 _T = TypeVar("_T")
@@ -168,20 +168,14 @@ async def complete(session: AsyncSession, principal: Principal, task: Task) -> T
     open_below = [
         child for child in await repo.descendants(session, task.id) if child.status in OPEN_STATUSES
     ]
-    status_before = {child.id: child.status for child in open_below}
+    before_each = [task_events.snapshot(child) for child in open_below]
     for child in open_below:
         child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
         child.progress = 100
     await session.flush()
-    for child in open_below:
-        record_task_event(
-            session,
-            principal,
-            catalog.TASK_COMPLETED,
-            child,
-            changes={"status": (status_before[child.id], "done")},
-        )
-    before = task.status
+    for child, child_before in zip(open_below, before_each, strict=True):
+        record(session, task_events.completed(child, before=child_before, actor=principal.actor))
+    before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by, task.progress = (
         "done",
         now,
@@ -190,13 +184,9 @@ async def complete(session: AsyncSession, principal: Principal, task: Task) -> T
     )
     await session.flush()
     next_task = await _spawn_next_occurrence(session, principal, task, completed_at=now)
-    record_task_event(
+    record(
         session,
-        principal,
-        catalog.TASK_COMPLETED,
-        task,
-        changes={"status": (before, "done")},
-        extra={"next_id": str(next_task.id) if next_task else None},
+        task_events.completed(task, before=before, actor=principal.actor, next_task=next_task),
     )
     return next_task
 
@@ -250,9 +240,7 @@ async def _spawn_next_occurrence(
     await _copy_reminders(session, source=task, target=nxt, shift=shift)
     await _copy_subtasks(session, principal, source=task, target=nxt, shift=shift)
     await ensure_single_open_occurrence(session, nxt)
-    record_task_event(
-        session, principal, catalog.TASK_CREATED, nxt, extra={"previous_id": str(task.id)}
-    )
+    record(session, task_events.created(nxt, actor=principal.actor, previous=task))
     return nxt
 
 
@@ -361,7 +349,7 @@ async def _copy_subtasks(
         repo.add_task_tags(session, task_id=copy.id, tag_ids=tag_ids.get(child.id, []))
         for reminder in reminders.get(child.id, []):
             new_reminder(session, copy, _shifted(reminder, shift))
-        record_task_event(session, principal, catalog.TASK_CREATED, copy)
+        record(session, task_events.created(copy, actor=principal.actor))
 
 
 async def reopen_task(
@@ -371,11 +359,10 @@ async def reopen_task(
     ensure_task_version(task, if_match)
     if task.status in OPEN_STATUSES:
         return task
-    before = task.status
+    before = task_events.snapshot(task)
     await reopen(session, principal, task, status="todo")
-    record_task_event(
-        session, principal, catalog.TASK_REOPENED, task, changes={"status": (before, "todo")}
-    )
+    await session.flush()
+    record(session, task_events.reopened(task, before=before, actor=principal.actor))
     return task
 
 
@@ -413,7 +400,7 @@ async def skip_task(
     due = await _next_due_of(task, completed_at=utcnow(), mode_override="due")
     if due is None:
         raise Conflict("the series has no further occurrence to skip to")
-    before_due = task_to_dict(task)["due"]
+    before = task_events.snapshot(task)
     shift = due - task.due_at
     task.due_at = due
     if task.start_at is not None:
@@ -425,11 +412,5 @@ async def skip_task(
             reminder.fire_at, reminder.fired_at = reminder.at, None
     await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
     await session.flush()
-    record_task_event(
-        session,
-        principal,
-        catalog.TASK_SKIPPED,
-        task,
-        changes={"due": (before_due, task_to_dict(task)["due"])},
-    )
+    record(session, task_events.skipped(task, before=before, actor=principal.actor))
     return task

@@ -17,15 +17,15 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events import catalog
+from haven.events.outbox import changes_between, record
 from haven.projects import service as projects
 from haven.tags import service as tags_service
+from haven.tasks import bulk, series
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
-from haven.tasks import series
 from haven.tasks.access import ensure_task_version, may_read, require_scope, task_for
 from haven.tasks.lists import SortKey, TaskFilters, parse_sort
 from haven.tasks.models import Task
-from haven.tasks.recording import record_task_event
 from haven.tasks.reminders import new_reminder
 from haven.tasks.schemas import (
     OPEN_STATUSES,
@@ -145,7 +145,7 @@ async def create_task(
     for reminder in data.reminders:
         new_reminder(session, task, reminder)
     await session.flush()
-    record_task_event(session, principal, catalog.TASK_CREATED, task)
+    record(session, task_events.created(task, actor=principal.actor))
     return task, True
 
 
@@ -187,7 +187,7 @@ async def update_task(
     task = await task_for(session, principal, task_id, write=True)
     ensure_task_version(task, if_match)
     fields = data.model_fields_set
-    before = task_to_dict(task)
+    before = task_events.snapshot(task)
     due_before = task.due_at
 
     for name in _SIMPLE_FIELDS:
@@ -234,18 +234,13 @@ async def update_task(
             await series.reopen(session, principal, task, status=data.status)
         else:
             task.status = data.status
+    await session.flush()
+    # What the patch changed besides completing is an update; completing is its own event.
+    if changes_between(before, task_to_dict(task)):
+        record(session, task_events.updated(task, before=before, actor=principal.actor))
     if completing:
         await series.guard_open_children(session, task, cascade=False)
         next_task = await series.complete(session, principal, task)
-    await session.flush()
-    changes = _diff(before, task_to_dict(task))
-    if changes and not completing:
-        record_task_event(session, principal, catalog.TASK_UPDATED, task, changes=changes)
-    elif changes:
-        changes.pop("status", None)
-        changes.pop("completed_at", None)
-        if set(changes) - {"version", "updated_at", "progress"}:
-            record_task_event(session, principal, catalog.TASK_UPDATED, task, changes=changes)
     return task, next_task
 
 
@@ -259,15 +254,6 @@ def _move_to_zone(task: Task, zone: str) -> None:
     if task.series_start is not None and task.due_is_date:
         task.series_start = _to_instant(task.series_start.astimezone(old).date(), zone)[0]
     task.timezone = zone
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    ignored = {"version", "updated_at"}
-    return {
-        key: (before[key], after[key])
-        for key in after
-        if key not in ignored and before.get(key) != after[key]
-    }
 
 
 async def _move_to_project(
@@ -357,16 +343,44 @@ async def rename_tag_on_tasks(
     old_name: str,
     new_name: str,
 ) -> None:
-    """A renamed tag shows its new name on every task that carries it."""
-    for task in await repo.tasks_with_tag(session, tag_id):
-        task.tag_names = [new_name if n == old_name else n for n in task.tag_names]
-    await session.flush()
+    """A renamed tag shows its new name on every task that carries it (each task updated)."""
+    await bulk.change_tasks(
+        session,
+        repo.carrying_tag(tag_id),
+        lambda row: {"tag_names": [new_name if n == old_name else n for n in row.tag_names]},
+        events=task_events.updated_in_bulk,
+        actor=principal.actor,
+    )
 
 
 async def remove_tag_from_tasks(
     session: AsyncSession, *, principal: Principal, tag_id: uuid.UUID, name: str
 ) -> None:
-    """A tag about to be deleted disappears from every task that carries it."""
-    for task in await repo.tasks_with_tag(session, tag_id):
-        task.tag_names = [n for n in task.tag_names if n != name]
-    await session.flush()
+    """A tag about to be deleted disappears from every task that carries it (each updated)."""
+    await bulk.change_tasks(
+        session,
+        repo.carrying_tag(tag_id),
+        lambda row: {"tag_names": [n for n in row.tag_names if n != name]},
+        events=task_events.updated_in_bulk,
+        actor=principal.actor,
+    )
+
+
+# --- members --------------------------------------------------------------------------
+
+
+async def unassign_member(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Someone who left a workspace is no longer the assignee of its tasks (each updated).
+
+    An assignee is always a member (creating or changing a task checks it); this keeps
+    it so when a member goes.
+    """
+    await bulk.change_tasks(
+        session,
+        repo.assigned_in(workspace_id, user_id),
+        lambda row: {"assignee_id": None},
+        events=task_events.updated_in_bulk,
+        actor=principal.actor,
+    )

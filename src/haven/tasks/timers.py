@@ -13,25 +13,11 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict
 from haven.core.ids import new_id
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import task_for
-from haven.tasks.models import Task, TimeLog
-from haven.tasks.schemas import time_log_to_dict
-
-
-def _timer_event(
-    session: AsyncSession, principal: Principal, event_type: str, log: TimeLog, task: Task
-) -> None:
-    record_event(
-        session,
-        type=event_type,
-        subject=f"tasks/{task.id}",
-        actor=principal.actor,
-        workspace_id=task.workspace_id,
-        data={"time_log": time_log_to_dict(log)},
-    )
+from haven.tasks.models import TimeLog
 
 
 async def start_timer(
@@ -50,7 +36,7 @@ async def start_timer(
         await session.flush()
     except IntegrityError as exc:  # a concurrent start won the race
         raise Conflict("another timer was started at the same moment; retry") from exc
-    _timer_event(session, principal, catalog.TIMER_STARTED, log, task)
+    record(session, task_events.timer_started(log, task=task, actor=principal.actor))
     return log
 
 
@@ -61,7 +47,7 @@ async def _stop(session: AsyncSession, principal: Principal, log: TimeLog, note:
     await session.flush()
     task = await repo.get_task(session, log.task_id)
     if task is not None:
-        _timer_event(session, principal, catalog.TIMER_STOPPED, log, task)
+        record(session, task_events.timer_stopped(log, task=task, actor=principal.actor))
 
 
 async def stop_timer(

@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict
-from haven.events import catalog
+from haven.events.outbox import record_all
 from haven.projects import service as projects
+from haven.tasks import bulk
+from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task
 from haven.tasks.open_occurrence import ensure_single_open_occurrence
-from haven.tasks.recording import record_task_event
 
 
 async def delete_task(
@@ -45,18 +46,46 @@ async def trash_tree(
 async def trash_project_tasks(
     session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, deleted_at: datetime
 ) -> None:
-    """Move the live tasks of a project that is being deleted to the trash."""
-    await _trash(session, principal, await repo.project_tasks(session, project_id), deleted_at)
+    """Move the live tasks of a project that is being deleted to the trash, with every
+    live subtask below them (in whatever project), at the project's instant of deletion:
+    restoring a task brings its subtasks back with it."""
+    await bulk.change_tasks(
+        session,
+        repo.live_in_project_with_subtasks(session, project_id, trashing_at=deleted_at),
+        lambda row: {"deleted_at": deleted_at},
+        events=task_events.deleted_in_bulk,
+        actor=principal.actor,
+    )
+
+
+async def trash_workspace_tasks(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID, deleted_at: datetime
+) -> None:
+    """Move the live tasks of a workspace that is being deleted to the trash, each with
+    its `task.deleted` event: nothing of the workspace stays live."""
+    await bulk.change_tasks(
+        session,
+        repo.live_in_workspace(workspace_id),
+        lambda row: {"deleted_at": deleted_at},
+        events=task_events.deleted_in_bulk,
+        actor=principal.actor,
+    )
 
 
 async def _trash(
     session: AsyncSession, principal: Principal, tasks: Sequence[Task], deleted_at: datetime
 ) -> None:
+    before = [task_events.snapshot(item) for item in tasks]
     for item in tasks:
         item.deleted_at = deleted_at
     await session.flush()
-    for item in tasks:
-        record_task_event(session, principal, catalog.TASK_DELETED, item)
+    await record_all(
+        session,
+        [
+            task_events.deleted(item, before=state, actor=principal.actor)
+            for item, state in zip(tasks, before, strict=True)
+        ],
+    )
 
 
 async def restore_task(
@@ -95,11 +124,17 @@ async def restore_tree(session: AsyncSession, principal: Principal, task: Task) 
     if deleted_at is None:
         return
     below = await repo.deleted_together(session, task.id, deleted_at=deleted_at)
+    before = [task_events.snapshot(item) for item in (task, *below)]
     for item in (task, *below):
         item.deleted_at = None
     await _leave_deleted_projects(session, (task, *below))
     for item in (task, *below):
         await ensure_single_open_occurrence(session, item)
     await session.flush()
-    for item in (task, *below):
-        record_task_event(session, principal, catalog.TASK_RESTORED, item)
+    await record_all(
+        session,
+        [
+            task_events.restored(item, before=state, actor=principal.actor)
+            for item, state in zip((task, *below), before, strict=True)
+        ],
+    )

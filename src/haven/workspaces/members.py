@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +14,8 @@ from haven.accounts.authz import Role, Scope, require_scope
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, Forbidden, NotFound
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
+from haven.workspaces import events as workspace_events
 from haven.workspaces import repository
 from haven.workspaces.access import lock_for_change, require_role
 from haven.workspaces.models import Membership, Workspace
@@ -80,7 +79,7 @@ async def add_member(
     )
     session.add(membership)
     await session.flush()
-    record_member_event(session, catalog.MEMBER_ADDED, membership, actor=principal.actor)
+    record(session, workspace_events.member_added(membership, actor=principal.actor))
     return MemberView(
         user_id=user.id, email=user.email, name=user.name, role=data.role, joined_at=now
     )
@@ -112,15 +111,13 @@ async def change_member_role(
     if current is not role:
         if current is Role.OWNER:
             await _keep_an_owner(session, workspace_id=workspace_id)
+        before = workspace_events.member_snapshot(membership)
         membership.role = role.value
         membership.updated_at = utcnow()
         await session.flush()
-        record_member_event(
+        record(
             session,
-            catalog.MEMBER_ROLE_CHANGED,
-            membership,
-            actor=principal.actor,
-            changes={"role": (current.value, role.value)},
+            workspace_events.member_role_changed(membership, before=before, actor=principal.actor),
         )
     user = await users.get_user(session, user_id)
     assert user is not None  # the membership's foreign key guarantees it
@@ -157,7 +154,7 @@ async def remove_member(
         await _keep_an_owner(session, workspace_id=workspace_id)
     await session.delete(membership)
     await session.flush()
-    record_member_event(session, catalog.MEMBER_REMOVED, membership, actor=principal.actor)
+    record(session, workspace_events.member_removed(membership, actor=principal.actor))
 
 
 def _keep_the_personal_owner(workspace: Workspace, user_id: uuid.UUID) -> None:
@@ -174,29 +171,3 @@ async def _keep_an_owner(session: AsyncSession, *, workspace_id: uuid.UUID) -> N
     """Call before an owner stops being one (the workspace row is locked)."""
     if await repository.count_owners(session, workspace_id=workspace_id) <= 1:
         raise Conflict("a workspace needs an owner; make someone else owner first")
-
-
-def record_member_event(
-    session: AsyncSession,
-    type: str,
-    membership: Membership,
-    *,
-    actor: str,
-    changes: dict[str, tuple[Any, Any]] | None = None,
-) -> None:
-    record_event(
-        session,
-        type=type,
-        subject=f"workspaces/{membership.workspace_id}/members/{membership.user_id}",
-        actor=actor,
-        workspace_id=membership.workspace_id,
-        data={
-            "member": {
-                "workspace_id": membership.workspace_id,
-                "user_id": membership.user_id,
-                "role": membership.role,
-                "joined_at": membership.created_at,
-            }
-        },
-        changes=changes,
-    )

@@ -20,7 +20,7 @@ from haven.core.pagination import (
     fetch_limit,
 )
 from haven.db.session import ReadSession, WriteSession
-from haven.workspaces import members, service
+from haven.workspaces import flows, members, service
 from haven.workspaces.schemas import (
     MemberCreate,
     MemberRead,
@@ -127,6 +127,8 @@ async def update_workspace(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["workspaces"],
     summary="Delete a workspace (owners; not a personal workspace)",
+    description="Everything in it goes too: its live tasks move to the trash, its projects "
+    "and tags are deleted.",
 )
 async def delete_workspace(
     workspace_id: WorkspaceId,
@@ -134,7 +136,7 @@ async def delete_workspace(
     session: WriteSession,
     if_match: IfMatch = None,
 ) -> None:
-    await service.delete_workspace(
+    await flows.delete_workspace(
         session,
         principal=principal,
         workspace_id=workspace_id,
@@ -211,7 +213,8 @@ async def change_member_role(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["members"],
     summary="Remove a member (admins), or leave (yourself)",
-    description="The last owner cannot leave or be removed: make someone else owner first.",
+    description="The last owner cannot leave or be removed: make someone else owner first. "
+    "Tasks assigned to the member in this workspace are unassigned.",
 )
 async def remove_member(
     workspace_id: WorkspaceId,
@@ -219,6 +222,6 @@ async def remove_member(
     principal: CurrentPrincipal,
     session: WriteSession,
 ) -> None:
-    await members.remove_member(
+    await flows.remove_member(
         session, principal=principal, workspace_id=workspace_id, user_id=user_id
     )

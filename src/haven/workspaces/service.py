@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,11 +13,10 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events import catalog
-from haven.events.outbox import record_event
+from haven.events.outbox import record
+from haven.workspaces import events as workspace_events
 from haven.workspaces import repository
 from haven.workspaces.access import lock_for_change
-from haven.workspaces.members import record_member_event
 from haven.workspaces.models import Membership, Workspace
 from haven.workspaces.schemas import WorkspaceCreate
 
@@ -127,30 +125,9 @@ async def _create(
     await session.flush()
     session.add(membership)
     await session.flush()
-    record_event(
-        session,
-        type=catalog.WORKSPACE_CREATED,
-        subject=f"workspaces/{workspace.id}",
-        actor=actor,
-        workspace_id=workspace.id,
-        data={"workspace": describe_workspace(workspace)},
-        version=workspace.version,
-    )
-    record_member_event(session, catalog.MEMBER_ADDED, membership, actor=actor)
+    record(session, workspace_events.created(workspace, actor=actor))
+    record(session, workspace_events.member_added(membership, actor=actor))
     return workspace
-
-
-def describe_workspace(workspace: Workspace) -> dict[str, Any]:
-    """A workspace as events show it."""
-    return {
-        "id": workspace.id,
-        "name": workspace.name,
-        "is_personal": workspace.is_personal,
-        "created_by": workspace.created_by,
-        "created_at": workspace.created_at,
-        "deleted_at": workspace.deleted_at,
-        "version": workspace.version,
-    }
 
 
 async def rename_workspace(
@@ -172,20 +149,11 @@ async def rename_workspace(
     )
     if name is None or name == workspace.name:
         return WorkspaceView(workspace=workspace, role=role)
-    before = workspace.name
+    before = workspace_events.snapshot(workspace)
     workspace.name = name
     workspace.updated_at = utcnow()
     await session.flush()
-    record_event(
-        session,
-        type=catalog.WORKSPACE_UPDATED,
-        subject=f"workspaces/{workspace.id}",
-        actor=principal.actor,
-        workspace_id=workspace.id,
-        data={"workspace": describe_workspace(workspace)},
-        version=workspace.version,
-        changes={"name": (before, name)},
-    )
+    record(session, workspace_events.updated(workspace, before=before, actor=principal.actor))
     return WorkspaceView(workspace=workspace, role=role)
 
 
@@ -195,8 +163,11 @@ async def delete_workspace(
     principal: Principal,
     workspace_id: uuid.UUID,
     if_match: int | None = None,
-) -> None:
-    """Only an owner deletes (softly); a personal workspace stays."""
+) -> Workspace:
+    """Only an owner deletes (softly); a personal workspace stays.
+
+    flows.delete_workspace also deletes what is in it.
+    """
     require_scope(principal, Scope.WORKSPACES_WRITE)
     workspace, _ = await lock_for_change(
         session,
@@ -207,16 +178,10 @@ async def delete_workspace(
     )
     if workspace.is_personal:
         raise Conflict("a personal workspace cannot be deleted")
+    before = workspace_events.snapshot(workspace)
     now = utcnow()
     workspace.deleted_at = now
     workspace.updated_at = now
     await session.flush()
-    record_event(
-        session,
-        type=catalog.WORKSPACE_DELETED,
-        subject=f"workspaces/{workspace.id}",
-        actor=principal.actor,
-        workspace_id=workspace.id,
-        data={"workspace": describe_workspace(workspace)},
-        version=workspace.version,
-    )
+    record(session, workspace_events.deleted(workspace, before=before, actor=principal.actor))
+    return workspace

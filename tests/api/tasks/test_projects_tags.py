@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from haven.tasks import bulk
 from tests.factories import Account, make_task
 
 
@@ -122,3 +124,21 @@ async def test_a_task_restored_from_a_deleted_project_comes_back_without_it(
     assert child_now["project_id"] is None
     listed = await client.get("/tasks", params={"project_id": project["id"]}, headers=alice.headers)
     assert listed.json()["items"] == []
+
+
+async def test_a_project_larger_than_one_batch_trashes_every_subtask(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks are trashed a batch at a time; a subtask whose parent went in an earlier batch
+    (and that is in no project itself) must still be found."""
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 1)
+    project = (await client.post("/projects", json={"name": "Big"}, headers=alice.headers)).json()
+    parents = [await make_task(client, alice, project_id=project["id"]) for _ in range(2)]
+    children = [await make_task(client, alice, parent_id=parent["id"]) for parent in parents]
+
+    assert (
+        await client.delete(f"/projects/{project['id']}", headers=alice.headers)
+    ).status_code == 204
+
+    for task in (*parents, *children):
+        assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 404

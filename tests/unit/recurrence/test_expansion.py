@@ -295,3 +295,28 @@ def test_the_search_starts_at_the_period_of_after_not_at_dtstart(
     # A century of five-hour steps puts 09:00 and 14:00 in phase that day.
     assert first(hourly, at(1926, 1, 1), 1, after=after) == [at(2026, 3, 1, 14)]
     assert len(visited) == 2  # the period in phase at or before `after` (09:00), and 14:00
+
+
+@pytest.mark.parametrize(
+    ("freq", "interval", "expected"),
+    [
+        ("MINUTELY", 7, [at(2026, 1, 5, 9, 12), at(2026, 1, 5, 9, 19), at(2026, 1, 5, 9, 26)]),
+        ("SECONDLY", 1800, [at(2026, 1, 5, 9, 35), at(2026, 1, 5, 10, 5), at(2026, 1, 5, 10, 35)]),
+    ],
+)
+def test_minutely_and_secondly_rules_from_imports_still_expand(
+    freq: str, interval: int, expected: list[datetime]
+) -> None:
+    # The task gate refuses them; stored or imported ones are expanded all the same. (A start
+    # off the hour, so that the minutes count in the INTERVAL's phase.)
+    parts = Parts(freq=freq, interval=interval)
+    start = at(2026, 1, 5, 9, 5)
+    assert first(parts, start, 3, after=start) == expected
+    later = first(parts, start, 1, after=expected[1])
+    assert later == expected[2:]
+
+
+def test_a_day_counted_from_the_end_skips_months_too_short_for_it() -> None:
+    # The 31st-last day exists only in 31-day months, where it is the 1st.
+    parts = Parts(freq="MONTHLY", monthdays=(-31,))
+    assert first(parts, at(2026, 4, 1), 3) == [at(2026, 5, 1), at(2026, 7, 1), at(2026, 8, 1)]

@@ -253,3 +253,32 @@ def test_count_lowered_below_the_occurrences_used_ends_the_series() -> None:
     assert following("FREQ=DAILY;COUNT=6", start=start, previous=fifth, so_far=5) == at(
         2026, 1, 10, 9
     )
+
+
+def test_a_preview_gives_exactly_the_limit_even_a_long_one() -> None:
+    daily = parse_recurrence(rule="FREQ=DAILY")
+    start = at(2026, 1, 1, 9)
+    previews = occurrences(daily, series_start=start, tz=BERLIN, after=start, limit=300)
+    assert len(previews) == 300
+    assert previews[-1] == at(2026, 10, 28, 9)
+
+
+def test_an_until_in_the_last_hours_of_the_calendar_is_read_east_of_utc() -> None:
+    # 23:00 UTC on 31 December 9999 is past the end of the calendar in Tokyo.
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start = datetime(2026, 1, 5, 9, tzinfo=tokyo)
+    result = next_due(
+        Recurrence(rule="FREQ=DAILY;UNTIL=99991231T230000Z", mode="due", text=None),
+        series_start=start,
+        previous_due=start,
+        completed_at=start,
+        occurrences_so_far=1,
+        tz=tokyo,
+    )
+    assert result == datetime(2026, 1, 6, 9, tzinfo=tokyo)
+
+
+def test_a_rule_is_judged_possible_from_every_period_not_only_every_other_one() -> None:
+    # Every other month in February meets it from an even start; the due decides (later).
+    for rule in ("FREQ=MONTHLY;BYMONTH=2", "FREQ=MONTHLY;INTERVAL=2;BYMONTH=2"):
+        assert parse_recurrence(rule=rule).rule == rule

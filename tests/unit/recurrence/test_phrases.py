@@ -122,3 +122,30 @@ def test_unclear_phrase_is_refused_with_a_hint(phrase: str) -> None:
 def test_phrase_that_names_an_impossible_rule_says_why(phrase: str, message: str) -> None:
     with pytest.raises(InvalidRecurrence, match=re.escape(message)):
         parse_recurrence(text=phrase)
+
+
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "other": 2,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+}
+
+
+@pytest.mark.parametrize(("word", "number"), NUMBER_WORDS.items())
+def test_every_number_word_is_its_interval(word: str, number: int) -> None:
+    interval = "" if number == 1 else f";INTERVAL={number}"
+    assert phrase_to_rule(f"every {word} week") == (f"FREQ=WEEKLY{interval}", "due")
