@@ -18,6 +18,11 @@ async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project |
     return await session.get(Project, project_id)
 
 
+async def deleted_among(session: AsyncSession, project_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    query = select(Project.id).where(Project.id.in_(project_ids), Project.deleted_at.is_not(None))
+    return set(await session.scalars(query))
+
+
 async def lock_project(
     session: AsyncSession, project_id: uuid.UUID, *, shared: bool = False
 ) -> Project | None:

@@ -58,6 +58,13 @@ async def workspace_of(
     return project.workspace_id
 
 
+async def deleted_projects(
+    session: AsyncSession, project_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these projects are deleted (a deleted project is never restored)."""
+    return await repo.deleted_among(session, project_ids) if project_ids else set()
+
+
 async def get_project(
     session: AsyncSession, *, principal: Principal, project_id: uuid.UUID
 ) -> Project:

@@ -152,7 +152,10 @@ async def create_task(
 async def _ensure_member(
     session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
-    if await workspaces.role_in(session, user_id=user_id, workspace_id=workspace_id) is None:
+    member = await workspaces.role_in(
+        session, user_id=user_id, workspace_id=workspace_id, keep=True
+    )
+    if member is None:
         raise ValidationFailed(
             "the assignee is not a member of the task's workspace", loc=["body", "assignee_id"]
         )

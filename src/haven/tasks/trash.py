@@ -12,6 +12,7 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict
 from haven.events.outbox import record_all
+from haven.projects import service as projects
 from haven.tasks import bulk
 from haven.tasks import events as task_events
 from haven.tasks import repository as repo
@@ -103,6 +104,16 @@ async def restore_task(
     return task
 
 
+async def _leave_deleted_projects(session: AsyncSession, tasks: Sequence[Task]) -> None:
+    """Tasks restored from a deleted project come back out of it: it cannot be restored,
+    and a live task must not name a project that answers 404."""
+    named = list({item.project_id for item in tasks if item.project_id is not None})
+    gone = await projects.deleted_projects(session, named)
+    for item in tasks:
+        if item.project_id in gone:
+            item.project_id = None
+
+
 async def restore_tree(session: AsyncSession, principal: Principal, task: Task) -> None:
     """Take a task out of the trash with the subtasks that were deleted together with it.
 
@@ -116,6 +127,7 @@ async def restore_tree(session: AsyncSession, principal: Principal, task: Task) 
     before = [task_events.snapshot(item) for item in (task, *below)]
     for item in (task, *below):
         item.deleted_at = None
+    await _leave_deleted_projects(session, (task, *below))
     for item in (task, *below):
         await ensure_single_open_occurrence(session, item)
     await session.flush()

@@ -41,10 +41,16 @@ async def require_role(
 
 
 async def role_in(
-    session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID
+    session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID, keep: bool = False
 ) -> Role | None:
-    """A user's role in a live workspace; None when they are not a member."""
-    role_name = await repository.get_role(session, workspace_id=workspace_id, user_id=user_id)
+    """A user's role in a live workspace; None when they are not a member.
+
+    `keep` is for giving the user something there (assigning a task): removing them waits
+    until that commits, and then unassigns it with the rest, or the caller sees them gone.
+    """
+    role_name = await repository.get_role(
+        session, workspace_id=workspace_id, user_id=user_id, keep=keep
+    )
     return Role(role_name) if role_name else None
 
 

@@ -44,10 +44,13 @@ _ACCESS_TO_PERSONAL = _ACCESS.where(
 
 
 async def get_role(
-    session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID
+    session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID, keep: bool = False
 ) -> str | None:
+    """The user's role in the live workspace; `keep` holds the membership (a shared lock on
+    PostgreSQL, until commit) so it cannot be removed before the caller's change commits."""
+    query = _ROLE.with_for_update(read=True, of=Membership) if keep else _ROLE
     role: str | None = await session.scalar(
-        _ROLE, {"workspace_id": workspace_id, "user_id": user_id}
+        query, {"workspace_id": workspace_id, "user_id": user_id}
     )
     return role
 
@@ -126,11 +129,14 @@ async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Work
     Changes to a workspace or its members take this lock first, so two of them cannot both
     pass a check (e.g. "another owner remains") that only one of them may. On SQLite every
     write transaction already holds the database lock.
+    FOR NO KEY UPDATE, not FOR UPDATE: rows that point at the workspace (a task being
+    created in it) need not wait, and a member removal cannot deadlock with a task being
+    assigned to that member (which holds the membership until it commits).
     """
     workspace: Workspace | None = await session.scalar(
         select(Workspace)
         .where(Workspace.id == workspace_id, Workspace.deleted_at.is_(None))
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     return workspace
 

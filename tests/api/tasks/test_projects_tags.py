@@ -106,6 +106,26 @@ async def test_deleting_a_project_trashes_the_subtasks_of_its_tasks(
         assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 200
 
 
+async def test_a_task_restored_from_a_deleted_project_comes_back_without_it(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A deleted project cannot be restored, so its tasks come back out of it (with their
+    subtasks) instead of live in a project that answers 404."""
+    project = (await client.post("/projects", json={"name": "Old"}, headers=alice.headers)).json()
+    task = await make_task(client, alice, project_id=project["id"])
+    child = await make_task(client, alice, parent_id=task["id"], project_id=project["id"])
+    await client.delete(f"/projects/{project['id']}", headers=alice.headers)
+
+    restored = await client.post(f"/tasks/{task['id']}/restore", headers=alice.headers)
+
+    assert restored.status_code == 200
+    assert restored.json()["project_id"] is None
+    child_now = (await client.get(f"/tasks/{child['id']}", headers=alice.headers)).json()
+    assert child_now["project_id"] is None
+    listed = await client.get("/tasks", params={"project_id": project["id"]}, headers=alice.headers)
+    assert listed.json()["items"] == []
+
+
 async def test_a_project_larger_than_one_batch_trashes_every_subtask(
     client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:

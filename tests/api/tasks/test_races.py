@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from tests.factories import Account, make_task
+from tests.factories import Account, add_member, make_task, make_workspace
 
 
 async def test_a_subtask_created_while_its_parent_is_deleted_is_not_left_live(
@@ -161,3 +161,29 @@ async def test_concurrent_project_and_tag_writes_take_turns(
         assert sorted(r.json()["version"] for r in unguarded) == list(range(3, 9))
         final = await client.get(path, headers=alice.headers)
         assert final.json()["version"] == 8
+
+
+async def test_a_task_assigned_while_its_assignee_is_removed_is_not_left_assigned(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    """Removing a member unassigns their tasks; an assignment made at the same moment either
+    fails (not a member any more) or is unassigned with the others."""
+    for _ in range(3):
+        team = await make_workspace(client, alice)
+        assert (await add_member(client, alice, team, bob, "member")).status_code == 201
+        removal = client.delete(f"/workspaces/{team}/members/{bob.id}", headers=alice.headers)
+        assignments = [
+            client.post(
+                "/tasks",
+                json={"title": f"for bob {n}", "workspace_id": team, "assignee_id": bob.id},
+                headers=alice.headers,
+            )
+            for n in range(4)
+        ]
+        removed, *assigned = await asyncio.gather(removal, *assignments)
+        assert removed.status_code == 204, removed.text
+        assert {response.status_code for response in assigned} <= {201, 422}
+        left = await client.get(
+            "/tasks", params={"workspace_id": team, "assignee_id": bob.id}, headers=alice.headers
+        )
+        assert left.json()["items"] == []
