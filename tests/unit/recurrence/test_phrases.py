@@ -27,6 +27,8 @@ PHRASES: list[tuple[str, str, Mode]] = [
     ("every other week", "FREQ=WEEKLY;INTERVAL=2", "due"),
     ("every second week", "FREQ=WEEKLY;INTERVAL=2", "due"),
     ("fortnightly", "FREQ=WEEKLY;INTERVAL=2", "due"),
+    ("biweekly", "FREQ=WEEKLY;INTERVAL=2", "due"),
+    ("every fortnight", "FREQ=WEEKLY;INTERVAL=2", "due"),
     ("every monday", "FREQ=WEEKLY;BYDAY=MO", "due"),
     ("every mon", "FREQ=WEEKLY;BYDAY=MO", "due"),
     ("every mondays", "FREQ=WEEKLY;BYDAY=MO", "due"),

@@ -444,6 +444,20 @@ def test_next_due_is_a_later_instant_even_after_a_due_in_the_repeated_hour() -> 
     assert following.astimezone(UTC) == datetime(2026, 11, 1, 7, 45, tzinfo=UTC)
 
 
+def test_a_preview_from_the_repeated_hour_gives_only_later_instants() -> None:
+    # From the second 01:30 (EST), 01:45 on the wall clock is read as EDT: earlier, so left out.
+    recurrence = Recurrence(rule="FREQ=HOURLY;BYMINUTE=45", mode="due", text=None)
+    second_pass = datetime(2026, 11, 1, 6, 30, tzinfo=UTC).astimezone(NEW_YORK)
+    previews = occurrences(
+        recurrence,
+        series_start=at(NEW_YORK, 2026, 11, 1, 0, 45),
+        tz=NEW_YORK,
+        after=second_pass,
+        limit=2,
+    )
+    assert [p.astimezone(UTC).hour for p in previews] == [7, 8]  # 02:45 and 03:45 EST
+
+
 def test_monthly_on_the_31st_skips_the_months_without_one() -> None:
     start = at(NEW_YORK, 2026, 1, 31, 9)
     expected = [start, *(at(NEW_YORK, 2026, m, 31, 9) for m in (3, 5, 7, 8, 10))]
