@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import cast, get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -338,6 +339,20 @@ def test_completion_mode_enforces_count_with_the_occurrences_so_far() -> None:
     done = at(NEW_YORK, 2026, 1, 10, 10)
     assert completion(recurrence, due, done, so_far=2) == at(NEW_YORK, 2026, 1, 11, 9)
     assert completion(recurrence, due, done, so_far=3) is None
+
+
+def test_a_mode_read_from_a_request_is_compared_by_value() -> None:
+    # A request body's "completion" is a new string, not the literal: compared by identity, the
+    # series would quietly follow the schedule instead.
+    mode = cast(Mode, json.loads('{"mode": "completion"}')["mode"])
+    recurrence = parse_recurrence(rule="FREQ=DAILY;INTERVAL=3", mode=mode)
+    assert all(recurrence.mode is not literal for literal in get_args(Mode))
+    due = at(NEW_YORK, 2026, 1, 10, 9)
+    # Completed late, and completed early: the next due counts from the completion day.
+    assert completion(recurrence, due, at(NEW_YORK, 2026, 1, 12, 7)) == at(NEW_YORK, 2026, 1, 15, 9)
+    assert completion(recurrence, due, at(NEW_YORK, 2026, 1, 5, 7)) == at(NEW_YORK, 2026, 1, 8, 9)
+    with pytest.raises(InvalidRecurrence, match="INTERVAL cannot be combined with BYDAY"):
+        parse_recurrence(rule="FREQ=DAILY;INTERVAL=7;BYDAY=SA", mode=mode)
 
 
 def test_occurrences_so_far_must_count_the_previous_one() -> None:
