@@ -149,6 +149,35 @@ def test_rule_is_normalized_to_upper_case_in_a_fixed_part_order(rule: str, norma
     assert normalize_rule(rule) == normalized
 
 
+EVERY_DAY = "BYDAY=MO,TU,WE,TH,FR,SA,SU"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=YEARLY;BYMONTH=1,12",
+        "FREQ=YEARLY;BYWEEKNO=1,53",
+        "FREQ=YEARLY;BYWEEKNO=-53,-1",
+        "FREQ=YEARLY;BYYEARDAY=1,366",
+        "FREQ=YEARLY;BYYEARDAY=-366,-1",
+        "FREQ=MONTHLY;BYMONTHDAY=1,31",
+        "FREQ=MONTHLY;BYMONTHDAY=-31,-1",
+        "FREQ=MONTHLY;BYDAY=5TH",
+        "FREQ=MONTHLY;BYDAY=-5TH",
+        "FREQ=YEARLY;BYDAY=53SU",
+        "FREQ=YEARLY;BYDAY=-53SU",
+        "FREQ=DAILY;BYHOUR=0,23",
+        "FREQ=HOURLY;BYMINUTE=59;BYSECOND=59",
+        "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
+        f"FREQ=YEARLY;{EVERY_DAY};BYSETPOS=366",
+        f"FREQ=YEARLY;{EVERY_DAY};BYSETPOS=-366",
+    ],
+)
+def test_the_first_and_last_number_of_every_part_are_accepted(rule: str) -> None:
+    # The 31st, the 5th Thursday, the 53rd week or Sunday, the 366th day: rare, but real.
+    assert parse_recurrence(rule=rule).rule == rule
+
+
 def test_hourly_rule_that_only_fits_some_start_times_is_accepted_then_refused_for_others() -> None:
     # INTERVAL=24 only ever reaches the start hour: valid for a 03:00 task, impossible for 09:00.
     recurrence = parse_recurrence(rule="FREQ=HOURLY;INTERVAL=24;BYHOUR=3")
