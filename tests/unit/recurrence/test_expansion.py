@@ -223,6 +223,19 @@ def test_an_hourly_rule_on_a_day_of_the_year_keeps_to_that_day() -> None:
     assert first(parts, at(2026, 1, 1, 9), 2) == [at(2026, 1, 1, 9), at(2027, 1, 1, 9)]
 
 
+def test_a_sparse_day_keeps_the_rhythm_of_the_interval_across_months() -> None:
+    # Every third day, only on the 1st: the jump to the next 1st stays on the third-day rhythm
+    # (1 January, then 1 April is 90 days later), as dateutil has it.
+    parts = Parts(freq="DAILY", interval=3, monthdays=(1,))
+    assert first(parts, at(2026, 1, 1, 9), 5) == [
+        at(2026, 1, 1, 9),
+        at(2026, 4, 1, 9),
+        at(2026, 5, 1, 9),
+        at(2026, 9, 1, 9),
+        at(2026, 10, 1, 9),
+    ]
+
+
 def test_every_fourth_thursday_is_not_the_third() -> None:
     parts = Parts(freq="MONTHLY", weekdays=(Weekday(TH, 4),))
     assert first(parts, at(2026, 1, 1, 18), 2) == [at(2026, 1, 22, 18), at(2026, 2, 26, 18)]
