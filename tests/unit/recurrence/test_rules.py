@@ -286,6 +286,15 @@ def test_date_only_until_includes_that_whole_day() -> None:
     assert dues == [start, at(NEW_YORK, 2026, 1, 6, 23, 30), at(NEW_YORK, 2026, 1, 7, 23, 30)]
 
 
+def test_an_until_on_new_years_day_keeps_that_days_occurrence() -> None:
+    start = at(NEW_YORK, 2026, 1, 1, 9)
+    recurrence = parse_recurrence(text="every january 1st until 2028-01-01")
+    previews = occurrences(
+        recurrence, series_start=start, tz=NEW_YORK, after=start - timedelta(seconds=1), limit=5
+    )
+    assert previews == [start, at(NEW_YORK, 2027, 1, 1, 9), at(NEW_YORK, 2028, 1, 1, 9)]
+
+
 def test_utc_until_is_compared_as_an_instant() -> None:
     # 2026-01-07T00:00Z is 19:00 on the 6th in New York: the 09:00 on the 7th is too late.
     start = at(NEW_YORK, 2026, 1, 5, 9)
