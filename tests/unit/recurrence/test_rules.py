@@ -306,6 +306,37 @@ def test_utc_until_is_compared_as_an_instant() -> None:
     assert dues == [start, at(TOKYO, 2026, 1, 6, 9), at(TOKYO, 2026, 1, 7, 9)]
 
 
+@pytest.mark.parametrize(
+    ("until", "last_day"),
+    [
+        # The dues are at 09:29:30 in New York, 14:29:30 UTC.
+        ("20260107T142929Z", 6),
+        ("20260107T142930Z", 7),
+        ("20260107T142945Z", 7),
+        ("20260107T143500Z", 7),
+        ("20260107T142000Z", 6),
+        ("20260107T135959Z", 6),
+    ],
+)
+def test_the_hours_minutes_and_seconds_of_an_until_all_count(until: str, last_day: int) -> None:
+    start = datetime(2026, 1, 5, 9, 29, 30, tzinfo=NEW_YORK)
+    dues = chain(due_rule(f"FREQ=DAILY;UNTIL={until}"), start, NEW_YORK, steps=10)
+    assert [d.day for d in dues] == list(range(5, last_day + 1))
+
+
+def test_a_series_that_starts_off_its_rule_in_the_calendars_last_year_keeps_its_start() -> None:
+    # The rule's next January would be in the year 10000: the start is the only occurrence.
+    start = at(TOKYO, 9999, 6, 1, 9)
+    previews = occurrences(
+        due_rule("FREQ=YEARLY;BYMONTH=1"),
+        series_start=start,
+        tz=TOKYO,
+        after=start - timedelta(seconds=1),
+        limit=2,
+    )
+    assert previews == [start]
+
+
 def test_floating_until_is_read_on_the_local_wall_clock() -> None:
     start = at(BERLIN, 2026, 1, 5, 9)
     dues = chain(due_rule("FREQ=DAILY;UNTIL=20260107T090000"), start, BERLIN, steps=10)
