@@ -300,6 +300,18 @@ def test_the_limit_counts_the_work_since_the_last_occurrence(
         first(parts, at(2024, 2, 29), 2)
 
 
+def test_the_limit_counts_every_period_before_the_first_occurrence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Monthly in July from 1 January: six months without it (a step each) come first.
+    parts = Parts(freq="MONTHLY", months=(7,))
+    monkeypatch.setattr(expansion, "MAX_STEPS", 6)
+    assert first(parts, at(2026, 1, 1), 1) == [at(2026, 7, 1)]
+    monkeypatch.setattr(expansion, "MAX_STEPS", 5)
+    with pytest.raises(SearchLimitReached):
+        first(parts, at(2026, 1, 1), 1)
+
+
 def test_a_rule_with_more_times_of_day_than_the_limit_is_refused() -> None:
     every_minute = Parts(freq="DAILY", hours=tuple(range(24)), minutes=tuple(range(60)))
     with pytest.raises(SearchLimitReached, match=f"more than {MAX_STEPS} times of day"):
