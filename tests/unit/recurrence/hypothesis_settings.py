@@ -14,7 +14,7 @@ from hypothesis import Phase, settings
 settings.register_profile("recurrence", max_examples=150, deadline=None)
 settings.register_profile(
     "mutation",
-    max_examples=25,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,

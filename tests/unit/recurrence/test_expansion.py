@@ -211,6 +211,31 @@ def test_the_fifth_weekday_of_a_month_and_the_last_day_of_a_leap_year() -> None:
     assert first(first_of_366, at(2025, 1, 1), 1) == [at(2028, 1, 1)]
 
 
+def test_the_last_days_of_a_common_year_count_back_from_its_365th() -> None:
+    last_day = Parts(freq="YEARLY", yeardays=(-1,))
+    assert first(last_day, at(2025, 1, 1), 2) == [at(2025, 12, 31), at(2026, 12, 31)]
+    last_friday = Parts(freq="YEARLY", weekdays=(Weekday(FR, -1),))
+    assert first(last_friday, at(2027, 1, 1), 1) == [at(2027, 12, 31)]
+
+
+def test_an_hourly_rule_on_a_day_of_the_year_keeps_to_that_day() -> None:
+    parts = Parts(freq="HOURLY", yeardays=(1,), hours=(9,), minutes=(0,))
+    assert first(parts, at(2026, 1, 1, 9), 2) == [at(2026, 1, 1, 9), at(2027, 1, 1, 9)]
+
+
+def test_a_sparse_day_keeps_the_rhythm_of_the_interval_across_months() -> None:
+    # Every third day, only on the 1st: the jump to the next 1st stays on the third-day rhythm
+    # (1 January, then 1 April is 90 days later), as dateutil has it.
+    parts = Parts(freq="DAILY", interval=3, monthdays=(1,))
+    assert first(parts, at(2026, 1, 1, 9), 5) == [
+        at(2026, 1, 1, 9),
+        at(2026, 4, 1, 9),
+        at(2026, 5, 1, 9),
+        at(2026, 9, 1, 9),
+        at(2026, 10, 1, 9),
+    ]
+
+
 def test_every_fourth_thursday_is_not_the_third() -> None:
     parts = Parts(freq="MONTHLY", weekdays=(Weekday(TH, 4),))
     assert first(parts, at(2026, 1, 1, 18), 2) == [at(2026, 1, 22, 18), at(2026, 2, 26, 18)]
@@ -228,6 +253,8 @@ def test_the_series_ends_with_the_calendar() -> None:
     assert first(weekly, at(9999, 12, 26), 3) == [at(9999, 12, 26)]
     hourly = Parts(freq="HOURLY", months=(12,))
     assert first(hourly, at(9999, 12, 31, 22), 3) == [at(9999, 12, 31, 22), at(9999, 12, 31, 23)]
+    leap_day = Parts(freq="DAILY", months=(2,), monthdays=(29,))
+    assert first(leap_day, at(9996, 2, 29), 3) == [at(9996, 2, 29)]
 
 
 def test_until_is_inclusive_to_the_second() -> None:
@@ -271,6 +298,18 @@ def test_the_limit_counts_the_work_since_the_last_occurrence(
     monkeypatch.setattr(expansion, "MAX_STEPS", 2)
     with pytest.raises(SearchLimitReached):
         first(parts, at(2024, 2, 29), 2)
+
+
+def test_the_limit_counts_every_period_before_the_first_occurrence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Monthly in July from 1 January: six months without it (a step each) come first.
+    parts = Parts(freq="MONTHLY", months=(7,))
+    monkeypatch.setattr(expansion, "MAX_STEPS", 6)
+    assert first(parts, at(2026, 1, 1), 1) == [at(2026, 7, 1)]
+    monkeypatch.setattr(expansion, "MAX_STEPS", 5)
+    with pytest.raises(SearchLimitReached):
+        first(parts, at(2026, 1, 1), 1)
 
 
 def test_a_rule_with_more_times_of_day_than_the_limit_is_refused() -> None:

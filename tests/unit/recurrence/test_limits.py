@@ -282,3 +282,10 @@ def test_a_rule_is_judged_possible_from_every_period_not_only_every_other_one() 
     # Every other month in February meets it from an even start; the due decides (later).
     for rule in ("FREQ=MONTHLY;BYMONTH=2", "FREQ=MONTHLY;INTERVAL=2;BYMONTH=2"):
         assert parse_recurrence(rule=rule).rule == rule
+
+
+def test_a_rule_that_occurs_only_every_few_years_is_not_taken_for_one_that_never_does() -> None:
+    # The first of 53 Saturdays comes only in years that start on a Saturday (2000, 2005, 2011):
+    # the check that a rule can occur at all must count the first day it looks at.
+    rule = "FREQ=YEARLY;BYDAY=-53SA"
+    assert parse_recurrence(rule=rule).rule == rule

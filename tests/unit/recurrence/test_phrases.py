@@ -27,6 +27,8 @@ PHRASES: list[tuple[str, str, Mode]] = [
     ("every other week", "FREQ=WEEKLY;INTERVAL=2", "due"),
     ("every second week", "FREQ=WEEKLY;INTERVAL=2", "due"),
     ("fortnightly", "FREQ=WEEKLY;INTERVAL=2", "due"),
+    ("biweekly", "FREQ=WEEKLY;INTERVAL=2", "due"),
+    ("every fortnight", "FREQ=WEEKLY;INTERVAL=2", "due"),
     ("every monday", "FREQ=WEEKLY;BYDAY=MO", "due"),
     ("every mon", "FREQ=WEEKLY;BYDAY=MO", "due"),
     ("every mondays", "FREQ=WEEKLY;BYDAY=MO", "due"),
@@ -149,3 +151,22 @@ NUMBER_WORDS = {
 def test_every_number_word_is_its_interval(word: str, number: int) -> None:
     interval = "" if number == 1 else f";INTERVAL={number}"
     assert phrase_to_rule(f"every {word} week") == (f"FREQ=WEEKLY{interval}", "due")
+
+
+ORDINAL_WORDS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "last": -1,
+    "second to last": -2,
+    "second last": -2,
+    "penultimate": -2,
+}
+
+
+@pytest.mark.parametrize(("word", "number"), ORDINAL_WORDS.items())
+def test_every_ordinal_word_is_its_weekday_of_the_month(word: str, number: int) -> None:
+    # "every fourth thursday" is the fourth, never the third.
+    assert phrase_to_rule(f"every {word} thursday") == (f"FREQ=MONTHLY;BYDAY={number}TH", "due")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import cast, get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -148,6 +149,37 @@ def test_rule_is_normalized_to_upper_case_in_a_fixed_part_order(rule: str, norma
     assert normalize_rule(rule) == normalized
 
 
+EVERY_DAY = "BYDAY=MO,TU,WE,TH,FR,SA,SU"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=YEARLY;BYMONTH=1,12",
+        "FREQ=YEARLY;BYWEEKNO=1,53",
+        "FREQ=YEARLY;BYWEEKNO=-53,-1",
+        "FREQ=YEARLY;BYYEARDAY=1,366",
+        "FREQ=YEARLY;BYYEARDAY=-366,-1",
+        "FREQ=MONTHLY;BYMONTHDAY=1,31",
+        "FREQ=MONTHLY;BYMONTHDAY=-31,-1",
+        "FREQ=MONTHLY;BYDAY=5TH",
+        "FREQ=MONTHLY;BYDAY=-5TH",
+        "FREQ=YEARLY;BYDAY=53SU",
+        "FREQ=YEARLY;BYDAY=-53SU",
+        "FREQ=YEARLY;BYDAY=53MO",  # 2001, 2007, ...
+        "FREQ=YEARLY;BYDAY=53TU",  # 2002, 2013, ...
+        "FREQ=DAILY;BYHOUR=0,23",
+        "FREQ=HOURLY;BYMINUTE=59;BYSECOND=59",
+        "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
+        f"FREQ=YEARLY;{EVERY_DAY};BYSETPOS=366",
+        f"FREQ=YEARLY;{EVERY_DAY};BYSETPOS=-366",
+    ],
+)
+def test_the_first_and_last_number_of_every_part_are_accepted(rule: str) -> None:
+    # The 31st, the 5th Thursday, the 53rd week or Sunday, the 366th day: rare, but real.
+    assert parse_recurrence(rule=rule).rule == rule
+
+
 def test_hourly_rule_that_only_fits_some_start_times_is_accepted_then_refused_for_others() -> None:
     # INTERVAL=24 only ever reaches the start hour: valid for a 03:00 task, impossible for 09:00.
     recurrence = parse_recurrence(rule="FREQ=HOURLY;INTERVAL=24;BYHOUR=3")
@@ -254,6 +286,15 @@ def test_date_only_until_includes_that_whole_day() -> None:
     assert dues == [start, at(NEW_YORK, 2026, 1, 6, 23, 30), at(NEW_YORK, 2026, 1, 7, 23, 30)]
 
 
+def test_an_until_on_new_years_day_keeps_that_days_occurrence() -> None:
+    start = at(NEW_YORK, 2026, 1, 1, 9)
+    recurrence = parse_recurrence(text="every january 1st until 2028-01-01")
+    previews = occurrences(
+        recurrence, series_start=start, tz=NEW_YORK, after=start - timedelta(seconds=1), limit=5
+    )
+    assert previews == [start, at(NEW_YORK, 2027, 1, 1, 9), at(NEW_YORK, 2028, 1, 1, 9)]
+
+
 def test_utc_until_is_compared_as_an_instant() -> None:
     # 2026-01-07T00:00Z is 19:00 on the 6th in New York: the 09:00 on the 7th is too late.
     start = at(NEW_YORK, 2026, 1, 5, 9)
@@ -263,6 +304,37 @@ def test_utc_until_is_compared_as_an_instant() -> None:
     start = at(TOKYO, 2026, 1, 5, 9)
     dues = chain(due_rule("FREQ=DAILY;UNTIL=20260107T000000Z"), start, TOKYO, steps=10)
     assert dues == [start, at(TOKYO, 2026, 1, 6, 9), at(TOKYO, 2026, 1, 7, 9)]
+
+
+@pytest.mark.parametrize(
+    ("until", "last_day"),
+    [
+        # The dues are at 09:29:30 in New York, 14:29:30 UTC.
+        ("20260107T142929Z", 6),
+        ("20260107T142930Z", 7),
+        ("20260107T142945Z", 7),
+        ("20260107T143500Z", 7),
+        ("20260107T142000Z", 6),
+        ("20260107T135959Z", 6),
+    ],
+)
+def test_the_hours_minutes_and_seconds_of_an_until_all_count(until: str, last_day: int) -> None:
+    start = datetime(2026, 1, 5, 9, 29, 30, tzinfo=NEW_YORK)
+    dues = chain(due_rule(f"FREQ=DAILY;UNTIL={until}"), start, NEW_YORK, steps=10)
+    assert [d.day for d in dues] == list(range(5, last_day + 1))
+
+
+def test_a_series_that_starts_off_its_rule_in_the_calendars_last_year_keeps_its_start() -> None:
+    # The rule's next January would be in the year 10000: the start is the only occurrence.
+    start = at(TOKYO, 9999, 6, 1, 9)
+    previews = occurrences(
+        due_rule("FREQ=YEARLY;BYMONTH=1"),
+        series_start=start,
+        tz=TOKYO,
+        after=start - timedelta(seconds=1),
+        limit=2,
+    )
+    assert previews == [start]
 
 
 def test_floating_until_is_read_on_the_local_wall_clock() -> None:
@@ -338,6 +410,20 @@ def test_completion_mode_enforces_count_with_the_occurrences_so_far() -> None:
     done = at(NEW_YORK, 2026, 1, 10, 10)
     assert completion(recurrence, due, done, so_far=2) == at(NEW_YORK, 2026, 1, 11, 9)
     assert completion(recurrence, due, done, so_far=3) is None
+
+
+def test_a_mode_read_from_a_request_is_compared_by_value() -> None:
+    # A request body's "completion" is a new string, not the literal: compared by identity, the
+    # series would quietly follow the schedule instead.
+    mode = cast(Mode, json.loads('{"mode": "completion"}')["mode"])
+    recurrence = parse_recurrence(rule="FREQ=DAILY;INTERVAL=3", mode=mode)
+    assert all(recurrence.mode is not literal for literal in get_args(Mode))
+    due = at(NEW_YORK, 2026, 1, 10, 9)
+    # Completed late, and completed early: the next due counts from the completion day.
+    assert completion(recurrence, due, at(NEW_YORK, 2026, 1, 12, 7)) == at(NEW_YORK, 2026, 1, 15, 9)
+    assert completion(recurrence, due, at(NEW_YORK, 2026, 1, 5, 7)) == at(NEW_YORK, 2026, 1, 8, 9)
+    with pytest.raises(InvalidRecurrence, match="INTERVAL cannot be combined with BYDAY"):
+        parse_recurrence(rule="FREQ=DAILY;INTERVAL=7;BYDAY=SA", mode=mode)
 
 
 def test_occurrences_so_far_must_count_the_previous_one() -> None:
@@ -442,6 +528,20 @@ def test_next_due_is_a_later_instant_even_after_a_due_in_the_repeated_hour() -> 
     )
     assert following is not None
     assert following.astimezone(UTC) == datetime(2026, 11, 1, 7, 45, tzinfo=UTC)
+
+
+def test_a_preview_from_the_repeated_hour_gives_only_later_instants() -> None:
+    # From the second 01:30 (EST), 01:45 on the wall clock is read as EDT: earlier, so left out.
+    recurrence = Recurrence(rule="FREQ=HOURLY;BYMINUTE=45", mode="due", text=None)
+    second_pass = datetime(2026, 11, 1, 6, 30, tzinfo=UTC).astimezone(NEW_YORK)
+    previews = occurrences(
+        recurrence,
+        series_start=at(NEW_YORK, 2026, 11, 1, 0, 45),
+        tz=NEW_YORK,
+        after=second_pass,
+        limit=2,
+    )
+    assert [p.astimezone(UTC).hour for p in previews] == [7, 8]  # 02:45 and 03:45 EST
 
 
 def test_monthly_on_the_31st_skips_the_months_without_one() -> None:
