@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from haven.app import create_app
+from haven.db.engine import create_engine, create_sessionmaker
+from haven.db.migrate import upgrade
 from haven.db.session import Database, WriteSession
 from haven.events.models import Event
 from haven.events.outbox import DomainEvent, record
@@ -179,3 +184,20 @@ async def test_names_are_measured_as_sent_and_need_visible_text(
         "/workspaces", json={"name": "  Home \n base "}, headers=alice.headers
     )
     assert named.json()["name"] == "Home base"
+
+
+async def test_not_ready_until_the_database_is_migrated(settings: Settings, tmp_path: Path) -> None:
+    """An unmigrated database answers SELECT 1, yet every API call would fail on it."""
+    empty = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/new.db"})
+    engine = create_engine(empty)
+    app = create_app(empty, database=Database(engine=engine, sessions=create_sessionmaker(engine)))
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 503
+            assert "haven migrate" in ready.json()["detail"]
+            await asyncio.to_thread(upgrade, empty.database_url)
+            assert (await client.get("/health/ready")).status_code == 200
+    finally:
+        await engine.dispose()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from haven.db.base import UTCDateTime
 
@@ -44,3 +49,19 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+@cache
+def head_revision() -> str | None:
+    """The revision the code expects the database at (the newest migration)."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def applied_revision(connection: AsyncConnection) -> str | None:
+    """The revision the database was migrated to; None for a database never migrated."""
+    try:
+        async with connection.begin_nested():
+            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:  # no alembic_version table: never migrated
+        return None
+    return result.scalar_one_or_none()
