@@ -137,6 +137,7 @@ def test_invalid_recurrence_is_a_value_error() -> None:
         ("FREQ=WEEKLY;BYDAY=MO", "FREQ=WEEKLY;BYDAY=MO"),
         ("rrule:freq=weekly;byday=mo", "FREQ=WEEKLY;BYDAY=MO"),
         ("  RRULE: BYDAY = MO ; FREQ = WEEKLY ;  ", "FREQ=WEEKLY;BYDAY=MO"),
+        ("FREQ=DAILY;;INTERVAL=2;", "FREQ=DAILY;INTERVAL=2"),
         ("BYDAY=+1MO;FREQ=MONTHLY;INTERVAL=01", "FREQ=MONTHLY;INTERVAL=1;BYDAY=1MO"),
         ("FREQ=DAILY;UNTIL=20270131T000000z", "FREQ=DAILY;UNTIL=20270131T000000Z"),
         ("FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU", "FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=-1"),
@@ -293,6 +294,15 @@ def test_an_until_on_new_years_day_keeps_that_days_occurrence() -> None:
         recurrence, series_start=start, tz=NEW_YORK, after=start - timedelta(seconds=1), limit=5
     )
     assert previews == [start, at(NEW_YORK, 2027, 1, 1, 9), at(NEW_YORK, 2028, 1, 1, 9)]
+
+
+def test_an_until_on_the_first_of_a_month_keeps_that_days_occurrence() -> None:
+    start = at(NEW_YORK, 2026, 1, 1, 9)
+    recurrence = parse_recurrence(text="every 1st until 2026-03-01")
+    previews = occurrences(
+        recurrence, series_start=start, tz=NEW_YORK, after=start - timedelta(seconds=1), limit=5
+    )
+    assert previews == [start, at(NEW_YORK, 2026, 2, 1, 9), at(NEW_YORK, 2026, 3, 1, 9)]
 
 
 def test_utc_until_is_compared_as_an_instant() -> None:
