@@ -310,6 +310,14 @@ def test_the_limit_counts_every_period_before_the_first_occurrence(
     monkeypatch.setattr(expansion, "MAX_STEPS", 5)
     with pytest.raises(SearchLimitReached):
         first(parts, at(2026, 1, 1), 1)
+    # Day by day: the first day (two steps: the period and its day), then a jump to 1 July that
+    # looked through one year of candidate days (a step).
+    daily = Parts(freq="DAILY", months=(7,))
+    monkeypatch.setattr(expansion, "MAX_STEPS", 3)
+    assert first(daily, at(2026, 1, 1), 1) == [at(2026, 7, 1)]
+    monkeypatch.setattr(expansion, "MAX_STEPS", 2)
+    with pytest.raises(SearchLimitReached):
+        first(daily, at(2026, 1, 1), 1)
 
 
 def test_a_rule_with_more_times_of_day_than_the_limit_is_refused() -> None:

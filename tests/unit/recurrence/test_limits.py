@@ -3,6 +3,7 @@ task's due, the end of the accepted date range, and the search that starts where
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -155,6 +156,20 @@ def test_completion_mode_is_checked_from_the_due_as_its_first_restart() -> None:
     with pytest.raises(InvalidRecurrence, match="the rule cannot follow this due"):
         check_schedule(stored, series_start=at(2026, 1, 1, 5), due=due, tz=BERLIN, date_only=False)
     check_schedule(stored, series_start=due, due=at(2026, 1, 6, 5), tz=BERLIN, date_only=False)
+
+
+def test_due_mode_is_checked_from_the_series_start_and_completion_mode_from_the_due() -> None:
+    # Every 12 months on the 31st: from a January start it meets every January; a due moved to
+    # February keeps that rhythm in "due" mode, but restarts in February (never a 31st) in
+    # "completion" mode. The mode is read from a request, so compared by value.
+    rule = "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=31"
+    start, moved = at(2026, 1, 31, 9), at(2026, 2, 15, 9)
+    due_mode = Recurrence(rule=rule, mode="due", text=None)
+    check_schedule(due_mode, series_start=start, due=moved, tz=BERLIN, date_only=False)
+    mode = json.loads('{"mode": "completion"}')["mode"]
+    completion_mode = Recurrence(rule=rule, mode=mode, text=None)
+    with pytest.raises(InvalidRecurrence, match="the rule cannot follow this due"):
+        check_schedule(completion_mode, series_start=start, due=moved, tz=BERLIN, date_only=False)
 
 
 # --- the search starts where the series is -------------------------------------------------------
