@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from haven.recurrence import (
     InvalidRecurrence,
+    Mode,
     Recurrence,
     SearchLimitReached,
     check_schedule,
@@ -166,7 +168,7 @@ def test_due_mode_is_checked_from_the_series_start_and_completion_mode_from_the_
     start, moved = at(2026, 1, 31, 9), at(2026, 2, 15, 9)
     due_mode = Recurrence(rule=rule, mode="due", text=None)
     check_schedule(due_mode, series_start=start, due=moved, tz=BERLIN, date_only=False)
-    mode = json.loads('{"mode": "completion"}')["mode"]
+    mode = cast(Mode, json.loads('{"mode": "completion"}')["mode"])
     completion_mode = Recurrence(rule=rule, mode=mode, text=None)
     with pytest.raises(InvalidRecurrence, match="the rule cannot follow this due"):
         check_schedule(completion_mode, series_start=start, due=moved, tz=BERLIN, date_only=False)
