@@ -133,6 +133,19 @@ def test_a_rule_with_no_occurrence_left_in_the_calendar_is_refused() -> None:
         check("FREQ=YEARLY;INTERVAL=400;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", at(2028, 2, 29, 9))
 
 
+def test_a_start_off_the_rule_does_not_count_as_an_occurrence_after_the_due() -> None:
+    # No January is left after July 9999; the June start (off the rule) lies before the due.
+    recurrence = parse_recurrence(rule="FREQ=YEARLY;BYMONTH=1")
+    with pytest.raises(InvalidRecurrence, match="never produces an occurrence after this due"):
+        check_schedule(
+            recurrence,
+            series_start=at(9999, 6, 1, 9),
+            due=at(9999, 7, 1, 9),
+            tz=BERLIN,
+            date_only=False,
+        )
+
+
 def test_a_series_that_ends_by_until_or_count_needs_no_next_occurrence() -> None:
     tuesday = at(2026, 1, 6, 9)
     check("FREQ=DAILY;INTERVAL=7;BYDAY=SA;COUNT=1", tuesday)
@@ -204,6 +217,10 @@ def test_a_due_moved_before_the_series_start_comes_back_to_the_start() -> None:
     start = at(2026, 1, 7, 9)  # a Wednesday, off the rule: still the first occurrence
     earlier = at(2025, 12, 1, 9)
     assert following("FREQ=WEEKLY;BYDAY=MO", start=start, previous=earlier) == start
+    # On the rule too, and not at an earlier time of the start's day that the rule names.
+    start = at(2026, 1, 5, 10)
+    earlier = at(2026, 1, 4, 12)
+    assert following("FREQ=DAILY;BYHOUR=8,10", start=start, previous=earlier) == start
 
 
 def test_an_occurrence_beyond_the_last_accepted_day_ends_the_series() -> None:
