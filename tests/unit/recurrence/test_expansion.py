@@ -324,6 +324,10 @@ def test_a_rule_with_more_times_of_day_than_the_limit_is_refused() -> None:
     every_minute = Parts(freq="DAILY", hours=tuple(range(24)), minutes=tuple(range(60)))
     with pytest.raises(SearchLimitReached, match=f"more than {MAX_STEPS} times of day"):
         first(every_minute, at(2026, 1, 1), 1)
+    ten_by_ten_by_ten = Parts(
+        freq="DAILY", hours=tuple(range(10)), minutes=tuple(range(10)), seconds=tuple(range(10))
+    )
+    assert first(ten_by_ten_by_ten, at(2026, 1, 1), 1) == [at(2026, 1, 1)]  # exactly the limit
 
 
 def test_the_search_starts_at_the_period_of_after_not_at_dtstart(
