@@ -96,6 +96,7 @@ BAD_RULES = [
     ("FREQ=YEARLY;BYMONTH=-1", 'BYMONTH: "-1" is not a month (use 1 to 12)'),
     ("FREQ=YEARLY;BYYEARDAY=367", 'BYYEARDAY: "367" is not a day of the year'),
     ("FREQ=YEARLY;BYYEARDAY=0", 'BYYEARDAY: "0" is not a day of the year'),
+    ("FREQ=YEARLY;BYDAY=MO;BYSETPOS=367", 'BYSETPOS: "367" is not a set position'),
     ("FREQ=DAILY\nBYDAY=MO", "give only the RRULE value"),
     ("FREQ=DAILY\rBYDAY=MO", "give only the RRULE value"),
     ("FREQ=YEARLY;BYWEEKNO=0", 'BYWEEKNO: "0" is not a week number'),
