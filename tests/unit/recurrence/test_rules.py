@@ -132,6 +132,17 @@ def test_bad_rule_is_refused_with_a_message_that_names_the_problem(rule: str, me
         parse_recurrence(rule=rule)
 
 
+def test_a_rule_or_phrase_of_exactly_500_characters_is_accepted() -> None:
+    rule = "FREQ=DAILY" + ";" * 490  # empty parts are tolerated
+    assert len(rule) == 500
+    assert parse_recurrence(rule=rule).rule == "FREQ=DAILY"
+    phrase = "every" + " " * 492 + "day"
+    assert len(phrase) == 500
+    assert parse_recurrence(text=phrase).rule == "FREQ=DAILY"
+    with pytest.raises(InvalidRecurrence, match="too long"):
+        parse_recurrence(rule=rule + ";")
+
+
 def test_invalid_recurrence_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="FREQ is required"):
         parse_recurrence(rule="BYDAY=MO")
