@@ -257,6 +257,21 @@ def test_the_series_ends_with_the_calendar() -> None:
     assert first(leap_day, at(9996, 2, 29), 3) == [at(9996, 2, 29)]
 
 
+def test_secondly_rules_from_imports_fire_every_interval_of_seconds() -> None:
+    every_second = Parts(freq="SECONDLY")
+    start = datetime(2026, 1, 5, 9, 0, 1)
+    assert first(every_second, start, 3) == [start + timedelta(seconds=n) for n in (0, 1, 2)]
+    every_fourth = Parts(freq="SECONDLY", interval=4)
+    assert first(every_fourth, start, 3) == [start + timedelta(seconds=n) for n in (0, 4, 8)]
+
+
+def test_an_until_at_the_start_of_a_period_keeps_that_periods_occurrence() -> None:
+    walls = walls_after(
+        Parts(freq="DAILY"), dtstart=at(2026, 1, 5), after=at(2026, 1, 5), until=at(2026, 1, 7)
+    )
+    assert list(walls) == [at(2026, 1, 6), at(2026, 1, 7)]
+
+
 def test_until_is_inclusive_to_the_second() -> None:
     parts = Parts(freq="HOURLY", minutes=(30,))
     start = at(2026, 1, 5, 9, 30)
