@@ -27,7 +27,10 @@ fi
 
 worker_pids=()
 stop_workers() {
+    # A worker finishes the mutant in hand before it stops: wait, so the next run finds its
+    # port free.
     for pid in "${worker_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${worker_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap stop_workers EXIT
 
@@ -48,6 +51,16 @@ for port in "${ports[@]}"; do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
         sleep 0.2
     done
+done
+
+sleep 1
+# A worker that could not listen (its port taken) must stop the run: cosmic-ray would record
+# every mutant sent to that port as ABNORMAL, in a fraction of a second each.
+for pid in "${worker_pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "a mutation worker did not start: see .mutation/worker-*/worker.log" >&2
+        exit 1
+    fi
 done
 
 "$venv/bin/cosmic-ray" exec mutation.toml "$session"

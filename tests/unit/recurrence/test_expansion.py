@@ -257,6 +257,21 @@ def test_the_series_ends_with_the_calendar() -> None:
     assert first(leap_day, at(9996, 2, 29), 3) == [at(9996, 2, 29)]
 
 
+def test_secondly_rules_from_imports_fire_every_interval_of_seconds() -> None:
+    every_second = Parts(freq="SECONDLY")
+    start = datetime(2026, 1, 5, 9, 0, 1)
+    assert first(every_second, start, 3) == [start + timedelta(seconds=n) for n in (0, 1, 2)]
+    every_fourth = Parts(freq="SECONDLY", interval=4)
+    assert first(every_fourth, start, 3) == [start + timedelta(seconds=n) for n in (0, 4, 8)]
+
+
+def test_an_until_at_the_start_of_a_period_keeps_that_periods_occurrence() -> None:
+    walls = walls_after(
+        Parts(freq="DAILY"), dtstart=at(2026, 1, 5), after=at(2026, 1, 5), until=at(2026, 1, 7)
+    )
+    assert list(walls) == [at(2026, 1, 6), at(2026, 1, 7)]
+
+
 def test_until_is_inclusive_to_the_second() -> None:
     parts = Parts(freq="HOURLY", minutes=(30,))
     start = at(2026, 1, 5, 9, 30)
@@ -310,12 +325,24 @@ def test_the_limit_counts_every_period_before_the_first_occurrence(
     monkeypatch.setattr(expansion, "MAX_STEPS", 5)
     with pytest.raises(SearchLimitReached):
         first(parts, at(2026, 1, 1), 1)
+    # Day by day: the first day (two steps: the period and its day), then a jump to 1 July that
+    # looked through one year of candidate days (a step).
+    daily = Parts(freq="DAILY", months=(7,))
+    monkeypatch.setattr(expansion, "MAX_STEPS", 3)
+    assert first(daily, at(2026, 1, 1), 1) == [at(2026, 7, 1)]
+    monkeypatch.setattr(expansion, "MAX_STEPS", 2)
+    with pytest.raises(SearchLimitReached):
+        first(daily, at(2026, 1, 1), 1)
 
 
 def test_a_rule_with_more_times_of_day_than_the_limit_is_refused() -> None:
     every_minute = Parts(freq="DAILY", hours=tuple(range(24)), minutes=tuple(range(60)))
     with pytest.raises(SearchLimitReached, match=f"more than {MAX_STEPS} times of day"):
         first(every_minute, at(2026, 1, 1), 1)
+    ten_by_ten_by_ten = Parts(
+        freq="DAILY", hours=tuple(range(10)), minutes=tuple(range(10)), seconds=tuple(range(10))
+    )
+    assert first(ten_by_ten_by_ten, at(2026, 1, 1), 1) == [at(2026, 1, 1)]  # exactly the limit
 
 
 def test_the_search_starts_at_the_period_of_after_not_at_dtstart(

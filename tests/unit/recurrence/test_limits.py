@@ -3,14 +3,17 @@ task's due, the end of the accepted date range, and the search that starts where
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from haven.recurrence import (
     InvalidRecurrence,
+    Mode,
     Recurrence,
     SearchLimitReached,
     check_schedule,
@@ -130,6 +133,19 @@ def test_a_rule_with_no_occurrence_left_in_the_calendar_is_refused() -> None:
         check("FREQ=YEARLY;INTERVAL=400;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", at(2028, 2, 29, 9))
 
 
+def test_a_start_off_the_rule_does_not_count_as_an_occurrence_after_the_due() -> None:
+    # No January is left after July 9999; the June start (off the rule) lies before the due.
+    recurrence = parse_recurrence(rule="FREQ=YEARLY;BYMONTH=1")
+    with pytest.raises(InvalidRecurrence, match="never produces an occurrence after this due"):
+        check_schedule(
+            recurrence,
+            series_start=at(9999, 6, 1, 9),
+            due=at(9999, 7, 1, 9),
+            tz=BERLIN,
+            date_only=False,
+        )
+
+
 def test_a_series_that_ends_by_until_or_count_needs_no_next_occurrence() -> None:
     tuesday = at(2026, 1, 6, 9)
     check("FREQ=DAILY;INTERVAL=7;BYDAY=SA;COUNT=1", tuesday)
@@ -155,6 +171,20 @@ def test_completion_mode_is_checked_from_the_due_as_its_first_restart() -> None:
     with pytest.raises(InvalidRecurrence, match="the rule cannot follow this due"):
         check_schedule(stored, series_start=at(2026, 1, 1, 5), due=due, tz=BERLIN, date_only=False)
     check_schedule(stored, series_start=due, due=at(2026, 1, 6, 5), tz=BERLIN, date_only=False)
+
+
+def test_due_mode_is_checked_from_the_series_start_and_completion_mode_from_the_due() -> None:
+    # Every 12 months on the 31st: from a January start it meets every January; a due moved to
+    # February keeps that rhythm in "due" mode, but restarts in February (never a 31st) in
+    # "completion" mode. The mode is read from a request, so compared by value.
+    rule = "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=31"
+    start, moved = at(2026, 1, 31, 9), at(2026, 2, 15, 9)
+    due_mode = Recurrence(rule=rule, mode="due", text=None)
+    check_schedule(due_mode, series_start=start, due=moved, tz=BERLIN, date_only=False)
+    mode = cast(Mode, json.loads('{"mode": "completion"}')["mode"])
+    completion_mode = Recurrence(rule=rule, mode=mode, text=None)
+    with pytest.raises(InvalidRecurrence, match="the rule cannot follow this due"):
+        check_schedule(completion_mode, series_start=start, due=moved, tz=BERLIN, date_only=False)
 
 
 # --- the search starts where the series is -------------------------------------------------------
@@ -187,6 +217,10 @@ def test_a_due_moved_before_the_series_start_comes_back_to_the_start() -> None:
     start = at(2026, 1, 7, 9)  # a Wednesday, off the rule: still the first occurrence
     earlier = at(2025, 12, 1, 9)
     assert following("FREQ=WEEKLY;BYDAY=MO", start=start, previous=earlier) == start
+    # On the rule too, and not at an earlier time of the start's day that the rule names.
+    start = at(2026, 1, 5, 10)
+    earlier = at(2026, 1, 4, 12)
+    assert following("FREQ=DAILY;BYHOUR=8,10", start=start, previous=earlier) == start
 
 
 def test_an_occurrence_beyond_the_last_accepted_day_ends_the_series() -> None:

@@ -64,6 +64,7 @@ PHRASES: list[tuple[str, str, Mode]] = [
     ("every 2 years", "FREQ=YEARLY;INTERVAL=2", "due"),
     ("every march 3rd", "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=3", "due"),
     ("every 3rd of march", "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=3", "due"),
+    ("every sept 3rd", "FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=3", "due"),
     ("every year on dec 24", "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24", "due"),
     ("hourly", "FREQ=HOURLY", "due"),
     ("every hour", "FREQ=HOURLY", "due"),

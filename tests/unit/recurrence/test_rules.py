@@ -95,6 +95,12 @@ BAD_RULES = [
     ("FREQ=YEARLY;BYMONTH=13", 'BYMONTH: "13" is not a month (use 1 to 12)'),
     ("FREQ=YEARLY;BYMONTH=-1", 'BYMONTH: "-1" is not a month (use 1 to 12)'),
     ("FREQ=YEARLY;BYYEARDAY=367", 'BYYEARDAY: "367" is not a day of the year'),
+    ("FREQ=YEARLY;BYYEARDAY=0", 'BYYEARDAY: "0" is not a day of the year'),
+    ("FREQ=YEARLY;BYDAY=MO;BYSETPOS=367", 'BYSETPOS: "367" is not a set position'),
+    ("FREQ=DAILY\nBYDAY=MO", "give only the RRULE value"),
+    ("FREQ=DAILY\rBYDAY=MO", "give only the RRULE value"),
+    ("FREQ=YEARLY;BYWEEKNO=0", 'BYWEEKNO: "0" is not a week number'),
+    ("FREQ=YEARLY;BYMONTH=0", 'BYMONTH: "0" is not a month'),
     ("FREQ=YEARLY;BYWEEKNO=54", 'BYWEEKNO: "54" is not a week number'),
     ("FREQ=DAILY;BYHOUR=24", 'BYHOUR: "24" is not an hour (use 0 to 23)'),
     ("FREQ=DAILY;BYMINUTE=60", 'BYMINUTE: "60" is not a minute (use 0 to 59)'),
@@ -126,6 +132,17 @@ def test_bad_rule_is_refused_with_a_message_that_names_the_problem(rule: str, me
         parse_recurrence(rule=rule)
 
 
+def test_a_rule_or_phrase_of_exactly_500_characters_is_accepted() -> None:
+    rule = "FREQ=DAILY" + ";" * 490  # empty parts are tolerated
+    assert len(rule) == 500
+    assert parse_recurrence(rule=rule).rule == "FREQ=DAILY"
+    phrase = "every" + " " * 492 + "day"
+    assert len(phrase) == 500
+    assert parse_recurrence(text=phrase).rule == "FREQ=DAILY"
+    with pytest.raises(InvalidRecurrence, match="too long"):
+        parse_recurrence(rule=rule + ";")
+
+
 def test_invalid_recurrence_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="FREQ is required"):
         parse_recurrence(rule="BYDAY=MO")
@@ -137,6 +154,7 @@ def test_invalid_recurrence_is_a_value_error() -> None:
         ("FREQ=WEEKLY;BYDAY=MO", "FREQ=WEEKLY;BYDAY=MO"),
         ("rrule:freq=weekly;byday=mo", "FREQ=WEEKLY;BYDAY=MO"),
         ("  RRULE: BYDAY = MO ; FREQ = WEEKLY ;  ", "FREQ=WEEKLY;BYDAY=MO"),
+        ("FREQ=DAILY;;INTERVAL=2;", "FREQ=DAILY;INTERVAL=2"),
         ("BYDAY=+1MO;FREQ=MONTHLY;INTERVAL=01", "FREQ=MONTHLY;INTERVAL=1;BYDAY=1MO"),
         ("FREQ=DAILY;UNTIL=20270131T000000z", "FREQ=DAILY;UNTIL=20270131T000000Z"),
         ("FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU", "FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=-1"),
@@ -293,6 +311,15 @@ def test_an_until_on_new_years_day_keeps_that_days_occurrence() -> None:
         recurrence, series_start=start, tz=NEW_YORK, after=start - timedelta(seconds=1), limit=5
     )
     assert previews == [start, at(NEW_YORK, 2027, 1, 1, 9), at(NEW_YORK, 2028, 1, 1, 9)]
+
+
+def test_an_until_on_the_first_of_a_month_keeps_that_days_occurrence() -> None:
+    start = at(NEW_YORK, 2026, 1, 1, 9)
+    recurrence = parse_recurrence(text="every 1st until 2026-03-01")
+    previews = occurrences(
+        recurrence, series_start=start, tz=NEW_YORK, after=start - timedelta(seconds=1), limit=5
+    )
+    assert previews == [start, at(NEW_YORK, 2026, 2, 1, 9), at(NEW_YORK, 2026, 3, 1, 9)]
 
 
 def test_utc_until_is_compared_as_an_instant() -> None:
