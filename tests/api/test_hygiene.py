@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from haven.accounts.active_users import active_users
 from haven.app import create_app
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.migrate import upgrade
@@ -199,5 +200,25 @@ async def test_not_ready_until_the_database_is_migrated(settings: Settings, tmp_
             assert "haven migrate" in ready.json()["detail"]
             await asyncio.to_thread(upgrade, empty.database_url)
             assert (await client.get("/health/ready")).status_code == 200
+    finally:
+        await engine.dispose()
+
+
+async def test_reads_never_hold_a_connection_while_authentication_waits_for_one(
+    client: httpx.AsyncClient, settings: Settings, alice: Account, bob: Account
+) -> None:
+    """With more concurrent reads than pooled connections, and users that authentication must
+    look up, every read is answered: none holds one connection while waiting for a second
+    (which stalled every reader for the pool's 30-second timeout)."""
+    small = settings.model_copy(update={"db_pool_size": 2})
+    engine = create_engine(small)
+    app = create_app(small, database=Database(engine=engine, sessions=create_sessionmaker(engine)))
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t/api/v1") as other:
+            active_users.reset()  # authentication must ask the database for each user
+            reads = [other.get("/tasks", headers=account.headers) for account in (alice, bob) * 4]
+            answers = await asyncio.wait_for(asyncio.gather(*reads), timeout=20)
+        assert [answer.status_code for answer in answers] == [200] * len(reads)
     finally:
         await engine.dispose()

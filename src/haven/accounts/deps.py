@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.accounts import authn, oidc
 from haven.accounts.principal import Principal
 from haven.core.errors import Unauthorized
-from haven.db.session import Database
+from haven.db.session import Database, autocommit_engine
 from haven.settings import Settings
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,18 +64,8 @@ async def _auth_session(request: Request) -> AsyncIterator[AsyncSession]:
     bookkeeping write (an API key's last use) commits on its own; a first OIDC sign-in opens
     its own transaction.
     """
-    async with AsyncSession(bind=_autocommit_engine(request.app), expire_on_commit=False) as s:
+    async with AsyncSession(bind=autocommit_engine(request.app), expire_on_commit=False) as s:
         yield s
-
-
-def _autocommit_engine(app: FastAPI) -> AsyncEngine:
-    engine: AsyncEngine | None = getattr(app.state, "autocommit_engine", None)
-    if engine is None:
-        database: Database = app.state.database
-        engine = app.state.autocommit_engine = database.engine.execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
-    return engine
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

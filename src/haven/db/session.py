@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -40,12 +40,26 @@ async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session on an autocommit connection: no BEGIN/COMMIT round trips for reads."""
-    database = get_database(request)
-    async with database.engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        async with AsyncSession(bind=autocommit, expire_on_commit=False) as session:
-            yield session
+    """A session on an autocommit connection: no BEGIN/COMMIT round trips for reads.
+
+    It takes its connection from the pool at its first statement, not before: authentication
+    may need a connection of its own first, and a request must never hold one connection
+    while it waits for a second (with as many such requests as the pool has connections,
+    each would wait for the pool's timeout).
+    """
+    async with AsyncSession(bind=autocommit_engine(request.app), expire_on_commit=False) as s:
+        yield s
+
+
+def autocommit_engine(app: FastAPI) -> AsyncEngine:
+    """The database's engine in autocommit mode (same pool), made once per app."""
+    engine: AsyncEngine | None = getattr(app.state, "autocommit_engine", None)
+    if engine is None:
+        database: Database = app.state.database
+        engine = app.state.autocommit_engine = database.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return engine
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
