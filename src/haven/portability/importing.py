@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.core.emails import normalize_email
 from haven.core.errors import NotFound
 from haven.db.registry import metadata
-from haven.events.outbox import DomainEvent, record_all
+from haven.events.outbox import EventList, record_all
 from haven.portability.document import ParsedExport, parse_export
 from haven.portability.errors import WorkspaceExists
 from haven.portability.registry import (
@@ -77,7 +77,7 @@ async def import_workspace(
 
 def _creation_events(
     context: ImportContext, plan: Sequence[tuple[Section, list[Row]]]
-) -> list[DomainEvent]:
+) -> EventList:
     """Each imported object's `*.created` event (after the history the document brought),
     in the order the sections were written: the workspace, its members, projects and tags,
     then tasks parents first, then what hangs on tasks. A consumer that replays them in

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import haven
 from haven.db.registry import metadata
-from haven.events.outbox import DomainEvent
+from haven.events.outbox import EventList
 
 Row = dict[str, Any]
 
@@ -56,7 +56,7 @@ Prepare = Callable[[ImportContext, list[Row]], Awaitable[list[Row]]]
 # The events that say the imported rows were made (`*.created`, one per object, parents
 # first), built by the owning module's event builders; None for rows that are part of
 # another object's state (a task's tags and dependencies are in its `task.created`).
-Describe = Callable[[ImportContext, list[Row]], list[DomainEvent]]
+Describe = Callable[[ImportContext, list[Row]], EventList]
 
 # Who an import's events name as their actor: Haven itself, run by an operator.
 IMPORT_ACTOR: Final = "system/import"

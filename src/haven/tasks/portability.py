@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from haven.events.outbox import DomainEvent
+from haven.events.outbox import EventList
 from haven.portability.errors import InvalidExport
 from haven.portability.registry import IMPORT_ACTOR, ImportContext, Row, Section, register_section
 from haven.tasks import events, repository
@@ -55,7 +55,7 @@ async def without_clashing_timers(context: ImportContext, logs: list[Row]) -> li
     return kept
 
 
-def tasks_created(_context: ImportContext, rows: list[Row]) -> list[DomainEvent]:
+def tasks_created(_context: ImportContext, rows: list[Row]) -> EventList:
     """A `task.created` per task, parents first (the rows are: see parents_first); its
     tags and dependencies are part of the task's state, so they need no events of their own."""
     return [events.created(Task(**row), actor=IMPORT_ACTOR) for row in rows]
@@ -66,7 +66,7 @@ def _task(context: ImportContext, task_id: uuid.UUID) -> Task:
     return Task(id=task_id, workspace_id=context.workspace_id)
 
 
-def reminders_created(context: ImportContext, rows: list[Row]) -> list[DomainEvent]:
+def reminders_created(context: ImportContext, rows: list[Row]) -> EventList:
     return [
         events.reminder_created(
             Reminder(**row), task=_task(context, row["task_id"]), actor=IMPORT_ACTOR
@@ -75,7 +75,7 @@ def reminders_created(context: ImportContext, rows: list[Row]) -> list[DomainEve
     ]
 
 
-def time_logs_started(context: ImportContext, rows: list[Row]) -> list[DomainEvent]:
+def time_logs_started(context: ImportContext, rows: list[Row]) -> EventList:
     """A `timer.started` per time log, carrying the log as it is (stopped or running): a
     time log has no `created` event, and this is the one that makes it."""
     return [

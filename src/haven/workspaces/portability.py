@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from haven.core.clock import utcnow
-from haven.events.outbox import DomainEvent
+from haven.events.outbox import EventList
 from haven.portability.registry import (
     IMPORT_ACTOR,
     ImportContext,
@@ -67,11 +67,11 @@ def _make_owner(memberships: list[Row], context: ImportContext) -> None:
     )
 
 
-def workspace_created(_context: ImportContext, rows: list[Row]) -> list[DomainEvent]:
+def workspace_created(_context: ImportContext, rows: list[Row]) -> EventList:
     return [events.created(Workspace(**row), actor=IMPORT_ACTOR) for row in rows]
 
 
-def members_added(_context: ImportContext, rows: list[Row]) -> list[DomainEvent]:
+def members_added(_context: ImportContext, rows: list[Row]) -> EventList:
     return [events.member_added(Membership(**row), actor=IMPORT_ACTOR) for row in rows]
 
 
