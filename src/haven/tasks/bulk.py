@@ -66,8 +66,8 @@ async def change_listed_tasks(
     now: datetime | None = None,
 ) -> None:
     """Like change_tasks, for tasks known by id (a subtree read in one walk): `BATCH_SIZE`
-    ids at a time, each batch read and locked in one statement, planned, rewritten in one
-    executemany and its events written in one insert."""
+    ids at a time, each batch read and locked in one statement, planned, rewritten (see
+    _write) and its events written in one insert."""
     now = now or utcnow()
     for start in range(0, len(ids), BATCH_SIZE):
         rows = await repo.locked_tasks(session, among(ids[start : start + BATCH_SIZE]))
@@ -98,8 +98,9 @@ async def _write(
     now: datetime,
 ) -> None:
     """Tasks that get the same values (all of a subtree trashed at one instant) are written
-    with one UPDATE … WHERE id IN per distinct set of values; tasks that each get their own
-    (a tag renamed inside each task's list of tags) with one executemany."""
+    with one UPDATE … WHERE id IN per distinct set of values, when a batch has a few such
+    sets; tasks that each get their own (a tag renamed inside each task's list of tags)
+    with one executemany per set of columns."""
     groups: dict[tuple[tuple[str, object], ...], list[uuid.UUID]] = {}
     for row, values in planned:
         key = tuple(sorted(values.items()))
