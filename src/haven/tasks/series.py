@@ -22,7 +22,7 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, ValidationFailed
 from haven.core.ids import derived_id
-from haven.events.outbox import record
+from haven.events.outbox import State, record
 from haven.recurrence import (
     InvalidRecurrence,
     Recurrence,
@@ -159,10 +159,14 @@ async def guard_open_children(session: AsyncSession, task: Task, *, cascade: boo
         )
 
 
-async def complete(session: AsyncSession, principal: Principal, task: Task) -> Task | None:
+async def complete(
+    session: AsyncSession, principal: Principal, task: Task, *, before: State | None = None
+) -> Task | None:
     """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None.
 
-    The subtasks, at any depth, are read in one query and written in one flush.
+    The subtasks, at any depth, are read in one query and written in one flush. `before` is
+    the task as the request found it, when the same request changed more than its status
+    (a PATCH): the completed event then carries those changes too.
     """
     now = utcnow()
     open_below = [
@@ -175,7 +179,8 @@ async def complete(session: AsyncSession, principal: Principal, task: Task) -> T
     await session.flush()
     for child, child_before in zip(open_below, before_each, strict=True):
         record(session, task_events.completed(child, before=child_before, actor=principal.actor))
-    before = task_events.snapshot(task)
+    if before is None:
+        before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by, task.progress = (
         "done",
         now,
