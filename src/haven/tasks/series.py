@@ -22,7 +22,7 @@ from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, ValidationFailed
 from haven.core.ids import derived_id
-from haven.events.outbox import record
+from haven.events.outbox import State, record
 from haven.recurrence import (
     InvalidRecurrence,
     Recurrence,
@@ -160,11 +160,15 @@ async def guard_open_children(session: AsyncSession, task: Task, *, cascade: boo
         )
 
 
-async def complete(session: AsyncSession, principal: Principal, task: Task) -> Task | None:
+async def complete(
+    session: AsyncSession, principal: Principal, task: Task, *, before: State | None = None
+) -> Task | None:
     """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None.
 
     The subtasks, at any depth, are read in one query and rewritten set-based, a few
     statements per batch of tasks (tasks/bulk.py), each with its `task.completed` event.
+    `before` is the task as the request found it, when the same request changed more than
+    its status (a PATCH): the completed event then carries those changes too.
     """
     now = utcnow()
     await bulk.change_listed_tasks(
@@ -183,7 +187,8 @@ async def complete(session: AsyncSession, principal: Principal, task: Task) -> T
         actor=principal.actor,
         now=now,
     )
-    before = task_events.snapshot(task)
+    if before is None:
+        before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by, task.progress = (
         "done",
         now,
