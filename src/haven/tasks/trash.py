@@ -46,20 +46,36 @@ async def trash_tree(
     The shared instant is what restoring uses to bring back exactly this tree. One query
     reads the subtree's ids; the subtasks are then rewritten set-based, a few statements
     per batch of tasks (tasks/bulk.py), however deep or wide the tree is.
+
+    A subtask created under one of them while the ids were read (its request holds a lock
+    on its parent, which this one then waits for) committed after the read: the walk runs
+    again for such late arrivals. Once every task of the tree is locked and trashed, a new
+    subtask finds its parent deleted, so a second walk normally finds nothing new.
     """
-    below = await repo.descendant_ids(session, task.id)
-    await bulk.change_listed_tasks(
-        session,
-        below,
-        repo.live_among,
-        bulk.same_for_each({"deleted_at": deleted_at}),
-        events=task_events.deleted_in_bulk,
-        actor=principal.actor,
-    )
+    swept: set[uuid.UUID] = set()
+    for _ in range(_SWEEPS):
+        below = [
+            found for found in await repo.descendant_ids(session, task.id) if found not in swept
+        ]
+        if not below:
+            break
+        swept.update(below)
+        await bulk.change_listed_tasks(
+            session,
+            below,
+            repo.live_among,
+            bulk.same_for_each({"deleted_at": deleted_at}),
+            events=task_events.deleted_in_bulk,
+            actor=principal.actor,
+        )
     before = task_events.snapshot(task)
     task.deleted_at = deleted_at
     await session.flush()
     await record_all(session, [task_events.deleted(task, before=before, actor=principal.actor)])
+
+
+# Walks of a subtree being trashed: the first, and more only for subtasks added meanwhile.
+_SWEEPS: Final = 4
 
 
 async def trash_project_tasks(

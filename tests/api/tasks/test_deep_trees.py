@@ -76,6 +76,48 @@ async def test_a_deep_tree_goes_to_the_trash_and_comes_back_whole(
     ]
 
 
+async def test_a_subtask_added_while_the_tree_is_read_goes_to_the_trash_too(
+    client: httpx.AsyncClient,
+    database: Database,
+    alice: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subtask whose creation commits after the walk read the tree's ids (its request
+    locked the parent first) must not stay live under a deleted parent."""
+    from haven.tasks import repository
+
+    ids = await _insert_chain(database, alice, depth=20)
+    late = new_id()
+    walk = repository.descendant_ids
+    calls = 0
+
+    async def walk_then_a_subtask_arrives(session: Any, task_id: uuid.UUID) -> list[uuid.UUID]:
+        nonlocal calls
+        calls += 1
+        found = await walk(session, task_id)
+        if calls == 1:
+            row = {
+                "id": late,
+                "workspace_id": uuid.UUID(alice.workspace_id),
+                "parent_id": uuid.UUID(ids[10]),
+                "title": "added meanwhile",
+                "timezone": "UTC",
+                "created_by": uuid.UUID(alice.id),
+            }
+            await session.execute(insert(metadata.tables["tasks"]), [row])
+        return found
+
+    monkeypatch.setattr(repository, "descendant_ids", walk_then_a_subtask_arrives)
+    deleted = await client.delete(f"/tasks/{ids[0]}", headers=alice.headers)
+    assert deleted.status_code == 204, deleted.text
+    assert (await client.get(f"/tasks/{late}", headers=alice.headers)).status_code == 404
+    history = (await client.get(f"/tasks/{late}/history", headers=alice.headers)).json()
+    assert [event["type"] for event in history["items"]] == ["haven.task.deleted"]
+    restored = await client.post(f"/tasks/{ids[0]}/restore", headers=alice.headers)
+    assert restored.status_code == 200, restored.text
+    assert (await client.get(f"/tasks/{late}", headers=alice.headers)).status_code == 200
+
+
 async def test_restore_brings_back_only_what_was_deleted_together(
     client: httpx.AsyncClient, database: Database, alice: Account
 ) -> None:
