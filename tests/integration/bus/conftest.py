@@ -181,7 +181,7 @@ def broker(request: pytest.FixtureRequest) -> Broker:
     run = uuid.uuid4().hex[:10]
     if name == "kafka":
         proxy: Proxy = request.getfixturevalue("kafka_proxy")
-        url = f"kafka://127.0.0.1:{proxy.port}?topic=t{run}&partitions=4&session_timeout=6"
+        url = f"kafka://127.0.0.1:{proxy.port}?topic=t{run}&partitions=4&session_timeout=2"
         return Broker(name, url, proxy, shared_proxy=True)
     if name == "nats":
         require(NATS_ADDRESS, "NATS")
