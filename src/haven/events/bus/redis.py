@@ -212,10 +212,11 @@ class RedisSubscription:
         live = await client.zcount(self._members_key, now, "+inf")
         share = math.ceil(self.bus.partitions / max(1, live))
         for number in sorted(self.owned, reverse=True):
-            state = self.owned[number]
+            state = self.owned.get(number)  # the renewer may have dropped it meanwhile
             if len(self.owned) <= share:
                 break
-            if not state.unacked and not any(i.partition == number for i in self._ready):
+            idle = state is not None and not state.unacked
+            if idle and not any(item.partition == number for item in self._ready):
                 await self.bus._release(keys=[self._lease_key(number)], args=[self.member])
                 self._drop(number)
         start = partition_of(self.member, self.bus.partitions)
