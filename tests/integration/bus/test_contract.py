@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -10,8 +11,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from haven.events.bus import open_bus
 from haven.events.bus.base import MAX_BODY_BYTES, Bus, BusError, Delivery, Message, Subscription
-from tests.integration.bus.conftest import Broker
+from tests.integration.bus.conftest import Broker, Proxy, free_port
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HAVEN_TEST_DATABASE") == "postgres",
@@ -133,6 +135,35 @@ async def test_unacknowledged_messages_come_again_after_the_member_closes(
     else:
         assert min(d.attempt for d in again) >= 2
     await second.close()
+
+
+async def test_a_dead_members_messages_go_to_another_member(bus: Bus, broker: Broker) -> None:
+    if broker.name == "kafka":
+        pytest.skip("Kafka clients reach the broker at its advertised address: no own proxy")
+    sent = messages(6)
+    await bus.publish(sent)
+    # The doomed member talks to the broker through a proxy of its own, then loses it for
+    # good: to the broker it is a member that died (no close, no acknowledgements).
+    own = Proxy(broker.proxy.upstream, free_port())
+    await own.start()
+    doomed_bus = open_bus(broker.url.replace(f":{broker.proxy.port}", f":{own.port}"))
+    doomed = doomed_bus.subscribe("crash")
+    held = await collect(doomed, len(sent), ack=False)
+    assert sorted(set(ids(held))) == sorted(m.id for m in sent)
+    await own.close()
+
+    survivor = bus.subscribe("crash")
+    again = await collect(survivor, len(sent))  # after the lease (2 s here) runs out
+    assert sorted(set(ids(again))) == sorted(m.id for m in sent)
+    assert min(d.attempt for d in again) >= 2
+    for key in {m.key for m in sent}:
+        positions = [d.message.position for d in again if d.message.key == key]
+        assert positions == sorted(positions)
+    await survivor.close()
+    with contextlib.suppress(BusError, TimeoutError):
+        async with asyncio.timeout(10):
+            await doomed.close()
+            await doomed_bus.close()
 
 
 async def test_acknowledged_messages_do_not_come_again(bus: Bus) -> None:

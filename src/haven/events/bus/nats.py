@@ -249,7 +249,8 @@ class NatsSubscription:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []
-                await asyncio.sleep(min(remaining, 0.1))
+                # A standby: the lease frees when the holder closes, or `lease` after it died.
+                await asyncio.sleep(min(remaining, max(0.1, self.bus.lease / 10)))
             remaining = max(0.001, deadline - time.monotonic())
             try:
                 msgs = await sub.fetch(batch=max_messages, timeout=remaining)
