@@ -18,7 +18,10 @@ when nothing of it is unacknowledged. A background task renews the leases every 
 `lease` seconds (default 10, `?lease=`); a member that dies loses them when they expire.
 A member that takes a partition first claims every entry still pending there (XAUTOCLAIM,
 min idle 0: the lease, not idle time, says the old owner is gone) and delivers those, in
-order and with their delivery count as `attempt`, before anything new.
+order and with their delivery count as `attempt`, before anything new. While it owns the
+partition it also claims, every quarter lease, entries pending elsewhere for longer than a
+lease: those a former owner read after it had lost the lease (alive but cut off); they come
+late, out of order, but they come.
 
 A connection lost mid-read may have moved entries into this member's pending list without
 their reaching it; after a reconnect the member re-reads its own pending entries after the
@@ -82,6 +85,11 @@ class _Partition:
 def _next_id(entry_id: str) -> str:
     millis, _, seq = entry_id.partition("-")
     return f"{millis}-{int(seq or 0) + 1}"
+
+
+def _order(entry_id: str) -> tuple[int, int]:
+    millis, _, seq = entry_id.partition("-")
+    return int(millis), int(seq or 0)
 
 
 def _text(value: bytes | str) -> str:
@@ -230,20 +238,28 @@ class RedisSubscription:
                 self._lease_key(number), self.member, nx=True, px=self._lease_ms
             )
             if taken:
-                await self._claim(number)
+                await self._claim(number, min_idle_ms=0)
                 self.owned[number] = _Partition(number)
+        # Entries a former owner took after it lost the lease (it was alive but cut off) sit
+        # in its pending list; once idle for a lease, the owner takes them over too.
+        for state in list(self.owned.values()):
+            if await self._claim(state.number, min_idle_ms=self._lease_ms):
+                state.history_after = "0-0"
 
-    async def _claim(self, number: int) -> None:
-        """Move every entry pending in the partition to this member (the old owner is gone)."""
+    async def _claim(self, number: int, *, min_idle_ms: int) -> bool:
+        """Move the partition's pending entries idle this long to this member; True if any."""
         stream = self.bus.stream(number)
         start = "0-0"
+        claimed = False
         for _ in range(self.bus.maxlen // _CLAIM_CHUNK + 2):
             ids: Any = await self.bus.client.xautoclaim(
-                stream, self.group, self.member, 0, start, count=_CLAIM_CHUNK, justid=True
+                stream, self.group, self.member, min_idle_ms, start, count=_CLAIM_CHUNK, justid=True
             )
+            claimed = claimed or bool(ids)
             if len(ids) < _CLAIM_CHUNK:
-                return
+                break
             start = _next_id(_text(ids[-1]))
+        return claimed
 
     async def _read_history(self, max_messages: int) -> bool:
         """Deliver own pending entries of partitions in history mode; False if none were."""
@@ -272,6 +288,8 @@ class RedisSubscription:
                     trimmed.append(entry_id)
                     continue
                 text_id = _text(entry_id)
+                if text_id in state.unacked:
+                    continue  # held by this member already (claimed back while idle)
                 self._queue(state, text_id, fields, counts.get(text_id, 1))
                 found = True
             if trimmed:
@@ -288,7 +306,8 @@ class RedisSubscription:
             position=int(fields[b"position"]),
             body=bytes(fields[b"body"]),
         )
-        state.last_seen = entry_id
+        if _order(entry_id) > _order(state.last_seen):
+            state.last_seen = entry_id
         state.unacked.add(entry_id)
         self._ready.append(RedisDelivery(message, attempt, state.number, entry_id))
 
