@@ -191,6 +191,7 @@ class NatsSubscription:
         self.member = uuid.uuid4().hex
         self._sub: JetStreamContext.PullSubscription | None = None
         self._revision: int | None = None  # the lease entry this member wrote, while it holds it
+        self._renewed_at = 0.0
         self._renewer: asyncio.Task[None] | None = None
         self._unacked: dict[str, NatsDelivery] = {}
         self._closed = False
@@ -212,32 +213,44 @@ class NatsSubscription:
         return self._sub
 
     async def _hold_lease(self) -> bool:
-        """True when this member holds the group's lease (taking it if it is free)."""
+        """True when this member holds the group's lease (taking it if it is free).
+
+        A holder whose last renewal is older than half the lease (cut off from the server
+        for a while, or a starved event loop) renews before it pulls again, so it does not
+        pull beside a member that took the lease meanwhile.
+        """
         if self._revision is not None:
-            return True
+            if time.monotonic() - self._renewed_at > self.bus.lease / 2:
+                await self._renew()
+            return self._revision is not None
         _, _, kv = await self.bus.connected()
         try:
             self._revision = await kv.create(self.durable, self.member.encode())
         except KeyWrongLastSequenceError:
             return False
+        self._renewed_at = time.monotonic()
         if self._renewer is None:
             self._renewer = asyncio.create_task(self._keep_lease())
         return True
 
+    async def _renew(self) -> None:
+        if self._revision is None:
+            return
+        _, _, kv = await self.bus.connected()
+        try:
+            self._revision = await kv.update(
+                self.durable, self.member.encode(), last=self._revision
+            )
+        except KeyWrongLastSequenceError:
+            self._revision = None  # expired and taken: another member pulls now
+            return
+        self._renewed_at = time.monotonic()
+
     async def _keep_lease(self) -> None:
         while not self._closed:
             await asyncio.sleep(self.bus.lease / 3)
-            if self._revision is None:
-                continue
-            try:
-                _, _, kv = await self.bus.connected()
-                self._revision = await kv.update(
-                    self.durable, self.member.encode(), last=self._revision
-                )
-            except KeyWrongLastSequenceError:
-                self._revision = None  # expired and taken: another member pulls now
-            except (NatsError, OSError, BusError):
-                continue  # retried next round; the lease outlives two missed renewals
+            with contextlib.suppress(NatsError, OSError, BusError):
+                await self._renew()  # a failure is retried next round: the lease outlives it
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[NatsDelivery]:  # noqa: ASYNC109
         if self._closed:
