@@ -13,7 +13,7 @@ import pytest
 
 from haven.events.bus import open_bus
 from haven.events.bus.base import MAX_BODY_BYTES, Bus, BusError, Delivery, Message, Subscription
-from tests.integration.bus.conftest import Broker, Proxy, free_port
+from tests.integration.bus.brokers import Broker, Proxy, free_port
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HAVEN_TEST_DATABASE") == "postgres",

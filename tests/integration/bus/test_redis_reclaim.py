@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from haven.events.bus.base import Bus, Message
 from haven.events.bus.redis import RedisBus
-from tests.integration.bus.conftest import REDIS_ADDRESS, Broker
+from tests.integration.bus.brokers import REDIS_ADDRESS, Broker
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HAVEN_TEST_DATABASE") == "postgres",

@@ -11,7 +11,7 @@ import pytest
 
 from haven.events.bus.base import Bus, Message
 from haven.events.bus.base import partition_of as bus_partition
-from tests.integration.bus.conftest import NATS_ADDRESS, REDIS_ADDRESS, Broker
+from tests.integration.bus.brokers import NATS_ADDRESS, REDIS_ADDRESS, Broker
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HAVEN_TEST_DATABASE") == "postgres",
