@@ -9,11 +9,11 @@ Consumers make that harmless by recording `(consumer, event id)` (events/consume
 Order: messages with the same `key` (the workspace id) are delivered to a group in the order
 they were published. While a member holds unacknowledged deliveries of a key, no other member
 of the group receives later messages of that key: each adapter gives a share of the keys
-(a partition; on NATS all of them) to one member at a time. A member's own deliveries of one key come in order,
-over successive `receive` calls too, so a runner that finishes (and acknowledges) them in
-delivery order keeps per-entity order. Messages of different keys may interleave and may be
-spread over group members. After a member leaves or dies, its unacknowledged deliveries come
-again, before any later message of the same key.
+(a partition; on NATS all of them) to one member at a time. A member's own deliveries of one
+key come in order, over successive `receive` calls too, so a runner that finishes (and
+acknowledges) them in delivery order keeps per-entity order. Messages of different keys may
+interleave and may be spread over group members. After a member leaves or dies, its
+unacknowledged deliveries come again, before any later message of the same key.
 
 Where order can still break (documented per adapter): a member that is alive but cut off
 from the broker longer than the adapter's lease or session timeout loses its share while it
