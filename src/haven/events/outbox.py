@@ -59,6 +59,15 @@ def record(session: AsyncSession, event: DomainEvent) -> Event:
     return row
 
 
+async def record_now(session: AsyncSession, event: DomainEvent) -> None:
+    """Write one event at once with a plain INSERT, in the caller's transaction.
+
+    For changes written with Core rather than the unit of work (a task's create): the same
+    guarantee as `record`, without an ORM object to flush.
+    """
+    await repository.insert_event(session, _columns(event))
+
+
 async def record_all(session: AsyncSession, events: Iterable[DomainEvent]) -> None:
     """Write many events with one set-based insert (a bulk change writes one per resource)."""
     rows = [_columns(event) for event in events]

@@ -29,6 +29,12 @@ async def list_subject_events(
     return (await session.scalars(query)).all()
 
 
+async def insert_event(session: AsyncSession, row: Mapping[str, Any]) -> None:
+    """Insert one event on the session's connection (a Core insert, no unit of work)."""
+    connection = await session.connection()
+    await connection.execute(insert(Event), row)
+
+
 async def insert_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many events in one statement (batched into multi-row VALUES by the driver)."""
     await session.execute(insert(Event), list(rows))

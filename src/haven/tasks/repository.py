@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal,
     literal_column,
     select,
@@ -414,6 +415,32 @@ def add_task_tags(
 ) -> None:
     """Link a new task to its tags (written with the next flush)."""
     session.add_all(TaskTag(task_id=task_id, tag_id=tag_id) for tag_id in dict.fromkeys(tag_ids))
+
+
+# Every column of a task, written by insert_task from a task's attributes.
+_TASK_INSERT_COLUMNS = tuple(column.key for column in tasks_table.columns)
+
+
+async def insert_task(session: AsyncSession, task: Task) -> None:
+    """Write a new task (every column set on the object) in one INSERT, now.
+
+    A plain Core insert: the unit of work would flush the same row at several times the
+    cost. The object stays out of the session; it is the value the caller answers with.
+    """
+    connection = await session.connection()
+    values = {name: getattr(task, name) for name in _TASK_INSERT_COLUMNS}
+    await connection.execute(insert(Task), values)
+
+
+async def link_task_tags(
+    session: AsyncSession, *, task_id: uuid.UUID, tag_ids: Sequence[uuid.UUID]
+) -> None:
+    """Link a new task to its tags, now (nothing to do without tags)."""
+    if not tag_ids:
+        return
+    connection = await session.connection()
+    rows = [{"task_id": task_id, "tag_id": tag_id} for tag_id in dict.fromkeys(tag_ids)]
+    await connection.execute(insert(TaskTag), rows)
 
 
 async def replace_task_tags(
