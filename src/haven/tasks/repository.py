@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
+from haven.events.outbox import Change
 from haven.tasks.lists import FAR_FUTURE, FAR_PAST, SortKey, TaskFilters
 from haven.tasks.models import Reminder, Task, TaskDependency, TaskTag, TimeLog
 from haven.tasks.schemas import TASK_COLUMNS
@@ -417,19 +418,21 @@ def add_task_tags(
     session.add_all(TaskTag(task_id=task_id, tag_id=tag_id) for tag_id in dict.fromkeys(tag_ids))
 
 
-# Every column of a task, written by insert_task from a task's attributes.
-_TASK_INSERT_COLUMNS = tuple(column.key for column in tasks_table.columns)
+# A new task, every column given: the statement is built once, like the list's.
+_INSERT_TASK = insert(Task).values(
+    {column.key: bindparam(column.key, type_=column.type) for column in tasks_table.columns}
+)
 
 
-async def insert_task(session: AsyncSession, task: Task) -> None:
-    """Write a new task (every column set on the object) in one INSERT, now.
+def task_insert(task: Task) -> Change:
+    """The INSERT of a new task with every column set on the object, ready to run.
 
-    A plain Core insert: the unit of work would flush the same row at several times the
-    cost. The object stays out of the session; it is the value the caller answers with.
+    A plain Core insert (events.outbox.record_with runs it with the task's event): the unit
+    of work would flush the same row at several times the cost. The object stays out of
+    the session; it is the value the caller answers with.
     """
-    connection = await session.connection()
-    values = {name: getattr(task, name) for name in _TASK_INSERT_COLUMNS}
-    await connection.execute(insert(Task), values)
+    values = {column.key: getattr(task, column.key) for column in tasks_table.columns}
+    return Change(statement=_INSERT_TASK, parameters=values)
 
 
 async def link_task_tags(

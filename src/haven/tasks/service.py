@@ -17,7 +17,7 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events.outbox import changes_between, record, record_now
+from haven.events.outbox import changes_between, record, record_with
 from haven.projects import service as projects
 from haven.tags import service as tags_service
 from haven.tasks import bulk, series
@@ -157,13 +157,13 @@ async def create_task(
         session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
     )
     task.tag_names = [tag.name for tag in tags]
-    await repo.insert_task(session, task)
+    created = task_events.created(task, actor=principal.actor)
+    await record_with(session, created, change=repo.task_insert(task))
     await repo.link_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
     if data.reminders:
         for reminder in data.reminders:
             new_reminder(session, task, reminder)
         await session.flush()
-    await record_now(session, task_events.created(task, actor=principal.actor))
     return task, True
 
 
