@@ -44,6 +44,12 @@ def _with_event(change: Insert) -> Insert:
     return insert(Event).values(values).add_cte(change.cte("change"))
 
 
+async def insert_event(session: AsyncSession, row: Mapping[str, Any]) -> None:
+    """Insert one event on the session's connection (a Core insert, no unit of work)."""
+    connection = await session.connection()
+    await connection.execute(insert(Event), row)
+
+
 async def insert_event_with(
     session: AsyncSession,
     row: Mapping[str, Any],

@@ -244,10 +244,13 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return await session.get(Task, task_id)
 
 
+# Every write to a task starts here: built once, with a bind parameter.
+_LOCK_TASK = select(Task).where(Task.id == bindparam("task_id")).with_for_update()
+
+
 async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     """Load a task for a write; on PostgreSQL the row stays locked until commit."""
-    query = select(Task).where(Task.id == task_id).with_for_update()
-    task: Task | None = (await session.scalars(query)).first()
+    task: Task | None = (await session.scalars(_LOCK_TASK, {"task_id": task_id})).first()
     return task
 
 

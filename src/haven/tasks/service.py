@@ -17,7 +17,7 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events.outbox import changes_between, record, record_with
+from haven.events.outbox import changes_between, record_now, record_with
 from haven.projects import service as projects
 from haven.tags import service as tags_service
 from haven.tasks import bulk, series
@@ -258,7 +258,7 @@ async def update_task(
     await session.flush()
     # What the patch changed besides completing is an update; completing is its own event.
     if changes_between(before, task_to_dict(task)):
-        record(session, task_events.updated(task, before=before, actor=principal.actor))
+        await record_now(session, task_events.updated(task, before=before, actor=principal.actor))
     if completing:
         await series.guard_open_children(session, task, cascade=False)
         next_task = await series.complete(session, principal, task)
