@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal,
     literal_column,
     select,
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
+from haven.events.outbox import Change
 from haven.tasks.lists import FAR_FUTURE, FAR_PAST, SortKey, TaskFilters
 from haven.tasks.models import Reminder, Task, TaskDependency, TaskTag, TimeLog
 from haven.tasks.schemas import TASK_COLUMNS
@@ -242,10 +244,13 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return await session.get(Task, task_id)
 
 
+# Every write to a task starts here: built once, with a bind parameter.
+_LOCK_TASK = select(Task).where(Task.id == bindparam("task_id")).with_for_update()
+
+
 async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     """Load a task for a write; on PostgreSQL the row stays locked until commit."""
-    query = select(Task).where(Task.id == task_id).with_for_update()
-    task: Task | None = (await session.scalars(query)).first()
+    task: Task | None = (await session.scalars(_LOCK_TASK, {"task_id": task_id})).first()
     return task
 
 
@@ -414,6 +419,34 @@ def add_task_tags(
 ) -> None:
     """Link a new task to its tags (written with the next flush)."""
     session.add_all(TaskTag(task_id=task_id, tag_id=tag_id) for tag_id in dict.fromkeys(tag_ids))
+
+
+# A new task, every column given: the statement is built once, like the list's.
+_INSERT_TASK = insert(Task).values(
+    {column.key: bindparam(column.key, type_=column.type) for column in tasks_table.columns}
+)
+
+
+def task_insert(task: Task) -> Change:
+    """The INSERT of a new task with every column set on the object, ready to run.
+
+    A plain Core insert (events.outbox.record_with runs it with the task's event): the unit
+    of work would flush the same row at several times the cost. The object stays out of
+    the session; it is the value the caller answers with.
+    """
+    values = {column.key: getattr(task, column.key) for column in tasks_table.columns}
+    return Change(statement=_INSERT_TASK, parameters=values)
+
+
+async def link_task_tags(
+    session: AsyncSession, *, task_id: uuid.UUID, tag_ids: Sequence[uuid.UUID]
+) -> None:
+    """Link a new task to its tags, now (nothing to do without tags)."""
+    if not tag_ids:
+        return
+    connection = await session.connection()
+    rows = [{"task_id": task_id, "tag_id": tag_id} for tag_id in dict.fromkeys(tag_ids)]
+    await connection.execute(insert(TaskTag), rows)
 
 
 async def replace_task_tags(
