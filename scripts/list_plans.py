@@ -160,7 +160,11 @@ def cases() -> list[Case]:
         Case("assignee rare (10)", BIG_USER, TaskFilters(assignee_id=RARE_USER)),
         Case("tag common (50%)", BIG_USER, TaskFilters(tag="work")),
         Case("tag rare (~10)", BIG_USER, TaskFilters(tag="rare")),
-        Case("due window (1 day)", BIG_USER, TaskFilters(due_before=_at(2026, 3, 2), due_after=_at(2026, 3, 1))),
+        Case(
+            "due window (1 day)",
+            BIG_USER,
+            TaskFilters(due_before=_at(2026, 3, 2), due_after=_at(2026, 3, 1)),
+        ),
         Case("due before far", BIG_USER, TaskFilters(due_before=_at(2027, 1, 1))),
         Case("top-level only", BIG_USER, TaskFilters(top_level_only=True)),
         Case("q common (alpha, 50%)", BIG_USER, TaskFilters(q="alpha")),
@@ -262,7 +266,9 @@ async def seed(connection: AsyncConnection, n: int) -> None:
         if statement.strip():
             await connection.execute(text(statement), ids)
     for ws, count in ((BIG_WS, n), (PERSONAL_WS, 10), (SMALL_WS, 1)):
-        await connection.execute(text(SEED_TASKS), {**ids, "ws": ws, "n": count, "big": ws == BIG_WS})
+        await connection.execute(
+            text(SEED_TASKS), {**ids, "ws": ws, "n": count, "big": ws == BIG_WS}
+        )
     await connection.execute(text(SEED_TAGS), ids)
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     CTE,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import Row
@@ -34,8 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
-from haven.tasks.lists import FAR_FUTURE, FAR_PAST, SortKey, TaskFilters
-from haven.tasks.models import Reminder, Task, TaskDependency, TaskTag, TimeLog
+from haven.tasks.lists import SortKey, TaskFilters
+from haven.tasks.models import (
+    Reminder,
+    Task,
+    TaskDependency,
+    TaskTag,
+    TimeLog,
+    date_sort_expression,
+)
 from haven.tasks.schemas import TASK_COLUMNS
 
 # Must equal the expression of the GIN index in migration 0002.
@@ -58,11 +66,13 @@ _SORT_COLUMNS = {
 
 
 def _sort_expression(key: SortKey) -> ColumnElement[Any]:
-    """The expression a field sorts by; empty dates sort last in either direction."""
+    """The expression a field sorts by: the same as in its index (models, migration 0005).
+
+    Empty dates sort last in either direction.
+    """
     if key.field in ("due", "start"):
         dates = Task.due_at if key.field == "due" else Task.start_at
-        sentinel = FAR_PAST if key.descending else FAR_FUTURE
-        return func.coalesce(dates, literal(sentinel, UTCDateTime()))
+        return date_sort_expression(dates, descending=key.descending)
     if key.field == "title":
         return func.lower(Task.title)
     column: ColumnElement[Any] = tasks_table.c[_SORT_COLUMNS[key.field]]
@@ -120,22 +130,58 @@ class _ListShape:
 
 
 def _sort_keys(sort: Sequence[SortKey]) -> list[tuple[ColumnElement[Any], bool]]:
+    """The sort's (expression, descending?) pairs, then the id, which breaks ties in the
+    direction of the first key: the order of that key's index, read forwards or backwards.
+    """
     keys = [(_sort_expression(key), key.descending) for key in sort]
-    keys.append((tasks_table.c.id, False))
+    keys.append((tasks_table.c.id, sort[0].descending))
     return keys
+
+
+def _after(
+    keys: Sequence[tuple[ColumnElement[Any], bool]], values: Sequence[Any]
+) -> list[ColumnElement[bool]]:
+    """Conditions for the rows strictly after the cursor's values, in the order of `keys`.
+
+    When every key goes the same way a row-value comparison says it, which the index of
+    the first key can seek to; otherwise the OR form, with a bound on the first key that
+    keeps the index scan from starting at the top of the list.
+    """
+    expressions = [expression for expression, _ in keys]
+    first, descending = keys[0]
+    if len({desc for _, desc in keys}) == 1:
+        left, right = tuple_(*expressions), tuple_(*values)
+        after = left < right if descending else left > right
+        if len(keys) == 2:
+            return [after]
+        return [first <= values[0] if descending else first >= values[0], after]
+    bound = first <= values[0] if descending else first >= values[0]
+    return [bound, keyset_after(keys, values)]
+
+
+def _ordered(keys: Sequence[tuple[ColumnElement[Any], bool]]) -> list[ColumnElement[Any]]:
+    return [expression.desc() if desc else expression.asc() for expression, desc in keys]
 
 
 @lru_cache(maxsize=512)
 def _list_statement(shape: _ListShape) -> Select[Any]:
-    """Built once per shape: constructing a select costs more than running this one."""
+    """Built once per shape: constructing a select costs more than running this one.
+
+    A page reads about a page of rows, however many tasks the workspaces hold: within one
+    workspace the tasks come in the order of an index (migration 0005) that starts with
+    the workspace and the first sort key, so the scan stops after `page_limit` matches.
+    On PostgreSQL each workspace the viewer sees gets such a scan (a LATERAL subquery)
+    and the pages are merged by the sort; `workspace_id IN (the viewer's workspaces)`
+    would read every task of them and sort them all. SQLite has no LATERAL: the caller
+    names the one workspace when there is one (`workspace_id = :workspace_id`, index
+    order again); with several, SQLite reads them all and sorts.
+    """
     viewer = bindparam("viewer_id", type_=Uuid())
-    query = select(*TASK_READ_COLUMNS).where(
-        Task.workspace_id.in_(shape.workspace_ids_for(viewer)),
-        Task.deleted_at.is_not(None) if shape.deleted else Task.deleted_at.is_(None),
-    )
-    conditions: list[ColumnElement[bool]] = []
-    if shape.workspace:
-        conditions.append(Task.workspace_id == bindparam("workspace_id"))
+    visible = shape.workspace_ids_for(viewer)
+    limit: BindParameter[int] = bindparam("page_limit")
+    conditions: list[ColumnElement[bool]] = [
+        Task.deleted_at.is_not(None) if shape.deleted else Task.deleted_at.is_(None)
+    ]
     if shape.project:
         conditions.append(Task.project_id == bindparam("project_id"))
     if shape.statuses:
@@ -148,10 +194,17 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
         conditions.append(Task.parent_id == bindparam("parent_id"))
     elif shape.top_level_only:
         conditions.append(Task.parent_id.is_(None))
+    due_sort = {key.field for key in shape.sort[:1]} == {"due"}
     if shape.due_before:
-        conditions.append(Task.due_at < bindparam("due_before"))
+        before = bindparam("due_before", type_=UTCDateTime())
+        conditions.append(Task.due_at < before)
+        if due_sort:  # the same, said of the sort expression: a range of its index
+            conditions.append(_sort_expression(shape.sort[0]) < before)
     if shape.due_after:
-        conditions.append(Task.due_at >= bindparam("due_after"))
+        after = bindparam("due_after", type_=UTCDateTime())
+        conditions.append(Task.due_at >= after)
+        if due_sort:
+            conditions.append(_sort_expression(shape.sort[0]) >= after)
     if shape.tag:
         named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
         conditions.append(exists().where(TaskTag.task_id == Task.id, named))
@@ -163,9 +216,35 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
             bindparam(f"after_{index}", type_=expression.type)
             for index, (expression, _) in enumerate(keys)
         ]
-        conditions.append(keyset_after(keys, values))
-    order = [expression.desc() if desc else expression.asc() for expression, desc in keys]
-    return query.where(*conditions).order_by(*order).limit(bindparam("page_limit"))
+        conditions.extend(_after(keys, values))
+    if shape.dialect != "postgresql":
+        query = select(*TASK_READ_COLUMNS).where(Task.workspace_id.in_(visible), *conditions)
+        if shape.workspace:
+            query = query.where(Task.workspace_id == bindparam("workspace_id"))
+        return query.order_by(*_ordered(keys)).limit(limit)
+    if shape.workspace:
+        visible = visible.where(visible.selected_columns[0] == bindparam("workspace_id"))
+    workspaces = visible.subquery("visible")
+    sort_columns = [expression.label(f"sort_{index}") for index, (expression, _) in enumerate(keys)]
+    page = (
+        select(*TASK_READ_COLUMNS, *sort_columns[:-1])
+        .where(Task.workspace_id == workspaces.c[0], *conditions)
+        .order_by(*_ordered(keys))
+        .limit(limit)
+        .lateral("page")
+    )
+    merged = [
+        (page.c[column.name], desc)
+        for column, (_, desc) in zip(sort_columns[:-1], keys, strict=False)
+    ]
+    merged.append((page.c.id, keys[-1][1]))
+    return (
+        select(*(page.c[column.name] for column in TASK_READ_COLUMNS))
+        .select_from(workspaces)
+        .join(page, true())
+        .order_by(*_ordered(merged))
+        .limit(limit)
+    )
 
 
 async def list_tasks(
@@ -188,6 +267,16 @@ async def list_tasks(
     terms = search_terms(filters.q) if filters.q is not None else []
     if filters.q is not None and not terms:
         return []
+    workspace_id = filters.workspace_id
+    if workspace_id is None and connection.dialect.name != "postgresql":
+        # Without LATERAL, a list is read in index order when it is of one workspace.
+        visible = workspace_ids_for(literal(viewer_id, Uuid())).limit(2)
+        # (Typed Select[tuple[UUID]] by the accounts module: see member_workspace_ids.)
+        found = cast(list[uuid.UUID], (await connection.execute(visible)).scalars().all())
+        if not found:
+            return []
+        if len(found) == 1:
+            workspace_id = found[0]
     shape = _ListShape(
         workspace_ids_for=workspace_ids_for,
         tag_is_named=tag_is_named,
@@ -195,7 +284,7 @@ async def list_tasks(
         sort=tuple(sort),
         deleted=filters.deleted,
         with_after=after is not None,
-        workspace=filters.workspace_id is not None,
+        workspace=workspace_id is not None,
         project=filters.project_id is not None,
         statuses=bool(filters.statuses),
         priorities=bool(filters.priorities),
@@ -210,7 +299,7 @@ async def list_tasks(
     values: dict[str, Any] = {
         "viewer_id": viewer_id,
         "page_limit": limit,
-        "workspace_id": filters.workspace_id,
+        "workspace_id": workspace_id,
         "project_id": filters.project_id,
         "statuses": list(filters.statuses),
         "priorities": list(filters.priorities),
