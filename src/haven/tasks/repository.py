@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -18,6 +18,7 @@ from sqlalchemy import (
     SQLColumnExpression,
     String,
     Uuid,
+    any_,
     bindparam,
     delete,
     exists,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,6 +129,50 @@ class _ListShape:
     due_after: bool
     tag: bool
     search: bool
+    # PostgreSQL: the tag or the search matches few tasks (a probe found them all): the
+    # page is read by their ids, `rare_ids`, and sorted.
+    rare: bool = False
+
+
+# A tag or a search matching fewer tasks than this in the viewer's workspaces is "rare".
+RARE_MATCHES = 1000
+
+
+def _tag_candidates(shape: _ListShape) -> Select[Any]:
+    """The ids of the tasks in the viewer's workspaces that carry the tag."""
+    found = tasks_table.alias("found")
+    named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
+    return (
+        select(TaskTag.task_id)
+        .join(found, found.c.id == TaskTag.task_id)
+        .where(named, *_found_in_view(shape, found))
+    )
+
+
+def _search_candidates(shape: _ListShape) -> Select[Any]:
+    """The ids of the tasks in the viewer's workspaces that the search finds (PostgreSQL)."""
+    found = tasks_table.alias("found")
+    # The vector's columns are unqualified: here they name the `found` alias's.
+    query = select(found.c.id).select_from(found).where(_search_clause("postgresql"))
+    return query.where(*_found_in_view(shape, found))
+
+
+def _found_in_view(shape: _ListShape, found: Any) -> list[ColumnElement[bool]]:
+    viewer = bindparam("viewer_id", type_=Uuid())
+    conditions = [
+        found.c.workspace_id.in_(shape.workspace_ids_for(viewer)),
+        found.c.deleted_at.is_not(None) if shape.deleted else found.c.deleted_at.is_(None),
+    ]
+    if shape.workspace:
+        conditions.append(found.c.workspace_id == bindparam("workspace_id"))
+    return conditions
+
+
+@lru_cache(maxsize=128)
+def _probe_statement(shape: _ListShape, what: str) -> Select[Any]:
+    """Up to RARE_MATCHES ids of the tasks the tag or the search finds for this viewer."""
+    candidates = _tag_candidates(shape) if what == "tag" else _search_candidates(shape)
+    return candidates.limit(RARE_MATCHES)
 
 
 def _sort_keys(sort: Sequence[SortKey]) -> list[tuple[ColumnElement[Any], bool]]:
@@ -205,6 +251,11 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
         conditions.append(Task.due_at >= after)
         if due_sort:
             conditions.append(_sort_expression(shape.sort[0]) >= after)
+    if shape.rare:
+        # By primary key, then sorted: as EXISTS or IN the planner may walk the sort's
+        # index instead, through the whole workspace, for it cannot know how few they are.
+        rare_ids = bindparam("rare_ids", type_=postgresql.ARRAY(Uuid()))
+        conditions.append(tasks_table.c.id == any_(rare_ids))
     if shape.tag:
         named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
         conditions.append(exists().where(TaskTag.task_id == Task.id, named))
@@ -313,13 +364,35 @@ async def list_tasks(
         values["search"] = _search_query(shape.dialect, terms)
     if after is not None:
         values.update((f"after_{index}", value) for index, value in enumerate(after))
+    if shape.dialect == "postgresql" and (shape.tag or shape.search):
+        # Whether the tag or the words are rare decides the plan, and the planner cannot
+        # tell: count (up to RARE_MATCHES) first. A few matches are read by id and sorted;
+        # many come soon enough while walking the sort's index.
+        rare_ids: set[uuid.UUID] | None = None
+        for what in ("tag", "search"):
+            if getattr(shape, what):
+                probe = _probe_statement(shape, what)
+                result = await connection.execute(probe, _used(probe, values))
+                matches: set[uuid.UUID] = set(result.scalars())
+                if len(matches) < RARE_MATCHES:
+                    rare_ids = matches if rare_ids is None else rare_ids & matches
+        if rare_ids is not None:
+            if not rare_ids:
+                return []
+            shape = replace(shape, rare=True)
+            values["rare_ids"] = list(rare_ids)
     statement = _list_statement(shape)
     # Only the parameters this shape uses: unused ones would be an error.
-    used = {name: value for name, value in values.items() if name in _bind_names(statement)}
+    used = _used(statement, values)
     # Core execution on the session's connection: plain rows, without the ORM loading layer.
     result = await connection.execute(statement, used)
     rows: Sequence[Row[Any]] = result.all()
     return rows
+
+
+def _used(statement: Select[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    names = _bind_names(statement)
+    return {name: value for name, value in values.items() if name in names}
 
 
 @lru_cache(maxsize=512)
