@@ -154,6 +154,7 @@ class Task(IdMixin, TimestampMixin, Versioned, Base):
             "id",
         ),
         # Filters that may be rare: their tasks in the default order, without the others.
+        _live_index("ix_tasks_live_status", "workspace_id", "status", "created_at", "id"),
         _live_index("ix_tasks_live_project", "project_id", "created_at", "id"),
         _live_index("ix_tasks_live_assignee", "assignee_id", "workspace_id", "created_at", "id"),
         # At most one open occurrence per series, enforced by the database under concurrency.

@@ -139,14 +139,19 @@ RARE_MATCHES = 1000
 
 
 def _tag_candidates(shape: _ListShape) -> Select[Any]:
-    """The ids of the tasks in the viewer's workspaces that carry the tag."""
+    """The ids of the tasks in the viewer's workspaces that carry the tag.
+
+    Each tag link's task is looked up by id (a subquery per row, which the planner does not
+    turn into a join): as a join it may hash the whole tasks table for a tag of few tasks.
+    """
     found = tasks_table.alias("found")
     named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
-    return (
-        select(TaskTag.task_id)
-        .join(found, found.c.id == TaskTag.task_id)
-        .where(named, *_found_in_view(shape, found))
+    task_workspace = (
+        select(found.c.workspace_id)
+        .where(found.c.id == TaskTag.task_id, *_found_in_view(shape, found))
+        .scalar_subquery()
     )
+    return select(TaskTag.task_id).where(named, task_workspace.is_not(None))
 
 
 def _search_candidates(shape: _ListShape) -> Select[Any]:
@@ -158,6 +163,7 @@ def _search_candidates(shape: _ListShape) -> Select[Any]:
 
 
 def _found_in_view(shape: _ListShape, found: Any) -> list[ColumnElement[bool]]:
+    """`found` is a task of the viewer's (live, or in the trash for a trash list)."""
     viewer = bindparam("viewer_id", type_=Uuid())
     conditions = [
         found.c.workspace_id.in_(shape.workspace_ids_for(viewer)),

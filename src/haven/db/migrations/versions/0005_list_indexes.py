@@ -4,8 +4,8 @@ One index per sort field of the task list, (workspace_id, sort expression, id), 
 live tasks: within a workspace a page comes in index order and the scan stops at the page's
 end (the id breaks ties in the sort's direction, so one index serves both directions).
 Dates sort empty-last either way, as a coalesce with a constant: one index per direction.
-Two more serve filters that may match few tasks of a big workspace: project and assignee,
-in the default order.
+Three more serve filters that may match few tasks of a big workspace, in the default order:
+status, project and assignee.
 
 The expressions must equal haven.tasks.models (date_sort_expression, the title's lower())
 and the list query of haven.tasks.repository, constant for constant: PostgreSQL and SQLite
@@ -55,6 +55,7 @@ def _indexes(dialect: str) -> dict[str, list[str | sa.TextClause]]:
             sa.text(f"coalesce(start_at, {first})"),
             "id",
         ],
+        "ix_tasks_live_status": ["workspace_id", "status", "created_at", "id"],
         "ix_tasks_live_project": ["project_id", "created_at", "id"],
         "ix_tasks_live_assignee": ["assignee_id", "workspace_id", "created_at", "id"],
     }

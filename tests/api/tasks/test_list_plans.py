@@ -1,0 +1,262 @@
+"""A page of tasks reads about a page of rows, however many tasks the workspace holds.
+
+PostgreSQL only: the plans are read with EXPLAIN (ANALYZE, FORMAT JSON) on a workspace of
+20,000 tasks, for every sort (both directions, first page and a page deep in the list) and
+every filter, common and rare. Rows read counts what the scans of `tasks` returned or threw
+away. (SQLite gets the same indexes; its planner is not checked here.)
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from haven.db.session import Database
+from haven.tags import service as tags_service
+from haven.tasks import repository as repo
+from haven.tasks.lists import TaskFilters, cursor_values, decode_cursor_values, parse_sort
+from haven.workspaces.access import visible_workspace_ids
+from tests.conftest import backend
+from tests.factories import Account, make_task
+
+pytestmark = pytest.mark.skipif(backend() != "postgres", reason="reads PostgreSQL plans")
+
+TASKS = 20_000
+PAGE = 51  # the API fetches one more than its default page of 50
+MOST_ROWS = 5 * PAGE + 20
+SORTS = ["created_at", "updated_at", "priority", "progress", "due", "start", "title"]
+
+# i runs 1..TASKS: each filter gets a common value and a rare one.
+SEED_TASKS = """
+INSERT INTO tasks (id, workspace_id, project_id, title, description, status, priority,
+                   progress, due_at, due_is_date, start_at, start_is_date, timezone,
+                   assignee_id, tag_names, depends_on, occurrence_number, deleted_at,
+                   created_at, updated_at, version)
+SELECT gen_random_uuid(), :workspace,
+       CASE WHEN i % 5 < 2 THEN CAST(:common_project AS uuid)
+            WHEN i % 2000 = 3 THEN CAST(:rare_project AS uuid) END,
+       'task ' || i || CASE WHEN i % 2 = 0 THEN ' alpha' ELSE ' beta' END
+                    || CASE WHEN i % 4000 = 11 THEN ' zebra' ELSE '' END,
+       '',
+       CASE WHEN i % 1000 = 7 THEN 'blocked' WHEN i % 10 < 7 THEN 'todo' ELSE 'done' END,
+       i % 5, (i * 7) % 101,
+       CASE WHEN i % 10 < 3 THEN NULL
+            ELSE timestamptz '2026-01-01 00:00+00' + ((i * 7919) % 40000) * interval '1 hour'
+       END,
+       false,
+       CASE WHEN i % 10 < 6 THEN NULL
+            ELSE timestamptz '2025-06-01 00:00+00' + ((i * 104729) % 50000) * interval '1 hour'
+       END,
+       false, 'UTC',
+       CASE WHEN i % 7 < 2 THEN CAST(:common_user AS uuid)
+            WHEN i % 2500 = 5 THEN CAST(:rare_user AS uuid) END,
+       '[]', '[]', 1,
+       CASE WHEN i % 100 = 50 THEN now() END,
+       timestamptz '2024-01-01 00:00+00' + i * interval '1 second',
+       timestamptz '2024-01-01 00:00+00' + ((i * 15485863) % 31000000) * interval '1 second',
+       1
+FROM generate_series(CAST(1 AS bigint), :n) AS i
+"""
+SEED_TAGS = """
+INSERT INTO tags (id, workspace_id, name, name_key, created_at, updated_at, version)
+VALUES (:common_tag, :workspace, 'Work', 'work', now(), now(), 1),
+       (:rare_tag, :workspace, 'Rare', 'rare', now(), now(), 1)
+"""
+TAG_TASKS = """
+INSERT INTO task_tags (task_id, tag_id)
+SELECT id, CASE WHEN n % 2000 = 1 THEN CAST(:rare_tag AS uuid) ELSE CAST(:common_tag AS uuid) END
+FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM tasks
+      WHERE workspace_id = :workspace) AS numbered
+WHERE n % 2 = 0 OR n % 2000 = 1
+"""
+SEED_PROJECTS = """
+INSERT INTO projects (id, workspace_id, name, description, archived, created_at, updated_at,
+                      version)
+VALUES (:common_project, :workspace, 'Common', '', false, now(), now(), 1),
+       (:rare_project, :workspace, 'Rare', '', false, now(), now(), 1)
+"""
+
+
+class Statements:
+    """The statements the engine sends while `on`, with their driver parameters."""
+
+    def __init__(self, database: Database) -> None:
+        self.sent: list[tuple[str, Any]] = []
+        self.on = False
+        event.listen(database.engine.sync_engine, "before_cursor_execute", self._hook)
+        self._engine = database.engine.sync_engine
+
+    def _hook(self, conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        if self.on:
+            self.sent.append((statement, params))
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._hook)
+
+    @contextmanager
+    def recording(self) -> Iterator[list[tuple[str, Any]]]:
+        self.sent = []
+        self.on = True
+        try:
+            yield self.sent
+        finally:
+            self.on = False
+
+
+def rows_read(plan: dict[str, Any]) -> int:
+    """Rows the scans of `tasks` produced or threw away, over all their loops."""
+    total = 0
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        if node.get("Relation Name") == "tasks":
+            produced = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+            produced += node.get("Rows Removed by Index Recheck", 0)
+            total += produced * node.get("Actual Loops", 1)
+        stack.extend(node.get("Plans", []))
+    return total
+
+
+async def explain(connection: AsyncConnection, statement: str, params: Any) -> dict[str, Any]:
+    sql = "EXPLAIN (ANALYZE, FORMAT JSON) " + statement
+    value = (await connection.exec_driver_sql(sql, tuple(params))).scalar_one()
+    (plan,) = json.loads(value) if isinstance(value, str) else value
+    top: dict[str, Any] = plan["Plan"]
+    return top
+
+
+@pytest.fixture
+async def big(client: httpx.AsyncClient, alice: Account, bob: Account, database: Database) -> Any:
+    """alice's workspace with TASKS tasks (her tag, projects, bob assigned to a few)."""
+    ids = {
+        "workspace": uuid.UUID(alice.workspace_id),
+        "common_user": uuid.UUID(alice.id),
+        "rare_user": uuid.UUID(bob.id),
+        "common_project": uuid.uuid4(),
+        "rare_project": uuid.uuid4(),
+        "common_tag": uuid.uuid4(),
+        "rare_tag": uuid.uuid4(),
+    }
+    async with database.engine.begin() as connection:
+        await connection.execute(text(SEED_PROJECTS), ids)
+        await connection.execute(text(SEED_TASKS), {**ids, "n": TASKS})
+        await connection.execute(text(SEED_TAGS), ids)
+        await connection.execute(text(TAG_TASKS), ids)
+    async with database.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("ANALYZE"))
+    await make_task(client, bob, title="bob's only task")
+    return ids
+
+
+async def _list(
+    connection: AsyncConnection,
+    viewer: uuid.UUID,
+    filters: TaskFilters,
+    sort: str | None,
+    after: list[Any] | None = None,
+    limit: int = PAGE,
+) -> Any:
+    return await repo.list_tasks(
+        AsyncSession(bind=connection),
+        viewer_id=viewer,
+        workspace_ids_for=visible_workspace_ids,
+        tag_is_named=tags_service.is_named,
+        filters=filters,
+        sort=parse_sort(sort),
+        after=after,
+        limit=limit,
+    )
+
+
+async def test_a_page_reads_about_a_page_of_rows(
+    big: dict[str, uuid.UUID], alice: Account, bob: Account, database: Database
+) -> None:
+    alice_id = uuid.UUID(alice.id)
+    day = datetime(2026, 6, 1, tzinfo=UTC)
+    cases: list[tuple[str, uuid.UUID, TaskFilters, str | None, bool]] = []
+    for field in SORTS:
+        for sort in (field, "-" + field):
+            cases.append((f"sort {sort}", alice_id, TaskFilters(), sort, False))
+            cases.append((f"sort {sort}, deep", alice_id, TaskFilters(), sort, True))
+    filters = {
+        "workspace": TaskFilters(workspace_id=big["workspace"]),
+        "status common": TaskFilters(statuses=("todo",)),
+        "status rare": TaskFilters(statuses=("blocked",)),
+        "status rare and common": TaskFilters(statuses=("blocked", "todo")),
+        "priority": TaskFilters(priorities=(4,)),
+        "project common": TaskFilters(project_id=big["common_project"]),
+        "project rare": TaskFilters(project_id=big["rare_project"]),
+        "assignee common": TaskFilters(assignee_id=alice_id),
+        "assignee rare": TaskFilters(assignee_id=uuid.UUID(bob.id)),
+        "tag common": TaskFilters(tag="work"),
+        "tag rare": TaskFilters(tag="rare"),
+        "due before (most)": TaskFilters(due_before=datetime(2031, 1, 1, tzinfo=UTC)),
+        "due in a day (few)": TaskFilters(due_after=day, due_before=day.replace(day=2)),
+        "top-level": TaskFilters(top_level_only=True),
+        "q common": TaskFilters(q="alpha"),
+        "q rare": TaskFilters(q="zebra"),
+        "q and tag": TaskFilters(q="alpha", tag="rare"),
+    }
+    for name, task_filters in filters.items():
+        cases.append((name, alice_id, task_filters, None, False))
+        cases.append((f"{name}, -due", alice_id, task_filters, "-due", False))
+    cases.append(("small workspace beside", uuid.UUID(bob.id), TaskFilters(), None, False))
+    cases.append(("small workspace, -due", uuid.UUID(bob.id), TaskFilters(), "-due", False))
+
+    statements = Statements(database)
+    failures: list[str] = []
+    async with database.engine.connect() as connection:
+        for name, viewer, task_filters, sort, deep in cases:
+            after = None
+            if deep:
+                rows = await _list(connection, viewer, task_filters, sort, limit=5000)
+                keys = parse_sort(sort)
+                after = decode_cursor_values(cursor_values(rows[-1], keys), keys)
+            with statements.recording() as sent:
+                rows = await _list(connection, viewer, task_filters, sort, after)
+            *probes, (statement, params) = sent
+            plan = await explain(connection, statement, params)
+            read = rows_read(plan)
+            if read > MOST_ROWS:
+                failures.append(f"{name}: {read} rows read for {len(rows)}")
+            for probe, probe_params in probes:  # a rare tag's or search's matches
+                probe_read = rows_read(await explain(connection, probe, probe_params))
+                if probe_read > 2 * repo.RARE_MATCHES:
+                    failures.append(f"{name}: its probe read {probe_read} rows")
+            await connection.rollback()
+    statements.close()
+    assert failures == [], "\n".join(failures)
+
+
+async def test_rare_and_common_filters_list_the_same_tasks_as_the_whole_list(
+    big: dict[str, uuid.UUID], alice: Account, database: Database
+) -> None:
+    """The rare-match path (read by id) answers what filtering the whole list answers."""
+    alice_id = uuid.UUID(alice.id)
+    async with database.engine.connect() as connection:
+        for tag, q in (("rare", None), (None, "zebra"), ("rare", "alpha"), ("work", "zebra")):
+            filters = TaskFilters(tag=tag, q=q)
+            for sort in (None, "-due", "title"):
+                rows = await _list(connection, alice_id, filters, sort, limit=200)
+                expected = await connection.execute(
+                    text(
+                        "SELECT t.id FROM tasks t WHERE t.workspace_id = :w"
+                        " AND t.deleted_at IS NULL"
+                        " AND (CAST(:tag AS text) IS NULL OR EXISTS (SELECT 1 FROM task_tags tt"
+                        "  JOIN tags g ON g.id = tt.tag_id"
+                        "  WHERE tt.task_id = t.id AND g.name_key = :tag))"
+                        " AND (CAST(:q AS text) IS NULL OR t.title LIKE '%' || :q || '%')"
+                    ),
+                    {"w": big["workspace"], "tag": tag, "q": q},
+                )
+                assert {row.id for row in rows} == set(expected.scalars()), (tag, q, sort)
