@@ -275,9 +275,14 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
         ]
         conditions.extend(_after(keys, values))
     if shape.dialect != "postgresql":
-        query = select(*TASK_READ_COLUMNS).where(Task.workspace_id.in_(visible), *conditions)
-        if shape.workspace:
-            query = query.where(Task.workspace_id == bindparam("workspace_id"))
+        # `workspace` here: the caller checked that the viewer sees that one workspace.
+        # (`= :w AND IN (...)` together would lead SQLite's planner to a scan and a sort.)
+        in_view = (
+            Task.workspace_id == bindparam("workspace_id")
+            if shape.workspace
+            else Task.workspace_id.in_(visible)
+        )
+        query = select(*TASK_READ_COLUMNS).where(in_view, *conditions)
         return query.order_by(*_ordered(keys)).limit(limit)
     if shape.workspace:
         visible = visible.where(visible.selected_columns[0] == bindparam("workspace_id"))
@@ -325,15 +330,18 @@ async def list_tasks(
     if filters.q is not None and not terms:
         return []
     workspace_id = filters.workspace_id
-    if workspace_id is None and connection.dialect.name != "postgresql":
-        # Without LATERAL, a list is read in index order when it is of one workspace.
-        visible = workspace_ids_for(literal(viewer_id, Uuid())).limit(2)
+    if connection.dialect.name != "postgresql":
+        # Without LATERAL, a list is read in index order when it is of one workspace:
+        # find out whether it is (and that the viewer sees it).
+        visible = workspace_ids_for(literal(viewer_id, Uuid()))
+        if workspace_id is not None:
+            visible = visible.where(visible.selected_columns[0] == workspace_id)
         # (Typed Select[tuple[UUID]] by the accounts module: see member_workspace_ids.)
-        found = cast(list[uuid.UUID], (await connection.execute(visible)).scalars().all())
+        result = await connection.execute(visible.limit(2))
+        found = cast(list[uuid.UUID], result.scalars().all())
         if not found:
             return []
-        if len(found) == 1:
-            workspace_id = found[0]
+        workspace_id = found[0] if len(found) == 1 else None
     shape = _ListShape(
         workspace_ids_for=workspace_ids_for,
         tag_is_named=tag_is_named,
