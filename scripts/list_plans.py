@@ -9,8 +9,8 @@ on one connection, no HTTP), the execution time and the rows read from `tasks` b
 EXPLAIN (ANALYZE, BUFFERS), and the shared buffers touched.
 
 Usage:
-  .venv/bin/python scripts/list_plans.py [--url postgresql+asyncpg://postgres@127.0.0.1/haven_list_plans]
-      [--tasks 250000] [--repeat 15] [--only SUBSTRING] [--plan CASE]
+  .venv/bin/python scripts/list_plans.py [--url postgresql+asyncpg://...] [--tasks 250000]
+      [--repeat 15] [--only SUBSTRING] [--plan CASE] [--generic]
 
 The database is created (and migrated to head) when missing and seeded when empty; run it
 again after a migration to compare. --plan prints the whole plan of one case.
@@ -69,9 +69,12 @@ VALUES (:big_ws, 'Big', false, :big_user, now(), now(), 1),
        (:personal_ws, 'Personal', true, :big_user, now(), now(), 1),
        (:small_ws, 'Small', true, :small_user, now(), now(), 1);
 INSERT INTO memberships (workspace_id, user_id, role, created_at, updated_at)
-VALUES (:big_ws, :big_user, 'owner', now(), now()), (:personal_ws, :big_user, 'owner', now(), now()),
-       (:big_ws, :rare_user, 'member', now(), now()), (:small_ws, :small_user, 'owner', now(), now());
-INSERT INTO projects (id, workspace_id, name, description, archived, created_at, updated_at, version)
+VALUES (:big_ws, :big_user, 'owner', now(), now()),
+       (:personal_ws, :big_user, 'owner', now(), now()),
+       (:big_ws, :rare_user, 'member', now(), now()),
+       (:small_ws, :small_user, 'owner', now(), now());
+INSERT INTO projects (id, workspace_id, name, description, archived, created_at, updated_at,
+                      version)
 VALUES (:common_project, :big_ws, 'Common', '', false, now(), now(), 1),
        (:rare_project, :big_ws, 'Rare', '', false, now(), now(), 1);
 INSERT INTO tags (id, workspace_id, name, name_key, created_at, updated_at, version)
@@ -95,10 +98,12 @@ SELECT gen_random_uuid(), CAST(:ws AS uuid),
             WHEN i % 10 < 9 THEN 'in_progress' ELSE 'done' END,
        i % 5, (i * 7) % 101,
        CASE WHEN i % 10 < 3 THEN NULL
-            ELSE timestamptz '2026-01-01 00:00+00' + ((i * 7919) % 400000) * interval '1 minute' END,
+            ELSE timestamptz '2026-01-01 00:00+00' + ((i * 7919) % 400000) * interval '1 minute'
+       END,
        false,
        CASE WHEN i % 10 < 6 THEN NULL
-            ELSE timestamptz '2025-06-01 00:00+00' + ((i * 104729) % 500000) * interval '1 minute' END,
+            ELSE timestamptz '2025-06-01 00:00+00' + ((i * 104729) % 500000) * interval '1 minute'
+       END,
        false, 'UTC',
        CASE WHEN i % 10 < 3 THEN CAST(:big_user AS uuid)
             WHEN i % 25000 = 5 THEN CAST(:rare_user AS uuid) END,
@@ -147,6 +152,7 @@ def cases() -> list[Case]:
         Case("status todo (70%)", BIG_USER, TaskFilters(statuses=("todo",))),
         Case("status blocked (1%)", BIG_USER, TaskFilters(statuses=("blocked",))),
         Case("status todo+blocked", BIG_USER, TaskFilters(statuses=("todo", "blocked"))),
+        Case("status blocked+done (11%)", BIG_USER, TaskFilters(statuses=("blocked", "done"))),
         Case("priority urgent", BIG_USER, TaskFilters(priorities=(4,))),
         Case("project common (40%)", BIG_USER, TaskFilters(project_id=COMMON_PROJECT)),
         Case("project rare (20)", BIG_USER, TaskFilters(project_id=RARE_PROJECT)),
@@ -303,12 +309,20 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--only", default="")
     parser.add_argument("--plan", default="")
+    parser.add_argument(
+        "--generic",
+        action="store_true",
+        help="time generic plans (plan_cache_mode=force_generic_plan), as a pool may reuse",
+    )
     args = parser.parse_args()
     await ensure_database(args.url, args.tasks)
     engine = create_async_engine(args.url, pool_size=1, max_overflow=0)
     capture = Capture(engine.sync_engine)
     print(f"{'case':32} {'ms/page':>8} {'exec ms':>8} {'rows read':>10} {'buffers':>8}  items")
     async with engine.connect() as connection:
+        if args.generic:
+            await connection.execute(text("SET plan_cache_mode = force_generic_plan"))
+            await connection.commit()
         for case in cases():
             if args.only and args.only not in case.name:
                 continue

@@ -39,6 +39,8 @@ class _EmptyDate(ColumnElement[datetime]):
     """
 
     inherit_cache = True
+    # No state: the class says which instant, so statements using it stay cacheable.
+    _traverse_internals = []
     type = UTCDateTime()
     value = FAR_FUTURE
 

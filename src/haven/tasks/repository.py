@@ -380,8 +380,8 @@ async def list_tasks(
         values.update((f"after_{index}", value) for index, value in enumerate(after))
     if shape.dialect == "postgresql" and (shape.tag or shape.search):
         # Whether the tag or the words are rare decides the plan, and the planner cannot
-        # tell: count (up to RARE_MATCHES) first. A few matches are read by id and sorted;
-        # many come soon enough while walking the sort's index.
+        # tell: fetch up to RARE_MATCHES of their ids first. Fewer than that are read by
+        # id and sorted; more come soon enough while walking the sort's index.
         rare_ids: set[uuid.UUID] | None = None
         for what in ("tag", "search"):
             if getattr(shape, what):

@@ -294,3 +294,30 @@ async def test_sqlite_reads_a_workspace_in_the_order_of_the_sorts_index(
                     assert f"USING INDEX {index} " in steps, (sort, steps)
                     assert "TEMP B-TREE" not in steps, (sort, steps)
     statements.close()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_list_statements_stay_in_the_compiled_cache(dialect: str) -> None:
+    """An uncacheable element (say, the empty-date constant) would recompile every page."""
+    for sort in ("due", "-start,title", "-priority"):
+        shape = repo._ListShape(
+            workspace_ids_for=visible_workspace_ids,
+            tag_is_named=tags_service.is_named,
+            dialect=dialect,
+            sort=tuple(parse_sort(sort)),
+            deleted=False,
+            with_after=True,
+            workspace=False,
+            project=True,
+            statuses=True,
+            priorities=True,
+            assignee=True,
+            parent=False,
+            top_level_only=True,
+            due_before=True,
+            due_after=True,
+            tag=True,
+            search=True,
+            rare=dialect == "postgresql",
+        )
+        assert repo._list_statement(shape)._generate_cache_key() is not None, sort
