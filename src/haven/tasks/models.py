@@ -157,8 +157,8 @@ class Task(IdMixin, TimestampMixin, Versioned, Base):
         ),
         # Filters that may be rare: their tasks in the default order, without the others.
         _live_index("ix_tasks_live_status", "workspace_id", "status", "created_at", "id"),
-        _live_index("ix_tasks_live_project", "project_id", "created_at", "id"),
-        _live_index("ix_tasks_live_assignee", "assignee_id", "workspace_id", "created_at", "id"),
+        _live_index("ix_tasks_live_project", "workspace_id", "project_id", "created_at", "id"),
+        _live_index("ix_tasks_live_assignee", "workspace_id", "assignee_id", "created_at", "id"),
         # At most one open occurrence per series, enforced by the database under concurrency.
         Index(
             "uq_tasks_open_occurrence",

@@ -141,17 +141,21 @@ RARE_MATCHES = 1000
 def _tag_candidates(shape: _ListShape) -> Select[Any]:
     """The ids of the tasks in the viewer's workspaces that carry the tag.
 
-    Each tag link's task is looked up by id (a subquery per row, which the planner does not
-    turn into a join): as a join it may hash the whole tasks table for a tag of few tasks.
+    Each tag link's task is looked up by id, in a scalar subquery the planner does not turn
+    into a join: as a join (or a LATERAL) it may hash, or scan, whole tables for a tag of
+    few tasks, having no idea how few.
     """
     found = tasks_table.alias("found")
     named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
+    live = found.c.deleted_at.is_not(None) if shape.deleted else found.c.deleted_at.is_(None)
     task_workspace = (
-        select(found.c.workspace_id)
-        .where(found.c.id == TaskTag.task_id, *_found_in_view(shape, found))
-        .scalar_subquery()
+        select(found.c.workspace_id).where(found.c.id == TaskTag.task_id, live).scalar_subquery()
     )
-    return select(TaskTag.task_id).where(named, task_workspace.is_not(None))
+    viewer = bindparam("viewer_id", type_=Uuid())
+    in_view: list[ColumnElement[bool]] = [task_workspace.in_(shape.workspace_ids_for(viewer))]
+    if shape.workspace:
+        in_view.append(task_workspace == bindparam("workspace_id"))
+    return select(TaskTag.task_id).where(named, *in_view)
 
 
 def _search_candidates(shape: _ListShape) -> Select[Any]:
@@ -176,7 +180,10 @@ def _found_in_view(shape: _ListShape, found: Any) -> list[ColumnElement[bool]]:
 
 @lru_cache(maxsize=128)
 def _probe_statement(shape: _ListShape, what: str) -> Select[Any]:
-    """Up to RARE_MATCHES ids of the tasks the tag or the search finds for this viewer."""
+    """Up to RARE_MATCHES ids of the tasks the tag or the search finds for this viewer.
+
+    (The LIMIT also steers the planner to looking each link's task up by id.)
+    """
     candidates = _tag_candidates(shape) if what == "tag" else _search_candidates(shape)
     return candidates.limit(RARE_MATCHES)
 
@@ -380,11 +387,12 @@ async def list_tasks(
         values.update((f"after_{index}", value) for index, value in enumerate(after))
     if shape.dialect == "postgresql" and (shape.tag or shape.search):
         # Whether the tag or the words are rare decides the plan, and the planner cannot
-        # tell: fetch up to RARE_MATCHES of their ids first. Fewer than that are read by
-        # id and sorted; more come soon enough while walking the sort's index.
+        # tell: fetch up to RARE_MATCHES of their ids first. Fewer are read by id and
+        # sorted (the list still checks the tag and the words: a page never shows a task
+        # that no longer matches); more come soon enough while walking the sort's index.
         rare_ids: set[uuid.UUID] | None = None
         for what in ("tag", "search"):
-            if getattr(shape, what):
+            if getattr(shape, what) and (rare_ids is None or rare_ids):
                 probe = _probe_statement(shape, what)
                 result = await connection.execute(probe, _used(probe, values))
                 matches: set[uuid.UUID] = set(result.scalars())

@@ -44,8 +44,8 @@ INSERT INTO tasks (id, workspace_id, project_id, title, description, status, pri
                    assignee_id, tag_names, depends_on, occurrence_number, deleted_at,
                    created_at, updated_at, version)
 SELECT gen_random_uuid(), :workspace,
-       CASE WHEN i % 5 < 2 THEN CAST(:common_project AS uuid)
-            WHEN i % 2000 = 3 THEN CAST(:rare_project AS uuid) END,
+       CASE WHEN :big AND i % 5 < 2 THEN CAST(:common_project AS uuid)
+            WHEN :big AND i % 2000 = 3 THEN CAST(:rare_project AS uuid) END,
        'task ' || i || CASE WHEN i % 2 = 0 THEN ' alpha' ELSE ' beta' END
                     || CASE WHEN i % 4000 = 11 THEN ' zebra' ELSE '' END,
        '',
@@ -80,6 +80,12 @@ FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM tasks
       WHERE workspace_id = :workspace) AS numbered
 WHERE n % 2 = 0 OR n % 2000 = 1
 """
+SECOND_WORKSPACE = (
+    """INSERT INTO workspaces (id, name, is_personal, created_at, updated_at, version)
+    VALUES (:workspace, 'Second', false, now(), now(), 1)""",
+    """INSERT INTO memberships (workspace_id, user_id, role, created_at, updated_at)
+    VALUES (:workspace, :user, 'member', now(), now())""",
+)
 SEED_PROJECTS = """
 INSERT INTO projects (id, workspace_id, name, description, archived, created_at, updated_at,
                       version)
@@ -138,7 +144,11 @@ async def explain(connection: AsyncConnection, statement: str, params: Any) -> d
 
 @pytest.fixture
 async def big(client: httpx.AsyncClient, alice: Account, bob: Account, database: Database) -> Any:
-    """alice's workspace with TASKS tasks (her tag, projects, bob assigned to a few)."""
+    """alice's workspace with TASKS tasks (her tag, projects, bob assigned to a few).
+
+    She is also in a second workspace of 10 tasks: each workspace she sees is read on its
+    own, and the small one must not read through the big one's project, tag or assignee.
+    """
     ids = {
         "workspace": uuid.UUID(alice.workspace_id),
         "common_user": uuid.UUID(alice.id),
@@ -150,7 +160,11 @@ async def big(client: httpx.AsyncClient, alice: Account, bob: Account, database:
     }
     async with database.engine.begin() as connection:
         await connection.execute(text(SEED_PROJECTS), ids)
-        await connection.execute(text(SEED_TASKS), {**ids, "n": TASKS})
+        await connection.execute(text(SEED_TASKS), {**ids, "n": TASKS, "big": True})
+        other = {**ids, "workspace": uuid.uuid4(), "n": 10, "big": False}
+        for statement in SECOND_WORKSPACE:
+            await connection.execute(text(statement), {**other, "user": ids["common_user"]})
+        await connection.execute(text(SEED_TASKS), other)
         await connection.execute(text(SEED_TAGS), ids)
         await connection.execute(text(TAG_TASKS), ids)
     async with database.engine.connect() as connection:
@@ -188,9 +202,9 @@ async def test_a_page_reads_about_a_page_of_rows(
     day = datetime(2026, 6, 1, tzinfo=UTC)
     cases: list[tuple[str, uuid.UUID, TaskFilters, str | None, bool]] = []
     for field in SORTS:
-        for sort in (field, "-" + field):
-            cases.append((f"sort {sort}", alice_id, TaskFilters(), sort, False))
-            cases.append((f"sort {sort}, deep", alice_id, TaskFilters(), sort, True))
+        for order in (field, "-" + field):
+            cases.append((f"sort {order}", alice_id, TaskFilters(), order, False))
+            cases.append((f"sort {order}, deep", alice_id, TaskFilters(), order, True))
     filters = {
         "workspace": TaskFilters(workspace_id=big["workspace"]),
         "status common": TaskFilters(statuses=("todo",)),
@@ -232,9 +246,10 @@ async def test_a_page_reads_about_a_page_of_rows(
             read = rows_read(plan)
             if read > MOST_ROWS:
                 failures.append(f"{name}: {read} rows read for {len(rows)}")
-            for probe, probe_params in probes:  # a rare tag's or search's matches
+            # A tag's or a search's probe reads up to RARE_MATCHES links, each task twice.
+            for probe, probe_params in probes:
                 probe_read = rows_read(await explain(connection, probe, probe_params))
-                if probe_read > 2 * repo.RARE_MATCHES:
+                if probe_read > 3 * repo.RARE_MATCHES:
                     failures.append(f"{name}: its probe read {probe_read} rows")
             await connection.rollback()
     statements.close()

@@ -56,8 +56,8 @@ def _indexes(dialect: str) -> dict[str, list[str | sa.TextClause]]:
             "id",
         ],
         "ix_tasks_live_status": ["workspace_id", "status", "created_at", "id"],
-        "ix_tasks_live_project": ["project_id", "created_at", "id"],
-        "ix_tasks_live_assignee": ["assignee_id", "workspace_id", "created_at", "id"],
+        "ix_tasks_live_project": ["workspace_id", "project_id", "created_at", "id"],
+        "ix_tasks_live_assignee": ["workspace_id", "assignee_id", "created_at", "id"],
     }
 
 
