@@ -127,6 +127,23 @@ WHERE workspace_id = CAST(:big_ws AS uuid)
 """
 
 
+# A hundred more tags of about 200 tasks each, as a workspace has: the planner's guess of
+# a tag's tasks (it cannot know which tag) is the average over the tags.
+OTHER_TAGS = """
+INSERT INTO tags (id, workspace_id, name, name_key, created_at, updated_at, version)
+SELECT gen_random_uuid(), CAST(:big_ws AS uuid), 'other' || n, 'other' || n, now(), now(), 1
+FROM generate_series(1, 100) AS n
+"""
+OTHER_TAG_TASKS = """
+INSERT INTO task_tags (task_id, tag_id)
+SELECT t.id, g.id
+FROM tasks AS t
+JOIN tags AS g ON g.workspace_id = t.workspace_id
+ AND g.name_key = 'other' || (1 + abs(hashtext(t.id::text)) % 100)
+WHERE t.workspace_id = CAST(:big_ws AS uuid) AND abs(hashtext(t.id::text)) % 25 = 3
+"""
+
+
 @dataclass
 class Case:
     name: str
@@ -276,6 +293,8 @@ async def seed(connection: AsyncConnection, n: int) -> None:
             text(SEED_TASKS), {**ids, "ws": ws, "n": count, "big": ws == BIG_WS}
         )
     await connection.execute(text(SEED_TAGS), ids)
+    await connection.execute(text(OTHER_TAGS), ids)
+    await connection.execute(text(OTHER_TAG_TASKS), ids)
 
 
 async def ensure_database(url: str, n: int) -> None:

@@ -271,7 +271,10 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
         conditions.append(tasks_table.c.id == any_(rare_ids))
     if shape.tag:
         named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
-        conditions.append(exists().where(TaskTag.task_id == Task.id, named))
+        tagged = select(literal(1)).where(TaskTag.task_id == Task.id, named)
+        # OFFSET 0: checked per task as the sort's index is walked (a tag of many tasks),
+        # never turned into a join that reads all the tag's tasks and sorts them.
+        conditions.append(tagged.offset(0).exists())
     if shape.search:
         conditions.append(_search_clause(shape.dialect))
     keys = _sort_keys(shape.sort)
