@@ -10,6 +10,7 @@ read through its index, with no sort step.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,11 +27,11 @@ from haven.tags import service as tags_service
 from haven.tasks import repository as repo
 from haven.tasks.lists import TaskFilters, cursor_values, decode_cursor_values, parse_sort
 from haven.workspaces.access import visible_workspace_ids
-from tests.conftest import backend
 from tests.factories import Account, make_task
 
-postgres_only = pytest.mark.skipif(backend() != "postgres", reason="reads PostgreSQL plans")
-sqlite_only = pytest.mark.skipif(backend() != "sqlite", reason="reads SQLite plans")
+ON_POSTGRES = os.environ.get("HAVEN_TEST_DATABASE") == "postgres"  # as conftest decides
+postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="reads PostgreSQL plans")
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="reads SQLite plans")
 
 TASKS = 20_000
 PAGE = 51  # the API fetches one more than its default page of 50
