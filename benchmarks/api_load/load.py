@@ -9,8 +9,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.api_load.options import GET_PATH, POST_PATH, REPO, Options
+from benchmarks.api_load.options import REPO, Options
 from benchmarks.api_load.servers import Server
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a run sends: one kind of request, each as a random (or the next) caller's.
+
+    ``credentials`` is a file of lines ``TOKEN`` or ``TOKEN TASK_ID``; ``{id}`` in the path
+    is replaced by the line's task id. ``once`` hands each line out at most once (a complete
+    needs a task still open): the run takes lines ``start`` to ``stop`` of the file, split
+    between the client's threads, and reports in ``detail["reused"]`` how many requests
+    found their share used up.
+    """
+
+    endpoint: str  # the name results are filed under
+    method: str
+    path: str
+    credentials: Path
+    body: str = ""  # "create", "patch" or "" (none)
+    once: bool = False
+    start: int = 0
+    stop: int = 0
 
 
 @dataclass
@@ -43,10 +64,12 @@ class LoadResult:
 
 
 WRK_LUA = r"""
--- Random user per request; counts non-2xx; prints one JSON line when done.
-local tokens = {}
-local method = "GET"
-local counter = 0
+-- One request kind, a random (or, with once, the next) caller per request; counts non-2xx
+-- and reused lines; prints one JSON line when done.
+-- args: credentials file, method, path, body kind, once (0/1), start, stop, threads
+local entries = {}
+local method, path, body_kind, once = "GET", "/", "", false
+local counter, position = 0, 0
 local threads = {}
 local next_id = 0
 
@@ -57,26 +80,50 @@ function setup(thread)
 end
 
 function init(args)
+  local all = {}
   for line in io.lines(args[1]) do
-    if #line > 0 then tokens[#tokens + 1] = line end
+    if #line > 0 then
+      local token, id = line:match("^(%S+)%s*(%S*)$")
+      all[#all + 1] = {token = token, id = id}
+    end
   end
-  method = args[2] or "GET"
+  method, path, body_kind = args[2], args[3], args[4]
+  once = args[5] == "1"
+  if once then
+    local first, last, count = tonumber(args[6]), tonumber(args[7]), tonumber(args[8])
+    local share = math.floor((last - first) / count)
+    local from = first + (tid - 1) * share
+    for index = from + 1, math.min(from + share, #all) do entries[#entries + 1] = all[index] end
+    if #entries == 0 then entries[1] = all[1] end
+  else
+    entries = all
+  end
   math.randomseed(os.time() * 100 + (tid or 0))
   non2xx = 0
+  reused = 0
 end
 
 function request()
-  local token = tokens[math.random(#tokens)]
-  if method == "POST" then
-    counter = counter + 1
-    local body = '{"title":"bench task ' .. tid .. "-" .. counter ..
-      '","description":"created by the load benchmark","priority":"medium"}'
-    return wrk.format("POST", nil, {
-      ["Authorization"] = "Bearer " .. token,
-      ["Content-Type"] = "application/json",
-    }, body)
+  local entry
+  if once then
+    position = position + 1
+    if position > #entries then reused = reused + 1; position = 1 end
+    entry = entries[position]
+  else
+    entry = entries[math.random(#entries)]
   end
-  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. token})
+  local headers = {["Authorization"] = "Bearer " .. entry.token}
+  local body = nil
+  counter = counter + 1
+  if body_kind == "create" then
+    body = '{"title":"bench task ' .. tid .. "-" .. counter ..
+      '","description":"created by the load benchmark","priority":"medium"}'
+  elseif body_kind == "patch" then
+    body = '{"title":"bench edit ' .. tid .. "-" .. counter .. '","progress":' ..
+      (counter % 10) * 10 .. '}'
+  end
+  if body then headers["Content-Type"] = "application/json" end
+  return wrk.format(method, path:gsub("{id}", entry.id), headers, body)
 end
 
 function response(status, headers, body)
@@ -84,15 +131,18 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local bad = 0
-  for _, t in ipairs(threads) do bad = bad + (t:get("non2xx") or 0) end
+  local bad, again = 0, 0
+  for _, t in ipairs(threads) do
+    bad = bad + (t:get("non2xx") or 0)
+    again = again + (t:get("reused") or 0)
+  end
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,' ..
-    '"write":%d,"status":%d,"timeout":%d,"non2xx":%d,"p50_us":%d,"p90_us":%d,' ..
+    '"write":%d,"status":%d,"timeout":%d,"non2xx":%d,"reused":%d,"p50_us":%d,"p90_us":%d,' ..
     '"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write,
-    e.status, e.timeout, bad, latency:percentile(50), latency:percentile(90),
+    e.status, e.timeout, bad, again, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, latency.mean))
 end
 """
@@ -100,16 +150,14 @@ end
 
 def run_wrk(
     server: Server,
-    endpoint: str,
+    workload: Workload,
     options: Options,
     workdir: Path,
     duration: float,
-    tokens_file: Path,
 ) -> LoadResult:
     script = workdir / "load.lua"
     if not script.exists():
         script.write_text(WRK_LUA)
-    path = GET_PATH if endpoint == "GET" else POST_PATH
     command = [
         "wrk",
         f"-t{options.threads}",
@@ -119,10 +167,16 @@ def run_wrk(
         "10s",
         "-s",
         str(script),
-        f"http://127.0.0.1:{server.port}{path}",
+        f"http://127.0.0.1:{server.port}/",
         "--",
-        str(tokens_file),
-        endpoint,
+        str(workload.credentials),
+        workload.method,
+        workload.path,
+        workload.body,
+        "1" if workload.once else "0",
+        str(workload.start),
+        str(workload.stop),
+        str(options.threads),
     ]
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=duration + 60, check=False
@@ -135,7 +189,7 @@ def run_wrk(
     socket_errors = data["connect"] + data["read"] + data["write"] + data["timeout"]
     return LoadResult(
         server=server.name,
-        endpoint=endpoint,
+        endpoint=workload.endpoint,
         tool="wrk",
         requests=data["requests"],
         seconds=seconds,
@@ -152,19 +206,23 @@ def run_wrk(
 
 def run_python_load(
     server: Server,
-    endpoint: str,
+    workload: Workload,
     options: Options,
     duration: float,
-    tokens_file: Path,
     rate: float | None = None,
+    connections: int | None = None,
 ) -> LoadResult:
     """The built-in asyncio client, in its own process (closed loop, or open loop at rate)."""
     spec = {
         "port": server.port,
-        "method": endpoint,
-        "path": GET_PATH if endpoint == "GET" else POST_PATH,
-        "tokens": str(tokens_file),
-        "connections": options.connections,
+        "method": workload.method,
+        "path": workload.path,
+        "body": workload.body,
+        "credentials": str(workload.credentials),
+        "once": workload.once,
+        "start": workload.start,
+        "stop": workload.stop,
+        "connections": connections or options.connections,
         "duration": duration,
         "rate": rate,
     }
@@ -177,7 +235,7 @@ def run_python_load(
     data = json.loads(result.stdout.strip().splitlines()[-1])
     return LoadResult(
         server=server.name,
-        endpoint=endpoint,
+        endpoint=workload.endpoint,
         tool="python-open-loop" if rate else "python",
         requests=data["completed"],
         seconds=data["seconds"],

@@ -12,7 +12,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,38 +86,53 @@ def _percentile(ordered: Sequence[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+def _request_builder(spec: dict[str, Any]) -> tuple[Callable[[], bytes], Callable[[], int]]:
+    """Build the next request's bytes, and count how many found their share used up."""
+    host = f"127.0.0.1:{spec['port']}"
+    method: str = spec["method"]
+    body_kind: str = spec["body"]
+    entries: list[tuple[str, str]] = spec["entries"]
+    if spec["once"]:
+        entries = entries[spec["start"] : spec["stop"]] or entries[:1]
+    rng = random.Random()
+    state = {"counter": 0, "position": 0, "reused": 0}
+
+    def build() -> bytes:
+        state["counter"] += 1
+        if spec["once"]:
+            if state["position"] >= len(entries):
+                state["reused"] += 1
+                state["position"] = 0
+            token, task_id = entries[state["position"]]
+            state["position"] += 1
+        else:
+            token, task_id = rng.choice(entries)
+        path = spec["path"].replace("{id}", task_id)
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        tag = f"{os.getpid()}-{state['counter']}"
+        if body_kind == "create":
+            body = (
+                f'{{"title":"bench task {tag}",'
+                '"description":"created by the load benchmark","priority":"medium"}'
+            ).encode()
+        elif body_kind == "patch":
+            progress = state["counter"] % 10 * 10
+            body = f'{{"title":"bench edit {tag}","progress":{progress}}}'.encode()
+        else:
+            return (head + "Accept: application/json\r\n\r\n").encode()
+        return (
+            head + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    return build, lambda: state["reused"]
+
+
 async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
     port: int = spec["port"]
-    method: str = spec["method"]
-    path: str = spec["path"]
     connections: int = spec["connections"]
     duration: float = spec["duration"]
     rate: float | None = spec["rate"]
-    tokens: list[str] = spec["token_list"]
-    host = f"127.0.0.1:{port}"
-    get_requests = [
-        (
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {t}\r\n"
-            "Accept: application/json\r\n\r\n"
-        ).encode()
-        for t in tokens
-    ]
-    rng = random.Random()
-    counter = 0
-
-    def build() -> bytes:
-        nonlocal counter
-        if method == "GET":
-            return rng.choice(get_requests)
-        counter += 1
-        body = (
-            f'{{"title":"bench task {os.getpid()}-{counter}",'
-            '"description":"created by the load benchmark","priority":"medium"}'
-        ).encode()
-        return (
-            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {rng.choice(tokens)}"
-            f"\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
+    build, reused = _request_builder(spec)
 
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
@@ -205,12 +220,17 @@ async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
         "dispatch_lag_p99_ms": _percentile(lag_sorted, 99) * 1000,
         "stalls": stall_episodes(timeline),
         "dispatch_lag_max_ms": (lag_sorted[-1] * 1000) if lag_sorted else 0.0,
+        "reused": reused(),
     }
 
 
 def loadgen_main(raw_spec: str) -> None:
     spec = json.loads(raw_spec)
-    spec["token_list"] = [t for t in Path(spec["tokens"]).read_text().split() if t]
+    spec["entries"] = [
+        (parts[0], parts[1] if len(parts) > 1 else "")
+        for parts in (line.split() for line in Path(spec["credentials"]).read_text().splitlines())
+        if parts
+    ]
     try:
         import uvloop
 

@@ -14,20 +14,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.api_load.load import run_python_load, run_wrk
+from benchmarks.api_load.load import Workload, run_python_load, run_wrk
 from benchmarks.api_load.options import BIN, Options
 from benchmarks.api_load.servers import Server
 
 
 def profile_haven(
     haven: Server,
-    endpoint: str,
+    workload: Workload,
     options: Options,
     workdir: Path,
-    tokens_file: Path,
     use_wrk: bool,
 ) -> dict[str, Any]:
-    """Sample Haven with py-spy while the endpoint saturates it; where does the time go."""
+    """Sample Haven with py-spy while the workload saturates it; where does the time go."""
+    endpoint = workload.endpoint
     assert options.profile is not None
     assert haven.process is not None
     py_spy = shutil.which("py-spy") or str(BIN / "py-spy")
@@ -46,9 +46,9 @@ def profile_haven(
     try:
         time.sleep(1.0)  # let py-spy attach
         if use_wrk:
-            load = run_wrk(haven, endpoint, options, workdir, seconds, tokens_file)
+            load = run_wrk(haven, workload, options, workdir, seconds)
         else:
-            load = run_python_load(haven, endpoint, options, seconds, tokens_file)
+            load = run_python_load(haven, workload, options, seconds)
         _, spy_err = spy.communicate(timeout=seconds + 60)
     finally:
         if spy.poll() is None:

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,23 +109,45 @@ WORDS = (
 STATUS_WEIGHTS = (("todo", 55), ("in_progress", 15), ("blocked", 5), ("done", 20), ("cancelled", 5))
 
 
+COMMON_WORD = "report"  # one of WORDS: in about a third of the tasks
+RARE_WORD = "zeppelin"  # in none of WORDS: only in the tasks given it on purpose
+
+
 @dataclass
 class SeedResult:
     user_ids: list[uuid.UUID]
     tasks: int
     seconds: float
+    # (index into user_ids, task id): open, not recurring tasks a PATCH may edit.
+    editable: list[tuple[int, uuid.UUID]] = field(default_factory=list)
+    # (index into user_ids, task id): open recurring tasks, each completed at most once.
+    completable: list[tuple[int, uuid.UUID]] = field(default_factory=list)
+    # How many tasks hold COMMON_WORD / RARE_WORD in their title or description.
+    common_word_tasks: int = 0
+    rare_word_tasks: int = 0
 
 
 def _words(rng: random.Random, low: int, high: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high)))
 
 
+@dataclass
+class SeedPlan:
+    users: int
+    tasks_per_user: int
+    completable_per_user: int = 0  # open recurring tasks, newest of all (after GET's page)
+    rare_every: int = 0  # every this many tasks has RARE_WORD in its title (0: none)
+    label: str = "bench"  # e-mail local part prefix
+
+
 def build_rows(
-    users: int, tasks_per_user: int, rng: random.Random
-) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row to COPY, in Haven's schema. Times are aware UTC datetimes."""
+    plan: SeedPlan, rng: random.Random
+) -> tuple[dict[str, list[tuple[Any, ...]]], SeedResult]:
+    """Every row to COPY, in Haven's schema (times are aware UTC datetimes), and what it holds."""
     from haven.core.ids import new_id
 
+    users, tasks_per_user = plan.users, plan.tasks_per_user
+    result = SeedResult(user_ids=[], tasks=0, seconds=0.0)
     now = datetime.now(UTC).replace(microsecond=0)
     statuses = [s for s, _ in STATUS_WEIGHTS]
     weights = [w for _, w in STATUS_WEIGHTS]
@@ -138,7 +160,7 @@ def build_rows(
         rows["users"].append(
             (
                 user_id,
-                f"bench{index}@example.test",
+                f"{plan.label}{index}@example.test",
                 f"Bench User {index}",
                 None,
                 zone,
@@ -159,7 +181,7 @@ def build_rows(
             tag_ids[tag] = new_id()
             rows["tags"].append((tag_ids[tag], workspace_id, tag, tag, None, 1, joined, joined))
         tz = ZoneInfo(zone)
-        for _ in range(tasks_per_user):
+        for number in range(tasks_per_user):
             task_id = new_id()
             created = now - timedelta(seconds=rng.randint(3_600, 365 * 86_400))
             created = created.replace(microsecond=rng.randint(0, 999_999))
@@ -181,14 +203,24 @@ def build_rows(
             for tag in tags:
                 rows["task_tags"].append((task_id, tag_ids[tag]))
             done = status == "done"
+            title = _words(rng, 2, 7).capitalize()
+            description = _words(rng, 0, 25)
+            if plan.rare_every and number % plan.rare_every == 0:
+                title += " " + RARE_WORD
+                result.rare_word_tasks += 1
+            if COMMON_WORD in f"{title} {description}".split():
+                result.common_word_tasks += 1
+            deleted = rng.random() < 0.02
+            if status in ("todo", "in_progress") and not recurring and not deleted:
+                result.editable.append((index, task_id))
             rows["tasks"].append(
                 (
                     task_id,
                     workspace_id,
                     None,
                     None,
-                    _words(rng, 2, 7).capitalize(),
-                    _words(rng, 0, 25),
+                    title,
+                    description,
                     status,
                     rng.choice((0, 0, 0, 1, 2, 3, 4)),
                     100 if done else (rng.randrange(0, 100, 10) if status == "in_progress" else 0),
@@ -210,21 +242,37 @@ def build_rows(
                     None,
                     updated if done else None,
                     user_id if done else None,
-                    updated if rng.random() < 0.02 else None,
+                    updated if deleted else None,
                     user_id,
                     1,
                     created,
                     updated,
                 )
             )
-    return rows
+        for number in range(plan.completable_per_user):
+            task_id = new_id()
+            created = now - timedelta(seconds=number)
+            local = (now + timedelta(days=1)).astimezone(tz)
+            due_at = local.replace(hour=9, minute=0, second=0).astimezone(UTC)
+            result.completable.append((index, task_id))
+            rows["tasks"].append(
+                (
+                    task_id, workspace_id, None, None, f"Daily check {number}", "", "todo", 0, 0,
+                    due_at, False, None, False, zone, None, None, "[]", "[]", "FREQ=DAILY", "due",
+                    None, task_id, due_at, 1, None, None, None, None, user_id, 1, created, created,
+                )
+            )  # fmt: skip
+        result.user_ids.append(user_id)
+    result.tasks = len(rows["tasks"])
+    return rows, result
 
 
-async def seed_database(dsn: str, users: int, tasks_per_user: int, seed: int) -> SeedResult:
+async def seed_database(dsn: str, plan: SeedPlan, seed: int) -> SeedResult:
+    """COPY the plan's rows into the (migrated) database, then VACUUM ANALYZE."""
     import asyncpg
 
     started = time.perf_counter()
-    rows = build_rows(users, tasks_per_user, random.Random(seed))
+    rows, result = build_rows(plan, random.Random(seed))
     connection = await asyncpg.connect(dsn)
     try:
         async with connection.transaction():
@@ -240,14 +288,12 @@ async def seed_database(dsn: str, users: int, tasks_per_user: int, seed: int) ->
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
-    return SeedResult(
-        user_ids=[row[0] for row in rows["users"]],
-        tasks=len(rows["tasks"]),
-        seconds=time.perf_counter() - started,
-    )
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def mint_tokens(user_ids: Sequence[uuid.UUID], path: Path) -> list[str]:
+    """An access token per user, also written to `path` one per line (a credentials file)."""
     from haven.core.security import issue_access_token
 
     tokens = [
@@ -256,6 +302,14 @@ def mint_tokens(user_ids: Sequence[uuid.UUID], path: Path) -> list[str]:
     ]
     path.write_text("\n".join(tokens) + "\n")
     return tokens
+
+
+def write_targets(
+    tokens: Sequence[str], targets: Sequence[tuple[int, uuid.UUID]], path: Path
+) -> int:
+    """A credentials file of `TOKEN TASK_ID` lines: each task with its owner's token."""
+    path.write_text("".join(f"{tokens[user]} {task_id}\n" for user, task_id in targets))
+    return len(targets)
 
 
 async def postgres_version(dsn: str) -> str:

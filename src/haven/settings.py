@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     password_hash_cost: PasswordCost = "standard"  # noqa: S105 - a cost, not a password
     db_pool_size: int = 20
     sqlite_busy_timeout_ms: int = 10_000
+    # Where events go after commit: memory:// (the events table), kafka://, nats://, redis://.
+    bus_url: str = "memory://"
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -4,7 +4,9 @@ A series is stored as its first due instant, the task's IANA zone and an RRULE. 
 computation runs on the naive local wall clock of that zone and only the result is turned back
 into an instant, so "every day at 09:00" stays at 09:00 local across DST changes. Wall times that
 do not exist (spring-forward gap) move forward by the gap length; ambiguous ones (fall-back) take
-the first of the two instants.
+the first of the two instants (`core.timezones.resolve_wall`). `next_due` and `occurrences` both
+take their dues from `_dues_after`, which orders the resolved instants, so a preview and the
+chain of next dues always agree.
 
 Three layers of checks: `parse_recurrence` is the gate for what a user types and adds Haven's
 policy (nothing more often than hourly, a length limit, a rule that can never fire is refused);
@@ -25,6 +27,7 @@ from itertools import islice
 from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from haven.core.timezones import earliest_wall_after, resolve_wall, wall_clock
 from haven.recurrence.errors import InvalidRecurrence, SearchLimitReached
 from haven.recurrence.expansion import FREQUENCIES, MAX_STEPS, Parts, Weekday, walls_after
 
@@ -210,7 +213,7 @@ def check_schedule(
     due_wall = _wall(due, tz, "due")
     start_wall = due_wall if recurrence.mode == "completion" else _wall(series_start, tz, "start")
     try:
-        following = next(_series_walls(parsed, start=start_wall, after=due_wall, tz=tz), None)
+        following = next(_dues_after(parsed, start=start_wall, after=due, tz=tz), None)
     except SearchLimitReached as exc:
         raise InvalidRecurrence(f"the rule cannot follow this due: {exc}") from exc
     if following is None and parsed.until is None:
@@ -259,21 +262,16 @@ def next_due(
     if recurrence.mode == "completion":
         completed_day = _wall(completed_at, tz, "completed_at").date()
         anchor = datetime.combine(completed_day, previous_wall.time())
-        walls = _series_walls(parsed, start=anchor, after=anchor, tz=tz, last_day=last_day)
+        dues = _dues_after(
+            parsed, start=anchor, after=resolve_wall(anchor, tz), tz=tz, last_day=last_day
+        )
     else:
         start_wall = _wall(series_start, tz, "series_start")
-        walls = _series_walls(
-            parsed, start=start_wall, after=previous_wall, tz=tz, last_day=last_day
-        )
-    previous_instant = previous_due.astimezone(UTC)
-    for wall in walls:
-        due = _attach(wall, tz)
-        # Only a previous due in the second pass of a repeated hour can be later than a wall
-        # time after it; the next due must still be a later instant. (Compared in UTC: Python
-        # compares two datetimes with the same tzinfo by wall time, ignoring fold.)
-        if recurrence.mode == "completion" or due.astimezone(UTC) > previous_instant:
-            return due if due.astimezone(UTC).date() <= last_day else None
-    return None
+        dues = _dues_after(parsed, start=start_wall, after=previous_due, tz=tz, last_day=last_day)
+    due = next(dues, None)
+    if due is None or due.astimezone(UTC).date() > last_day:
+        return None
+    return due
 
 
 def occurrences(
@@ -289,22 +287,17 @@ def occurrences(
         raise ValueError("limit must not be negative")
     parsed = _parse_rule(recurrence.rule)
     start_wall = _wall(series_start, tz, "series_start").replace(microsecond=0)
-    floor_wall = _wall(after, tz, "after")
+    _wall(after, tz, "after")  # refuses a naive `after`
     floor = after.astimezone(UTC)
+    if parsed.count is None:
+        return list(islice(_dues_after(parsed, start=start_wall, after=after, tz=tz), limit))
     found: list[datetime] = []
     if limit == 0:
         return found
+    first = resolve_wall(start_wall, tz) - _SECOND
     walked = 0
-    if parsed.count is None:
-        walls = _series_walls(parsed, start=start_wall, after=floor_wall, tz=tz)
-    else:
-        from_start = _series_walls(parsed, start=start_wall, after=start_wall - _SECOND, tz=tz)
-        walls = islice(from_start, parsed.count)
-    for wall in walls:
-        due = _attach(wall, tz)
-        # A wall time shifted out of a DST gap can land on or past the next ones; skip those,
-        # exactly as chaining next_due does.
-        if wall <= floor_wall or due.astimezone(UTC) <= floor:
+    for due in islice(_dues_after(parsed, start=start_wall, after=first, tz=tz), parsed.count):
+        if due.astimezone(UTC) <= floor:
             walked += 1
             if walked > MAX_STEPS:
                 raise SearchLimitReached(
@@ -314,8 +307,37 @@ def occurrences(
         found.append(due)
         if len(found) == limit:
             break
-        floor, floor_wall = due.astimezone(UTC), _wall(due, tz, "due")
     return found
+
+
+def _dues_after(
+    parsed: _Rule, *, start: datetime, after: datetime, tz: ZoneInfo, last_day: date = date.max
+) -> Iterator[datetime]:
+    """The dues of the series from the naive `start`, strictly after the aware `after`, in
+    order and each instant once, aware in `tz`; without COUNT (the callers count).
+
+    Wall times become instants by `resolve_wall`, which is not monotonic: a time in a gap
+    moves forward past the real times just after the gap (on a spring-forward day in New
+    York, 02:45 becomes 03:45 EDT, later than 03:30), and the times of a repeated hour resolve
+    to its first pass. So the walk starts early enough to see such a time, and before giving
+    a moved one it gives the later wall times that land before it.
+    """
+    latest = after.astimezone(UTC)
+    floor = earliest_wall_after(after, tz)
+    for wall in _series_walls(parsed, start=start, after=floor, tz=tz, last_day=last_day):
+        due = resolve_wall(wall, tz)
+        if due.astimezone(UTC) <= latest:
+            continue  # before `after`, or an instant given already
+        moved_to = wall_clock(due, tz)
+        if moved_to != wall:
+            until = min(moved_to, _last_wall(parsed, tz, last_day))
+            for passed in walls_after(parsed.parts, dtstart=start, after=wall, until=until):
+                earlier = resolve_wall(passed, tz)
+                if latest < earlier.astimezone(UTC) < due.astimezone(UTC):
+                    yield earlier
+                    latest = earlier.astimezone(UTC)
+        yield due
+        latest = due.astimezone(UTC)
 
 
 def _series_walls(
@@ -333,12 +355,18 @@ def _series_walls(
     not produce it.
     """
     start = start.replace(microsecond=0)
-    until = _local_until(parsed.until, tz) if parsed.until is not None else None
-    last_wall = datetime.combine(last_day, time.max)
-    until = last_wall if until is None else min(until, last_wall)
     if after < start and not _on_rule(parsed.parts, start):
         yield start
+    until = _last_wall(parsed, tz, last_day)
     yield from walls_after(parsed.parts, dtstart=start, after=after, until=until)
+
+
+def _last_wall(parsed: _Rule, tz: ZoneInfo, last_day: date) -> datetime:
+    """The last wall time the series may have: its UNTIL, or the end of `last_day`."""
+    last_wall = datetime.combine(last_day, time.max)
+    if parsed.until is None:
+        return last_wall
+    return min(_local_until(parsed.until, tz), last_wall)
 
 
 def _on_rule(parts: Parts, start: datetime) -> bool:
@@ -353,13 +381,7 @@ def _on_rule(parts: Parts, start: datetime) -> bool:
 def _wall(moment: datetime, tz: ZoneInfo, name: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
-    return moment.astimezone(tz).replace(tzinfo=None)
-
-
-def _attach(wall: datetime, tz: ZoneInfo) -> datetime:
-    # fold=0 picks the first of two ambiguous instants; inside a gap it reads the wall time with
-    # the offset from before the gap, so the round trip through UTC moves it forward by the gap.
-    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
+    return wall_clock(moment, tz)
 
 
 def _local_until(until: date | datetime, tz: ZoneInfo) -> datetime:

@@ -238,12 +238,13 @@ async def update_task(
         else:
             task.status = data.status
     await session.flush()
-    # What the patch changed besides completing is an update; completing is its own event.
-    if changes_between(before, task_to_dict(task)):
-        record(session, task_events.updated(task, before=before, actor=principal.actor))
     if completing:
+        # The version moves once per transaction, so a PATCH that completes is one change: one
+        # task.completed event, whose changes hold the other fields the PATCH set too.
         await series.guard_open_children(session, task, cascade=False)
-        next_task = await series.complete(session, principal, task)
+        next_task = await series.complete(session, principal, task, before=before)
+    elif changes_between(before, task_to_dict(task)):
+        record(session, task_events.updated(task, before=before, actor=principal.actor))
     return task, next_task
 
 

@@ -342,6 +342,33 @@ async def test_patch_status_done_completes_like_complete(
     assert types == ["haven.task.created", "haven.task.completed", "haven.task.updated"]
 
 
+async def test_a_patch_that_completes_and_renames_is_one_event_at_the_new_version(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    # One transaction moves the version once, so one change: a single task.completed event
+    # carrying the new title too (it used to add a task.updated with the same version).
+    task = await make_task(client, alice, due="2026-12-01", recurrence={"rule": "FREQ=DAILY"})
+    done = await client.patch(
+        f"/tasks/{task['id']}",
+        json={"status": "done", "title": "Renamed", "priority": "high"},
+        headers={**alice.headers, "If-Match": '"1"'},
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["version"], done.json()["title"]) == (2, "Renamed")
+    history = (await client.get(f"/tasks/{task['id']}/history", headers=alice.headers)).json()
+    items = history["items"]
+    assert [(e["type"], e["haven_version"]) for e in items] == [
+        ("haven.task.created", 1),
+        ("haven.task.completed", 2),
+    ]
+    completed = items[1]["data"]
+    assert completed["changes"]["title"] == [task["title"], "Renamed"]
+    assert completed["changes"]["priority"] == [task["priority"], "high"]
+    assert completed["changes"]["status"] == ["todo", "done"]
+    assert completed["task"] == done.json()
+    assert completed["next_id"] is not None
+
+
 async def test_recurrence_can_be_set_and_cleared_by_patch(
     client: httpx.AsyncClient, alice: Account
 ) -> None:
