@@ -105,11 +105,14 @@ class Outcome:
 
 def new_http_client(policy: DeliveryPolicy) -> httpx.AsyncClient:
     """The client every attempt uses: no redirects, no proxies from the environment (a
-    proxy would connect to the name, not to the checked address)."""
+    proxy would connect to the name, not to the checked address), and no kept-alive
+    connections: a pool keyed by address could carry one host's request over a TLS
+    connection verified for another host at the same address."""
     return httpx.AsyncClient(
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(policy.timeout_seconds),
+        limits=httpx.Limits(max_keepalive_connections=0),
         headers={"User-Agent": USER_AGENT},
     )
 

@@ -480,3 +480,26 @@ async def test_the_standard_webhooks_reference_library_verifies_deliveries(
 
 def signing_secret_of_nobody() -> str:
     return "whsec_" + base64.b64encode(b"x" * 32).decode()
+
+
+async def test_a_named_host_is_reached_at_its_checked_address_under_its_own_name(
+    client: httpx.AsyncClient,
+    alice: Account,
+    database: Database,
+    receiver: Receiver,
+    policy: DeliveryPolicy,
+) -> None:
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    webhook = await create_webhook(client, alice, f"http://hooks.example:{receiver.port}/in?x=1")
+    await client.post(f"/webhooks/{webhook['id']}/test", headers=alice.headers)
+    assert await deliver_due_once(database, policy, resolver=resolver) == 1
+    assert asked == ["hooks.example"]
+    [got] = receiver.received
+    assert got.headers["Host"] == f"hooks.example:{receiver.port}"
+    [logged] = await deliveries(client, alice, webhook["id"])
+    assert logged["status"] == "succeeded"
