@@ -56,7 +56,7 @@ async def handle_event(session: AsyncSession, envelope: Mapping[str, Any]) -> No
         session, workspace_id, limit=MAX_ENDPOINTS_PER_WORKSPACE
     )
     now = utcnow()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": new_id(),
             "endpoint_id": endpoint.id,
@@ -65,6 +65,7 @@ async def handle_event(session: AsyncSession, envelope: Mapping[str, Any]) -> No
             "payload": dict(envelope),
             "status": repo.PENDING,
             "attempts": 0,
+            "attempt_log": [],
             "next_attempt_at": now,
             "lease_token": None,
             "last_status_code": None,

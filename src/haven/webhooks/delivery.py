@@ -28,14 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.clock import utcnow
 from haven.core.http import dump_json
-from haven.core.ids import new_id
 from haven.db.session import Database
 from haven.events.outbox import record
 from haven.settings import Settings
 from haven.webhooks import events as webhook_events
 from haven.webhooks import repository as repo
 from haven.webhooks import signing, ssrf
-from haven.webhooks.models import WebhookAttempt, WebhookEndpoint
+from haven.webhooks.models import WebhookEndpoint
 from haven.webhooks.service import secrets_in_use
 
 log = structlog.get_logger("haven.webhooks")
@@ -290,6 +289,10 @@ def _judge(response: httpx.Response, outcome: Outcome) -> None:
         outcome.retry_after = retry_after_seconds(response.headers.get("retry-after"))
 
 
+def rfc3339(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """A Retry-After header's wait in seconds (delta-seconds or an HTTP date)."""
     if not value:
@@ -336,19 +339,18 @@ async def _record(
         ):
             return  # deleted, or the lease ran out and another worker took it over
         delivery.attempts += 1
-        repo.add_attempt(
-            session,
-            WebhookAttempt(
-                id=new_id(),
-                delivery_id=delivery.id,
-                number=delivery.attempts,
-                started_at=outcome.started_at,
-                latency_ms=outcome.latency_ms,
-                status_code=outcome.status_code,
-                response_excerpt=outcome.excerpt,
-                error=outcome.error,
-            ),
-        )
+        # A new list, so the ORM sees the JSON column change.
+        delivery.attempt_log = [
+            *delivery.attempt_log,
+            {
+                "number": delivery.attempts,
+                "started_at": rfc3339(outcome.started_at),
+                "latency_ms": outcome.latency_ms,
+                "status_code": outcome.status_code,
+                "response_excerpt": outcome.excerpt,
+                "error": outcome.error,
+            },
+        ]
         delivery.lease_token = None
         delivery.last_status_code = outcome.status_code
         delivery.last_error = outcome.error
@@ -402,7 +404,7 @@ async def _disable(
     endpoint.enabled = False
     endpoint.disabled_reason = (
         f"disabled by Haven: every attempt failed since "
-        f"{failing_since.isoformat().replace('+00:00', 'Z')} ({failed_attempts} attempts)"
+        f"{rfc3339(failing_since)} ({failed_attempts} attempts)"
     )
     await session.flush()
     record(

@@ -1,4 +1,4 @@
-"""The webhooks tables: endpoints, their deliveries, and each delivery's attempts."""
+"""The webhooks tables: endpoints and their deliveries (each with its attempts)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
+from haven.db.base import Base, IdMixin, JSONType, TimestampMixin, Versioned
 
 
 class WebhookEndpoint(IdMixin, TimestampMixin, Versioned, Base):
@@ -57,6 +57,9 @@ class WebhookDelivery(IdMixin, Base):
     # a worker that dies mid-attempt leaves the delivery due again once the lease runs out.
     next_attempt_at: Mapped[datetime | None]
     lease_token: Mapped[uuid.UUID | None]
+    # Every attempt, oldest first (at most one per step of the retry schedule):
+    # {number, started_at, latency_ms, status_code, response_excerpt (<= 1 KB), error}.
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
@@ -67,22 +70,3 @@ class WebhookDelivery(IdMixin, Base):
         Index("ix_webhook_deliveries_endpoint_id_created_at", "endpoint_id", "created_at"),
         Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     )
-
-
-class WebhookAttempt(IdMixin, Base):
-    """One POST of a delivery: what came back, or why nothing did."""
-
-    __tablename__ = "webhook_attempts"
-
-    delivery_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
-    )
-    number: Mapped[int]
-    started_at: Mapped[datetime]
-    latency_ms: Mapped[int]
-    status_code: Mapped[int | None]
-    # At most 1 KB of the response body, as text.
-    response_excerpt: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(String(500))
-
-    __table_args__ = (UniqueConstraint("delivery_id", "number"),)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
-from haven.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from haven.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 PENDING = "pending"
 
@@ -110,19 +110,6 @@ async def list_deliveries(
     return (await session.scalars(query.limit(limit))).all()
 
 
-async def attempts_of(
-    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
-) -> Sequence[WebhookAttempt]:
-    if not delivery_ids:
-        return []
-    query = (
-        select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
-        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
-    )
-    return (await session.scalars(query)).all()
-
-
 async def claim_due(
     session: AsyncSession,
     *,
@@ -165,10 +152,6 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Webhoo
     )
     delivery: WebhookDelivery | None = (await session.scalars(query)).first()
     return delivery
-
-
-def add_attempt(session: AsyncSession, attempt: WebhookAttempt) -> None:
-    session.add(attempt)
 
 
 async def fail_pending(

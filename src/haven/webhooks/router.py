@@ -207,9 +207,9 @@ async def list_deliveries(
         found,
         limit=limit,
         kind="webhook-deliveries",
-        key=lambda pair: [pair[0].created_at.isoformat(), pair[0].id],
+        key=lambda d: [d.created_at.isoformat(), d.id],
     )
-    return json_response(page_body([delivery_to_dict(d, a) for d, a in page], next_cursor))
+    return json_response(page_body([delivery_to_dict(d) for d in page], next_cursor))
 
 
 @router.get(
@@ -224,7 +224,7 @@ async def get_delivery(
     session: ReadSession,
     principal: CurrentPrincipal,
 ) -> Response:
-    delivery, attempts = await service.get_delivery(
+    delivery = await service.get_delivery(
         session, principal=principal, webhook_id=webhook_id, delivery_id=delivery_id
     )
-    return json_response(delivery_to_dict(delivery, attempts))
+    return json_response(delivery_to_dict(delivery))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Final
 
@@ -12,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
 from haven.core.schemas import PatchBody, RequestBody
 from haven.core.text import one_line
-from haven.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from haven.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 MAX_EVENT_TYPES: Final = 100
 EVENT_TYPE_PATTERN: Final = re.compile(r"\*|haven\.[a-z_]{1,40}\.(\*|[a-z_]{1,60})")
@@ -145,20 +144,7 @@ def webhook_to_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
     }
 
 
-def attempt_to_dict(attempt: WebhookAttempt) -> dict[str, Any]:
-    return {
-        "number": attempt.number,
-        "started_at": attempt.started_at,
-        "latency_ms": attempt.latency_ms,
-        "status_code": attempt.status_code,
-        "response_excerpt": attempt.response_excerpt,
-        "error": attempt.error,
-    }
-
-
-def delivery_to_dict(
-    delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt]
-) -> dict[str, Any]:
+def delivery_to_dict(delivery: WebhookDelivery) -> dict[str, Any]:
     """A delivery with its attempts, oldest first; the shape of DeliveryOut."""
     return {
         "id": delivery.id,
@@ -166,7 +152,7 @@ def delivery_to_dict(
         "event_id": delivery.event_id,
         "event_type": delivery.event_type,
         "status": delivery.status,
-        "attempts": [attempt_to_dict(a) for a in sorted(attempts, key=lambda a: a.number)],
+        "attempts": list(delivery.attempt_log),
         "next_attempt_at": delivery.next_attempt_at if delivery.status == "pending" else None,
         "last_status_code": delivery.last_status_code,
         "last_error": delivery.last_error,

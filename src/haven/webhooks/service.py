@@ -24,7 +24,7 @@ from haven.events.outbox import record
 from haven.webhooks import events as webhook_events
 from haven.webhooks import repository as repo
 from haven.webhooks import signing, ssrf
-from haven.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from haven.webhooks.models import WebhookDelivery, WebhookEndpoint
 from haven.webhooks.schemas import WebhookCreate, WebhookUpdate, webhook_to_dict
 from haven.workspaces import access as workspaces
 
@@ -256,6 +256,7 @@ async def send_test(
         ),
         status=repo.PENDING,
         attempts=0,
+        attempt_log=[],
         next_attempt_at=now,
         lease_token=None,
         last_status_code=None,
@@ -275,30 +276,17 @@ async def list_deliveries(
     webhook_id: uuid.UUID,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+) -> Sequence[WebhookDelivery]:
     """An endpoint's deliveries, newest first, each with its attempts."""
     endpoint = await _manageable(session, principal, webhook_id, write=False)
-    deliveries = await repo.list_deliveries(
-        session, endpoint_id=endpoint.id, after=after, limit=limit
-    )
-    return await _with_attempts(session, deliveries)
+    return await repo.list_deliveries(session, endpoint_id=endpoint.id, after=after, limit=limit)
 
 
 async def get_delivery(
     session: AsyncSession, *, principal: Principal, webhook_id: uuid.UUID, delivery_id: uuid.UUID
-) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
+) -> WebhookDelivery:
     endpoint = await _manageable(session, principal, webhook_id, write=False)
     delivery = await repo.get_delivery(session, delivery_id)
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound("delivery not found")
-    return (await _with_attempts(session, [delivery]))[0]
-
-
-async def _with_attempts(
-    session: AsyncSession, deliveries: Sequence[WebhookDelivery]
-) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
-    attempts = await repo.attempts_of(session, [d.id for d in deliveries])
-    by_delivery: dict[uuid.UUID, list[WebhookAttempt]] = {d.id: [] for d in deliveries}
-    for attempt in attempts:
-        by_delivery[attempt.delivery_id].append(attempt)
-    return [(d, by_delivery[d.id]) for d in deliveries]
+    return delivery

@@ -25,15 +25,15 @@ from haven.events.models import Event
 from haven.settings import Settings
 from haven.webhooks import repository
 from haven.webhooks.delivery import DeliveryPolicy, deliver_due_once, run_deliveries
-from tests.api.webhooks.conftest import (
+from tests.factories import Account, make_task
+from tests.support import advance, freeze_clock
+from tests.webhook_support import (
     Receiver,
     create_webhook,
     free_port,
     queue_events,
     start_receiver,
 )
-from tests.factories import Account, make_task
-from tests.support import advance, freeze_clock
 
 
 def verify_independently(secret: str, received_headers: dict[str, str], body: bytes) -> bool:

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from haven.db.session import Database
 from haven.events.models import Event
-from tests.api.webhooks.conftest import create_webhook
 from tests.factories import Account, make_api_key, make_team
 from tests.support import event_types, freeze_clock
+from tests.webhook_support import create_webhook
 
 PUBLIC = "https://93.184.216.34/hooks"
 

@@ -1,4 +1,4 @@
-"""webhooks: endpoints, their deliveries, and each delivery's attempts
+"""webhooks: endpoints and their deliveries (each with its attempts)
 
 Deliveries are queued by the webhooks consumer (unique per endpoint and event id) and sent
 by the delivery loop; `next_attempt_at` holds the retry schedule, so it survives restarts.
@@ -75,6 +75,11 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_token", sa.Uuid(), nullable=True),
+        sa.Column(
+            "attempt_log",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -103,31 +108,8 @@ def upgrade() -> None:
             unique=False,
         )
 
-    op.create_table(
-        "webhook_attempts",
-        sa.Column("delivery_id", sa.Uuid(), nullable=False),
-        sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("latency_ms", sa.Integer(), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=True),
-        sa.Column("response_excerpt", sa.Text(), nullable=True),
-        sa.Column("error", sa.String(length=500), nullable=True),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["delivery_id"],
-            ["webhook_deliveries.id"],
-            name=op.f("fk_webhook_attempts_delivery_id_webhook_deliveries"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempts")),
-        sa.UniqueConstraint(
-            "delivery_id", "number", name=op.f("uq_webhook_attempts_delivery_id_number")
-        ),
-    )
-
 
 def downgrade() -> None:
-    op.drop_table("webhook_attempts")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_deliveries_status_next_attempt_at")
         batch_op.drop_index("ix_webhook_deliveries_endpoint_id_created_at")
