@@ -264,7 +264,7 @@ async def _post(
 
 async def _excerpt(response: httpx.Response) -> str:
     taken = bytearray()
-    async for chunk in response.aiter_raw():
+    async for chunk in response.aiter_bytes():
         taken += chunk
         if len(taken) >= EXCERPT_BYTES:
             break

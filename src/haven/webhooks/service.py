@@ -105,6 +105,9 @@ async def create_webhook(
 ) -> tuple[WebhookEndpoint, str | None]:
     """(endpoint, secret): the secret only for a new endpoint; a retried create gets None."""
     require_scope(principal, Scope.WORKSPACES_WRITE)
+    # Resolved before the first query: no transaction (on SQLite, the write lock) is held
+    # while DNS answers.
+    await _check_target(data.url, allow_private=allow_private_targets, resolver=resolver)
     if data.id is not None:
         existing = await repo.get_endpoint(session, data.id)
         if existing is not None:
@@ -121,7 +124,6 @@ async def create_webhook(
         session, principal=principal, workspace_id=data.workspace_id, at_least=Role.ADMIN
     )
     _check_types(data.event_types)
-    await _check_target(data.url, allow_private=allow_private_targets, resolver=resolver)
     if await repo.count_endpoints(session, access.workspace_id) >= MAX_ENDPOINTS_PER_WORKSPACE:
         raise Conflict(f"a workspace has at most {MAX_ENDPOINTS_PER_WORKSPACE} webhooks")
     secret = signing.new_secret()
@@ -181,12 +183,12 @@ async def update_webhook(
     allow_private_targets: bool,
     resolver: ssrf.Resolver = ssrf.system_resolver,
 ) -> WebhookEndpoint:
+    if data.url is not None:  # before the first query, as in create_webhook
+        await _check_target(data.url, allow_private=allow_private_targets, resolver=resolver)
     endpoint = await _manageable(session, principal, webhook_id, write=True)
     _ensure_version(endpoint, if_match)
     if data.event_types is not None:
         _check_types(data.event_types)
-    if data.url is not None and data.url != endpoint.url:
-        await _check_target(data.url, allow_private=allow_private_targets, resolver=resolver)
     before = webhook_events.snapshot(endpoint)
     for name in sorted(data.model_fields_set):
         setattr(endpoint, name, getattr(data, name))
