@@ -27,11 +27,15 @@ _SOURCE_PREFIX: Final = "/workspaces/"
 
 @dataclass(frozen=True, slots=True)
 class WebhookConsumer:
-    """A consumer as the runner takes it: a name, the types it wants (None: all), a handler."""
+    """A consumer as the relay's runner takes it (the shape of haven.events.consumers.Consumer
+    on the relay branch): a name, a handler, and the types it wants (empty: every type)."""
 
     name: str
-    event_types: frozenset[str] | None
     handler: Handler
+    types: frozenset[str] = frozenset()
+
+    def wants(self, event_type: str) -> bool:
+        return not self.types or event_type in self.types
 
 
 def workspace_of(envelope: Mapping[str, Any]) -> uuid.UUID | None:
@@ -80,4 +84,4 @@ async def handle_event(session: AsyncSession, envelope: Mapping[str, Any]) -> No
     await repo.insert_deliveries(session, rows)
 
 
-WEBHOOK_CONSUMER: Final = WebhookConsumer(name="webhooks", event_types=None, handler=handle_event)
+WEBHOOK_CONSUMER: Final = WebhookConsumer(name="webhooks", handler=handle_event)
