@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.portability import (
     FORMAT,
+    IMPORT_ACTOR,
     InvalidExport,
     WorkspaceExists,
     export_workspace,
@@ -25,6 +27,7 @@ from haven.portability import (
     registered_sections,
 )
 from tests.factories import Account, register
+from tests.ledger import Fold, Viewer, events_since, read_world
 
 Document = dict[str, Any]
 
@@ -205,7 +208,11 @@ async def test_round_trip_is_lossless(
     assert report.counts["events"] == len(before["events"])
 
     after = await export(database, alice.workspace_id)
-    assert without_timestamp(after) == without_timestamp(before)
+    # The history comes back as it was; after it, the import's own `*.created` events.
+    history = len(before["events"])
+    assert after["events"][:history] == before["events"]
+    assert {event["actor"] for event in after["events"][history:]} == {IMPORT_ACTOR}
+    assert without_timestamp({**after, "events": before["events"]}) == without_timestamp(before)
 
     # The imported workspace works through the API as before (tokens are stateless).
     got = await client.get(f"/tasks/{ids['child']}", headers=alice.headers)
@@ -216,6 +223,66 @@ async def test_round_trip_is_lossless(
     history = await client.get(f"/tasks/{ids['report']}/history", headers=alice.headers)
     assert history.status_code == 200
     assert len(history.json()["items"]) >= 3
+
+
+async def test_every_imported_object_has_its_creation_event_parents_first(
+    client: httpx.AsyncClient, database: Database, alice: Account, bob: Account
+) -> None:
+    await build_workspace(client, alice, bob)
+    document = await export(database, alice.workspace_id)
+    await wipe(database, keep_users=[alice.email, bob.email])
+    since = datetime.now(UTC)
+
+    await import_(database, document)
+
+    made = await events_since(database.engine, since=since, seen=set())
+    assert made, "the import wrote no events"
+    assert {event.workspace_id for event in made} == {alice.workspace_id}
+    expected = {
+        ("haven.workspace.created", f"workspaces/{alice.workspace_id}"),
+        *(
+            ("haven.member.added", f"workspaces/{alice.workspace_id}/members/{m['user_id']}")
+            for m in document["memberships"]
+        ),
+        *(("haven.project.created", f"projects/{p['id']}") for p in document["projects"]),
+        *(("haven.tag.created", f"tags/{t['id']}") for t in document["tags"]),
+        *(("haven.task.created", f"tasks/{t['id']}") for t in document["tasks"]),
+    }
+    births = [(event.type, event.subject) for event in made if event.type in dict(expected)]
+    assert sorted(births) == sorted(expected)  # each exactly once
+    reminders = [event.data["reminder"]["id"] for event in made if event.kind == "reminder"]
+    assert sorted(reminders) == sorted(r["id"] for r in document["reminders"])
+    logs = [event.data["time_log"]["id"] for event in made if event.type == "haven.timer.started"]
+    assert sorted(logs) == sorted(log["id"] for log in document["time_logs"])
+
+    # In replay order, nothing comes before what it belongs to.
+    position = {(event.type, event.subject): n for n, event in enumerate(made)}
+    first_task = min(
+        position[("haven.task.created", f"tasks/{t['id']}")] for t in document["tasks"]
+    )
+    assert position[("haven.workspace.created", f"workspaces/{alice.workspace_id}")] == 0
+    assert max(position[key] for key in expected if key[0] != "haven.task.created") < first_task
+    for task in document["tasks"]:
+        if task["parent_id"] is not None:
+            parent = position[("haven.task.created", f"tasks/{task['parent_id']}")]
+            assert parent < position[("haven.task.created", f"tasks/{task['id']}")]
+    task_created = {
+        event.subject: n for n, event in enumerate(made) if event.type.endswith("task.created")
+    }
+    for n, event in enumerate(made):
+        if event.kind in ("reminder", "timer"):
+            assert task_created[event.subject] < n
+
+    # Folded, the import's events alone give back every object as the API shows it.
+    fold = Fold()
+    problems = [problem for event in made for problem in fold.apply(event)]
+    viewers = [
+        Viewer(name=account.email, user_id=account.id, headers=account.headers)
+        for account in (alice, bob)
+    ]
+    world, _ = await read_world(client, viewers, reminder_tasks=[], timer_tasks=[])
+    assert {key[0] for key in world} >= {"workspace", "project", "tag", "task"}
+    assert problems + fold.disagreements(world) == []
 
 
 async def test_import_matches_users_by_email_and_skips_missing_ones(

@@ -52,6 +52,10 @@ class DomainEvent:
     data: Mapping[str, object]
 
 
+# What a builder of many events at once returns (an import's `*.created` events, …).
+EventList = list[DomainEvent]
+
+
 def record(session: AsyncSession, event: DomainEvent) -> Event:
     """Add one event to the session: it commits with the change it describes, or not at all."""
     row = Event(**_columns(event))

@@ -620,3 +620,91 @@ async def reschedule_offset_reminders(
 
 def fire_time(due_at: datetime | None, offset_minutes: int) -> datetime | None:
     return None if due_at is None else due_at - timedelta(minutes=offset_minutes)
+
+
+# --- subtrees, set-based ----------------------------------------------------------------
+# Trashing, restoring and cascade-completing a subtree read its ids in one walk, then
+# rewrite the tasks through tasks/bulk.py a batch at a time: the selections below name
+# one batch of those ids, re-checked under the batch's row locks.
+
+
+async def descendant_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every task below this one, at any depth, in the trash or not (one query)."""
+    tree = _reachable(
+        session, "tree", start=_children_ids(literal(task_id, Uuid())), step=_children_ids
+    )
+    return list(await session.scalars(select(tree.c.id)))
+
+
+async def deleted_together_ids(
+    session: AsyncSession, task_id: uuid.UUID, *, deleted_at: datetime
+) -> list[uuid.UUID]:
+    """The ids of deleted_together(): the tasks below this one trashed at `deleted_at`,
+    reached through such tasks only."""
+
+    def trashed_children(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+        return _children_ids(parent_id).where(Task.deleted_at == deleted_at)
+
+    tree = _reachable(
+        session,
+        "trashed_tree",
+        start=trashed_children(literal(task_id, Uuid())),
+        step=trashed_children,
+    )
+    return list(await session.scalars(select(tree.c.id)))
+
+
+def live_among(ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    return tasks_table.c.id.in_(ids) & tasks_table.c.deleted_at.is_(None)
+
+
+def open_among(ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    return live_among(ids) & tasks_table.c.status.in_(("todo", "in_progress", "blocked"))
+
+
+def trashed_at_among(ids: Sequence[uuid.UUID], deleted_at: datetime) -> ColumnElement[bool]:
+    return tasks_table.c.id.in_(ids) & (tasks_table.c.deleted_at == deleted_at)
+
+
+async def open_occurrence_of_any(
+    session: AsyncSession, series_ids: Sequence[uuid.UUID]
+) -> uuid.UUID | None:
+    """A live, open occurrence of one of these series (the id of one), or None."""
+    if not series_ids:
+        return None
+    query = select(Task.id).where(
+        Task.series_id.in_(series_ids),
+        Task.deleted_at.is_(None),
+        Task.status.in_(("todo", "in_progress", "blocked")),
+    )
+    found: uuid.UUID | None = await session.scalar(query.limit(1))
+    return found
+
+
+async def set_on_tasks(
+    session: AsyncSession,
+    *,
+    ids: Sequence[uuid.UUID],
+    values: Mapping[str, object],
+    now: datetime,
+) -> None:
+    """Set the same column values on many tasks (each a new version) in one UPDATE.
+
+    Like rewrite_tasks, rows loaded as ORM objects in this session are not refreshed.
+    """
+    if not ids:
+        return
+    statement = (
+        update(Task)
+        .where(Task.id.in_(ids))
+        .values({**values, "version": Task.version + 1, "updated_at": now})
+    )
+    connection = await session.connection()
+    await connection.execute(statement)
+
+
+async def locked_tasks(session: AsyncSession, selection: ColumnElement[bool]) -> Sequence[Row[Any]]:
+    """The selected tasks' TASK_READ_COLUMNS, locked, in one statement (a bounded selection:
+    a batch of listed ids)."""
+    query = select(*TASK_READ_COLUMNS).where(selection).order_by(tasks_table.c.id)
+    return (await session.execute(query.with_for_update())).all()
