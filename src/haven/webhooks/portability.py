@@ -8,8 +8,10 @@ Deliveries travel as the log they are; one still pending is not sent from here.
 from __future__ import annotations
 
 from haven.core.clock import utcnow
-from haven.portability.registry import ImportContext, Row, Section, register_section
-from haven.webhooks import signing
+from haven.events.outbox import EventList
+from haven.portability.registry import IMPORT_ACTOR, ImportContext, Row, Section, register_section
+from haven.webhooks import events, signing
+from haven.webhooks.models import WebhookEndpoint
 
 IMPORTED = "imported from another Haven: rotate the secret, then enable it"
 
@@ -30,6 +32,10 @@ async def disabled_with_fresh_secrets(context: ImportContext, rows: list[Row]) -
     return rows
 
 
+def webhooks_created(_context: ImportContext, rows: list[Row]) -> EventList:
+    return [events.created(WebhookEndpoint(**row), actor=IMPORT_ACTOR) for row in rows]
+
+
 async def pending_ones_not_sent(context: ImportContext, rows: list[Row]) -> list[Row]:
     now = utcnow()
     for row in rows:
@@ -48,6 +54,7 @@ register_section(
         "webhook_endpoints",
         omit=frozenset({"secret", "previous_secret"}),
         prepare=disabled_with_fresh_secrets,
+        events=webhooks_created,
     )
 )
 register_section(

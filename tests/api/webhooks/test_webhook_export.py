@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, text
 
 from haven.db.registry import metadata
 from haven.db.session import Database
+from haven.events.models import Event
 from haven.portability import export_workspace, import_workspace
 from haven.webhooks.delivery import DeliveryPolicy, deliver_due_once
 from tests.factories import Account
@@ -54,6 +55,14 @@ async def test_a_workspace_export_carries_webhooks_without_secrets_and_imports_t
     async with database.sessions() as session, session.begin():
         report = await import_workspace(session, document=loaded)
     assert report.counts["webhooks"] == 1
+    async with database.sessions() as session:
+        created = (
+            await session.scalars(select(Event).where(Event.type == "haven.webhook.created"))
+        ).all()
+    imported = [event for event in created if event.actor == "system/import"]
+    assert [event.subject for event in imported] == [f"webhooks/{webhook['id']}"]
+    assert imported[0].data["webhook"]["enabled"] is False
+    assert "whsec_" not in str(imported[0].data)
     assert any("webhook" in warning for warning in report.warnings)
 
     read = (await client.get(f"/webhooks/{webhook['id']}", headers=alice.headers)).json()
