@@ -55,6 +55,7 @@ register_section(
         omit=frozenset({"secret", "previous_secret"}),
         prepare=disabled_with_fresh_secrets,
         events=webhooks_created,
+        since=2,
     )
 )
 register_section(
@@ -64,5 +65,6 @@ register_section(
         omit=frozenset({"lease_token"}),
         via="endpoint_id",
         prepare=pending_ones_not_sent,
+        since=2,
     )
 )
