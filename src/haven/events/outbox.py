@@ -19,7 +19,9 @@ from haven.core.clock import utcnow
 from haven.core.http import dump_json
 from haven.core.ids import new_id
 from haven.events import repository
+from haven.events.bus.base import Message
 from haven.events.models import Event
+from haven.events.signals import WROTE_EVENTS
 
 # A resource as its API shows it (ids and instants not yet JSON), e.g. GET /tasks/{id}.
 State = Mapping[str, object]
@@ -56,6 +58,9 @@ def record(session: AsyncSession, event: DomainEvent) -> Event:
     """Add one event to the session: it commits with the change it describes, or not at all."""
     row = Event(**_columns(event))
     session.add(row)
+    # After the commit, wake the relay in this process (events/signals.py); PostgreSQL
+    # wakes relays elsewhere itself (migration 0007's NOTIFY trigger).
+    session.info[WROTE_EVENTS] = True
     return row
 
 
@@ -64,6 +69,7 @@ async def record_all(session: AsyncSession, events: Iterable[DomainEvent]) -> No
     rows = [_columns(event) for event in events]
     if rows:
         await repository.insert_events(session, rows)
+        session.info[WROTE_EVENTS] = True
 
 
 def _columns(event: DomainEvent) -> dict[str, Any]:
@@ -100,3 +106,17 @@ def to_cloudevent(event: Event) -> dict[str, Any]:
     if event.traceparent:
         envelope["traceparent"] = event.traceparent
     return envelope
+
+
+def to_message(event: Event, *, position: int | None = None) -> Message:
+    """The event as the bus carries it, at `position` (default: the event's own)."""
+    envelope = to_cloudevent(event)
+    if position is not None:
+        envelope["haven_position"] = position
+    return Message(
+        id=envelope["id"],
+        key=str(event.workspace_id) if event.workspace_id else "",
+        type=event.type,
+        position=int(envelope["haven_position"]),
+        body=orjson.dumps(envelope),
+    )
