@@ -76,13 +76,15 @@ async def unpublished_of_subjects(
 async def assign_positions(
     session: AsyncSession, positions: Sequence[tuple[uuid.UUID, int]]
 ) -> None:
+    table = Event.__table__
+    # Core, not the ORM: one executemany, no identity-map bookkeeping.
     statement = (
-        update(Event)
-        .where(Event.id == bindparam("b_id"))
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
         .values(position=bindparam("b_position"))
-        .execution_options(synchronize_session=False)
     )
-    await session.execute(
+    connection = await session.connection()
+    await connection.execute(
         statement, [{"b_id": event_id, "b_position": position} for event_id, position in positions]
     )
 
