@@ -17,6 +17,7 @@ from haven.events.bus.memory import MemoryBus
 from haven.events.consumers import Consumer, Envelope
 from haven.events.models import Event
 from haven.events.outbox import DomainEvent, record
+from haven.events.reading import read_session
 from haven.events.worker import Worker
 from haven.settings import Settings
 
@@ -45,20 +46,20 @@ async def write(database: Database, *events: DomainEvent) -> None:
 
 
 async def all_events(database: Database, *, types: Sequence[str] = (TASK_UPDATED,)) -> list[Event]:
-    async with database.sessions() as session:
+    async with read_session(database) as session:
         query = select(Event).where(Event.type.in_(types)).order_by(Event.id)
         return list((await session.scalars(query)).all())
 
 
 async def positions(database: Database) -> list[int]:
-    async with database.sessions() as session:
+    async with read_session(database) as session:
         query = select(Event.position).where(Event.position.is_not(None)).order_by(Event.position)
         return [int(value) for value in (await session.scalars(query)).all() if value is not None]
 
 
 async def effects(database: Database) -> Counter[str]:
     """How many times each event id was handled, as the consumers' own writes show it."""
-    async with database.sessions() as session:
+    async with read_session(database) as session:
         query = select(Event.data).where(Event.type == HANDLED)
         return Counter(str(data["of"]) for data in (await session.scalars(query)).all())
 

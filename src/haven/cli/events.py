@@ -12,7 +12,6 @@ from typing import Annotated
 import orjson
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from haven.cli.plumbing import DatabaseUrl, console, fail, load_settings, prepare_sqlite_folder, run
 from haven.db.engine import create_engine, create_sessionmaker
@@ -98,7 +97,8 @@ def tail(
                 )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGINT, stop.set)
+            if follow:
+                loop.add_signal_handler(signal.SIGINT, stop.set)
             lease = Lease(database.engine, None, channels=("haven_positions",))
             try:
                 while not stop.is_set():
@@ -124,7 +124,8 @@ def tail(
                     await lease.hold()
                     await nap(lease.wake, stop, settings.relay_poll_seconds)
             finally:
-                loop.remove_signal_handler(signal.SIGINT)
+                if follow:
+                    loop.remove_signal_handler(signal.SIGINT)
                 await lease.release()
 
     run(follow_feed())
@@ -174,19 +175,25 @@ def replay(
     console.print(f"{handled} event(s) handled again by {escape(consumer)}")
 
 
-def _letters_table(letters: list[DeadLetter]) -> Table:
-    table = Table("consumer", "event", "type", "position", "attempts", "last failure", "error")
+def _letter_lines(letters: list[DeadLetter]) -> list[str]:
+    """One line a letter, tab-separated: ids stay whole and copyable in any terminal."""
+    lines = ["consumer\tevent\ttype\tposition\tattempts\tlast failure\terror"]
     for letter in letters:
-        table.add_row(
-            escape(letter.consumer),
-            str(letter.event_id),
-            escape(str(letter.envelope.get("type", ""))),
-            str(letter.position or ""),
-            str(letter.attempts),
-            letter.last_failed_at.isoformat(timespec="seconds"),
-            escape(letter.error.splitlines()[0][:80] if letter.error else ""),
+        error = letter.error.splitlines()[0][:120] if letter.error else ""
+        lines.append(
+            "\t".join(
+                (
+                    letter.consumer,
+                    str(letter.event_id),
+                    str(letter.envelope.get("type", "")),
+                    str(letter.position or ""),
+                    str(letter.attempts),
+                    letter.last_failed_at.isoformat(timespec="seconds"),
+                    error,
+                )
+            )
         )
-    return table
+    return lines
 
 
 ConsumerOption = Annotated[
@@ -216,7 +223,8 @@ def dlq_list(
     if not letters:
         console.print("no dead letters")
         return
-    console.print(_letters_table(letters))
+    for line in _letter_lines(letters):
+        typer.echo(line)
 
 
 @dlq.command("show")
