@@ -92,11 +92,15 @@ async def relay_all(relay: Relay) -> int:
 async def test_a_rolled_back_change_leaves_no_event_and_a_committed_one_is_published(
     database: Database,
 ) -> None:
-    with pytest.raises(RuntimeError, match="the change failed"):
+
+    async def change_that_fails() -> None:
         async with database.sessions() as session, session.begin():
             record(session, task_event("tasks/rolled-back", 1))
             await session.flush()  # the row reached the database, inside the transaction
             raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        await change_that_fails()
     await write(database, task_event("tasks/committed", 1))
 
     relay = Relay(database, MemoryBus(database))
@@ -167,7 +171,8 @@ async def test_a_relay_that_crashes_after_publishing_publishes_again_and_consume
     assert await positions(database) == []  # both crashed batches rolled back
     assert await relay_all(relay) == 8
     sent = [message.id for message in bus.accepted]
-    assert len(sent) == 5 + 5 + 8 and set(sent) == {str(e.id) for e in await all_events(database)}
+    assert len(sent) == 5 + 5 + 8
+    assert set(sent) == {str(e.id) for e in await all_events(database)}
     assert await positions(database) == list(range(1, 9))
 
 

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.clock import utcnow
@@ -240,26 +239,13 @@ class ConsumerRunner:
             return Outcome.HANDLED
 
     async def _handle(self, event_id: uuid.UUID, envelope: Envelope) -> None:
-        try:
-            async with self._database.sessions() as session, session.begin():
-                if await repository.is_settled(
-                    session, consumer=self.consumer.name, event_id=event_id
-                ):
-                    return
-                # The mark first: a concurrent second member of the group waits on it here
-                # (PostgreSQL) instead of running the handler alongside.
-                await repository.mark_processed(
-                    session, consumer=self.consumer.name, event_id=event_id, at=utcnow()
-                )
+        async with self._database.sessions() as session, session.begin():
+            # The mark first: a concurrent second member of the group waits on it here
+            # (PostgreSQL) and then skips, instead of running the handler alongside.
+            if await repository.claim(
+                session, consumer=self.consumer.name, event_id=event_id, at=utcnow()
+            ):
                 await self.consumer.handler(session, envelope)
-        except IntegrityError:
-            # Another member marked it first: handled, once.
-            async with read_session(self._database) as session:
-                if await repository.is_settled(
-                    session, consumer=self.consumer.name, event_id=event_id
-                ):
-                    return
-            raise
 
     async def _dead_letter(
         self,

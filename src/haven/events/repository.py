@@ -5,9 +5,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import (
+    String,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -76,7 +91,7 @@ async def unpublished_of_subjects(
 async def assign_positions(
     session: AsyncSession, positions: Sequence[tuple[uuid.UUID, int]]
 ) -> None:
-    table = Event.__table__
+    table = cast(Table, Event.__table__)
     # Core, not the ORM: one executemany, no identity-map bookkeeping.
     statement = (
         update(table)
@@ -143,6 +158,28 @@ async def mark_processed(
     await session.execute(
         insert(ProcessedEvent).values(consumer=consumer, event_id=event_id, processed_at=at)
     )
+
+
+async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID, at: datetime) -> bool:
+    """Mark the event processed unless it is already settled (processed or dead-lettered):
+    True when this transaction made the mark. One round trip; on PostgreSQL a concurrent
+    claim of the same event waits for this transaction and then finds it settled."""
+    dead = select(DeadLetter.event_id).where(
+        DeadLetter.consumer == consumer, DeadLetter.event_id == event_id
+    )
+    values = select(
+        literal(consumer, String()).label("consumer"),
+        literal(event_id, Uuid()).label("event_id"),
+        literal(at, ProcessedEvent.__table__.c.processed_at.type).label("processed_at"),
+    ).where(~exists(dead))
+    upsert = sqlite_insert if _dialect(session) == "sqlite" else postgresql_insert
+    statement = (
+        upsert(ProcessedEvent)
+        .from_select(["consumer", "event_id", "processed_at"], values)
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(ProcessedEvent.event_id)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 async def processed_event_ids(session: AsyncSession, *, consumer: str) -> set[uuid.UUID]:
