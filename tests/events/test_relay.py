@@ -23,6 +23,7 @@ import hypothesis
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.clock import utcnow
@@ -32,11 +33,13 @@ from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.events import repository
 from haven.events.bus.memory import MemoryBus
+from haven.events.leases import lock_key
 from haven.events.models import Event
 from haven.events.outbox import record
 from haven.events.reading import read_session
-from haven.events.relay import Backoff, Relay, publication_order
+from haven.events.relay import LEASE_NAME, Backoff, Relay, publication_order
 from haven.settings import Settings
+from tests.conftest import backend
 from tests.events.helpers import (
     TASK_UPDATED,
     FlakyBus,
@@ -50,6 +53,8 @@ from tests.events.helpers import (
     task_event,
     write,
 )
+
+RELAY_KEY = lock_key(LEASE_NAME)
 
 PROPERTY = hypothesis.settings(
     max_examples=12,
@@ -396,3 +401,67 @@ async def clear(database: Database) -> None:
         for table in reversed(metadata.sorted_tables):
             if table.name in {"events", "processed_events", "dead_letters", "consumer_offsets"}:
                 await connection.execute(table.delete())
+
+
+# --- One relay at a time -----------------------------------------------------------------------
+
+
+async def test_relays_running_at_once_never_share_or_skip_a_position(database: Database) -> None:
+    """Even without their leases (a relay that lost its lease without noticing), concurrent
+    relay transactions are serialised: every event once, no gap, no position twice."""
+    for start in range(0, 60, 10):
+        await write(
+            database, *(task_event(f"tasks/{n % 7}", n // 7 + 1) for n in range(start, start + 10))
+        )
+    relays = [Relay(database, MemoryBus(database), batch_size=7) for _ in range(3)]
+    while sum(await asyncio.gather(*(relay.relay_once() for relay in relays))):
+        pass
+    assert sum(relay.published for relay in relays) == 60
+    assert await positions(database) == list(range(1, 61))
+
+
+@pytest.mark.skipif(backend() != "postgres", reason="the relay's lease is a PostgreSQL lock")
+async def test_one_relay_is_active_and_a_standby_takes_over_when_its_lease_is_lost(
+    database: Database,
+) -> None:
+    active = Relay(database, MemoryBus(database), poll_seconds=0.05)
+    standby = Relay(database, MemoryBus(database), poll_seconds=0.05)
+    stop = asyncio.Event()
+    first = asyncio.create_task(active.run(stop))
+    await write(database, task_event("tasks/a", 1))
+
+    async def active_published() -> bool:
+        return active.published == 1
+
+    await eventually(active_published)
+    second = asyncio.create_task(standby.run(stop))
+    await write(database, task_event("tasks/a", 2), task_event("tasks/b", 1))
+
+    async def three() -> bool:
+        return len(await positions(database)) == 3
+
+    await eventually(three)
+    assert standby.published == 0, "the standby relayed while the lease was held"
+
+    # The active relay's lease connection dies (a network cut, a restarted pooler).
+    async with database.engine.connect() as connection:
+        killed = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND objsubid = 1 "
+                "AND classid::bigint = :high AND objid::bigint = :low"
+            ),
+            {"high": (RELAY_KEY >> 32) & 0xFFFFFFFF, "low": RELAY_KEY & 0xFFFFFFFF},
+        )
+    assert killed == 1
+    await write(database, *(task_event("tasks/c", version) for version in (1, 2, 3)))
+
+    async def six() -> bool:
+        return len(await positions(database)) == 6
+
+    await eventually(six)
+    stop.set()
+    await asyncio.gather(first, second)
+    assert active.published + standby.published == 6
+    assert standby.published >= 1, "nobody took the lease over"
+    assert await positions(database) == list(range(1, 7))
