@@ -16,7 +16,7 @@ from rich.markup import escape
 from haven.cli.plumbing import DatabaseUrl, console, fail, load_settings, prepare_sqlite_folder, run
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.session import Database
-from haven.events import repository
+from haven.events import service
 from haven.events.consumers import (
     Consumer,
     ConsumerRunner,
@@ -91,9 +91,7 @@ def tail(
         async with _database(settings) as database:
             async with read_session(database) as session:
                 after = (
-                    position - 1
-                    if position is not None
-                    else await repository.last_position(session)
+                    position - 1 if position is not None else await service.last_position(session)
                 )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -103,7 +101,7 @@ def tail(
             try:
                 while not stop.is_set():
                     async with read_session(database) as session:
-                        events = await repository.published_events(
+                        events = await service.change_feed(
                             session,
                             after=after,
                             limit=PAGE,
@@ -113,7 +111,7 @@ def tail(
                         )
                         if not events:
                             # Skip what the filters left out, so the next read starts there.
-                            after = max(after, await repository.last_position(session))
+                            after = max(after, await service.last_position(session))
                     for event in events:
                         typer.echo(orjson.dumps(to_cloudevent(event)).decode())
                         after = event.position or after
@@ -206,8 +204,8 @@ async def _letters(
     settings: Settings, *, consumer: str | None, event_id: uuid.UUID | None, limit: int
 ) -> list[DeadLetter]:
     async with _database(settings) as database, read_session(database) as session:
-        return await repository.list_dead_letters(
-            session, consumer=consumer, event_id=event_id, limit=limit
+        return list(
+            await service.dead_letters(session, consumer=consumer, event_id=event_id, limit=limit)
         )
 
 
