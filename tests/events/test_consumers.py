@@ -12,6 +12,7 @@ import orjson
 import pytest
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner, Result
 
 from haven.cli import app as cli
@@ -185,6 +186,62 @@ async def test_later_events_of_an_entity_wait_while_one_is_retried(
         await eventually(done)
     assert [version for _, version, _ in recorder.seen] == [1, 2, 3]
     assert await rows(database, DeadLetter) == []
+
+
+class AckFailsOnce:
+    """The memory bus, but the first acknowledgement is lost with the connection."""
+
+    def __init__(self, inner: MemoryBus) -> None:
+        self.inner = inner
+        self.failed = False
+        self.subscriptions = 0
+
+    async def publish(self, messages: Any) -> None:
+        await self.inner.publish(messages)
+
+    def subscribe(self, group: str) -> Any:
+        self.subscriptions += 1
+        subscription = self.inner.subscribe(group)
+        ack = subscription.ack
+
+        async def lossy_ack(deliveries: Any) -> None:
+            if not self.failed:
+                self.failed = True
+                raise ConnectionError("lost the connection while acknowledging")
+            await ack(deliveries)
+
+        subscription.ack = lossy_ack  # type: ignore[method-assign]
+        return subscription
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_an_outage_while_consuming_dead_letters_nothing_and_loses_nothing(
+    database: Database, settings: Settings
+) -> None:
+    outage = {"left": 4}
+
+    def database_away(envelope: Any) -> bool:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("INSERT ...", {}, ConnectionRefusedError("database away"))
+        return False
+
+    recorder = Recorder(fail=database_away)
+    bus = AckFailsOnce(MemoryBus(database))
+    async with running(database, fast(settings), [recorder.consumer()], bus=bus):
+        await write(database, *(task_event("tasks/a", version) for version in (1, 2, 3, 4)))
+
+        async def done() -> bool:
+            return len(recorder.seen) == 4
+
+        await eventually(done)
+    assert await rows(database, DeadLetter) == []  # 4 failures > 3 attempts, yet no dead letter
+    assert [version for _, version, _ in recorder.seen] == [1, 2, 3, 4]
+    assert bus.failed
+    assert bus.subscriptions >= 2  # received again from the last acknowledgement
+    assert set((await effects(database)).values()) == {1}
 
 
 # --- Graceful shutdown ---------------------------------------------------------------------

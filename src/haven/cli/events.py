@@ -101,22 +101,24 @@ def tail(
             try:
                 while not stop.is_set():
                     async with read_session(database) as session:
+                        # Every position up to `top` is committed (the relay commits them in
+                        # order): reading up to it and then moving there skips nothing.
+                        top = await service.last_position(session)
                         events = await service.change_feed(
                             session,
                             after=after,
+                            until=top,
                             limit=PAGE,
                             types=exact,
                             type_prefixes=prefixes,
                             workspace_id=workspace,
                         )
-                        if not events:
-                            # Skip what the filters left out, so the next read starts there.
-                            after = max(after, await service.last_position(session))
                     for event in events:
                         typer.echo(orjson.dumps(to_cloudevent(event)).decode())
-                        after = event.position or after
                     if len(events) == PAGE:
+                        after = events[-1].position or after
                         continue
+                    after = max(after, top)
                     if not follow:
                         return
                     await lease.hold()

@@ -25,8 +25,11 @@ The contract a consumer signs:
   (`consumer_retry_base_seconds`, `consumer_retry_max_seconds`), at most
   `consumer_max_attempts` times in all; then the event goes to `dead_letters` (the envelope,
   the error, the attempts, the first and last failure) and the consumer goes on with the
-  next event. A dead-lettered event is out of its entity's order from then on: replaying it
-  (`haven events dlq replay`) handles it after the later ones.
+  next event. The database being unreachable (OSError, OperationalError, InterfaceError) is
+  no fault of the event: the runner backs off and receives again from the last
+  acknowledgement, without counting attempts. A dead-lettered event is out of its entity's
+  order from then on: replaying it (`haven events dlq replay`) handles it after the later
+  ones.
 - Shutdown: a runner told to stop finishes the handler in flight, acknowledges what it has
   handled, and leaves; a retry that is waiting is abandoned (the event comes again at the
   next start, unacknowledged).
@@ -44,12 +47,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.clock import utcnow
 from haven.db.session import Database
 from haven.events import repository
-from haven.events.bus.base import Bus, Delivery, Message
+from haven.events.bus.base import Bus, Delivery, Message, Subscription
 from haven.events.models import DeadLetter
 from haven.events.outbox import to_message
 from haven.events.reading import read_session
@@ -64,6 +68,8 @@ Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 # Modules that register Haven's own consumers (imported by the worker and the CLI).
 CONSUMER_MODULES: Final[tuple[str, ...]] = ()
+# Failures of the database itself, not of a handler: never a reason to dead-letter an event.
+UNAVAILABLE: Final = (OSError, OperationalError, InterfaceError)
 # The longest error text kept with a dead letter.
 ERROR_CHARS: Final = 4000
 
@@ -174,11 +180,11 @@ class ConsumerRunner:
         failures = 0
         try:
             while not stop.is_set():
+                done: list[Delivery] = []
                 try:
                     deliveries = await subscription.receive(
                         max_messages=self._batch_size, timeout=self._poll_seconds
                     )
-                    done: list[Delivery] = []
                     for delivery in deliveries:
                         if stop.is_set():
                             break
@@ -187,6 +193,7 @@ class ConsumerRunner:
                         done.append(delivery)
                     await subscription.ack(done)
                     failures = 0
+                    continue
                 except Exception as exc:  # the bus or the database is away: wait, go on
                     failures += 1
                     delay = self._policy.backoff.delay(failures)
@@ -197,9 +204,13 @@ class ConsumerRunner:
                         exc,
                         delay,
                     )
-                    await nap(asyncio.Event(), stop, delay)
+                # What was received and not acknowledged must come again: a new member of the
+                # group starts from the last acknowledgement (this one may have read past it).
+                await _close_quietly(subscription)
+                await nap(asyncio.Event(), stop, delay)
+                subscription = self._bus.subscribe(self.consumer.name)
         finally:
-            await subscription.close()
+            await _close_quietly(subscription)
 
     async def deliver(self, message: Message, stop: asyncio.Event | None = None) -> Outcome:
         """Handle one message: skip, handle (with retries) or dead-letter it."""
@@ -213,6 +224,8 @@ class ConsumerRunner:
             attempt += 1
             try:
                 await self._handle(event_id, envelope)
+            except UNAVAILABLE:
+                raise  # the database is away, not the event at fault: the runner waits
             except Exception as exc:
                 first_failure = first_failure or utcnow()
                 if attempt >= self._policy.max_attempts:
@@ -277,6 +290,13 @@ class ConsumerRunner:
                 ),
             )
         self.dead_lettered += 1
+
+
+async def _close_quietly(subscription: Subscription) -> None:
+    try:
+        await subscription.close()
+    except Exception:
+        log.debug("closing a subscription failed", exc_info=True)
 
 
 def _error_text(exc: BaseException) -> str:

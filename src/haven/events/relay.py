@@ -116,7 +116,11 @@ class Relay:
             batch = await repository.unpublished_events(session, limit=self._batch_size)
             if not batch:
                 return 0
-            batch += await self._earlier_versions(session, batch)
+            if len(batch) == self._batch_size:
+                # A batch cut short by its limit may have left out an earlier version whose
+                # id sorts later; a batch under the limit holds every event committed
+                # before its read, and so every earlier version of what it holds.
+                batch += await self._earlier_versions(session, batch)
             ordered = publication_order(batch)
             last = await repository.last_position(session)
             messages: list[Message] = [

@@ -35,11 +35,13 @@ async def change_feed(
     types: Collection[str] = (),
     type_prefixes: Collection[str] = (),
     workspace_id: uuid.UUID | None = None,
+    until: int | None = None,
 ) -> Sequence[Event]:
-    """Published events after a position, in position order (optionally filtered)."""
+    """Published events after a position (up to `until`), in position order, filtered."""
     return await repository.published_events(
         session,
         after=after,
+        until=until,
         limit=limit,
         types=types,
         type_prefixes=type_prefixes,
