@@ -465,3 +465,45 @@ async def test_one_relay_is_active_and_a_standby_takes_over_when_its_lease_is_lo
     assert active.published + standby.published == 6
     assert standby.published >= 1, "nobody took the lease over"
     assert await positions(database) == list(range(1, 7))
+
+
+# --- Wake-ups: no waiting for the poll -----------------------------------------------------------
+
+SLEEPY = 120.0  # a poll interval no test waits out: only a wake-up gets the event through
+
+
+async def test_a_commit_wakes_the_relay_and_the_consumers_before_their_poll(
+    database: Database, settings: Settings
+) -> None:
+    recorder = Recorder()
+    slow_polls = fast(settings, relay_poll_seconds=SLEEPY, consumer_poll_seconds=SLEEPY)
+    async with running(database, slow_polls, [recorder.consumer()]) as worker:
+        await asyncio.sleep(0.3)  # both loops are idle, napping
+        await write(database, task_event("tasks/a", 1))
+
+        async def seen() -> bool:
+            return len(recorder.seen) == 1
+
+        await eventually(seen, within=SLEEPY / 4)
+        assert worker.relay.published >= 1
+
+
+async def test_a_commit_in_another_process_wakes_the_relay_through_notify(
+    database: Database,
+) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writing process: the in-process signal is its wake-up")
+    relay = Relay(database, MemoryBus(database), poll_seconds=SLEEPY)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await asyncio.sleep(0.3)
+    # A plain connection, no ORM session: no in-process signal, only the trigger's NOTIFY.
+    async with database.engine.begin() as connection:
+        await connection.execute(Event.__table__.insert(), [row("tasks/elsewhere", 1)])
+
+    async def published() -> bool:
+        return relay.published == 1
+
+    await eventually(published, within=SLEEPY / 4)
+    stop.set()
+    await task

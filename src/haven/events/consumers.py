@@ -182,9 +182,7 @@ class ConsumerRunner:
             while not stop.is_set():
                 done: list[Delivery] = []
                 try:
-                    deliveries = await subscription.receive(
-                        max_messages=self._batch_size, timeout=self._poll_seconds
-                    )
+                    deliveries = await self._receive(subscription, stop)
                     for delivery in deliveries:
                         if stop.is_set():
                             break
@@ -211,6 +209,24 @@ class ConsumerRunner:
                 subscription = self._bus.subscribe(self.consumer.name)
         finally:
             await _close_quietly(subscription)
+
+    async def _receive(self, subscription: Subscription, stop: asyncio.Event) -> Sequence[Delivery]:
+        """The next deliveries, or none when `stop` is set first (the wait is abandoned:
+        whatever the bus had handed over unacknowledged comes again at the next start)."""
+        receiving = asyncio.ensure_future(
+            subscription.receive(max_messages=self._batch_size, timeout=self._poll_seconds)
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not receiving.done():
+                receiving.cancel()
+                await asyncio.wait({receiving})
+        if receiving.cancelled():
+            return []
+        return receiving.result()
 
     async def deliver(self, message: Message, stop: asyncio.Event | None = None) -> Outcome:
         """Handle one message: skip, handle (with retries) or dead-letter it."""
