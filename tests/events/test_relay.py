@@ -426,45 +426,50 @@ async def test_one_relay_is_active_and_a_standby_takes_over_when_its_lease_is_lo
         pytest.skip("the relay's lease is a PostgreSQL lock (SQLite: one process)")
     active = Relay(database, MemoryBus(database), poll_seconds=0.05)
     standby = Relay(database, MemoryBus(database), poll_seconds=0.05)
-    stop = asyncio.Event()
-    first = asyncio.create_task(active.run(stop))
+    stop_active, stop_standby = asyncio.Event(), asyncio.Event()
+    first = asyncio.create_task(active.run(stop_active))
     await write(database, task_event("tasks/a", 1))
 
     async def active_published() -> bool:
         return active.published == 1
 
     await eventually(active_published)
-    second = asyncio.create_task(standby.run(stop))
+    second = asyncio.create_task(standby.run(stop_standby))
     await write(database, task_event("tasks/a", 2), task_event("tasks/b", 1))
 
-    async def three() -> bool:
-        return len(await positions(database)) == 3
+    async def published(count: int) -> bool:
+        return len(await positions(database)) == count
 
-    await eventually(three)
+    await eventually(lambda: published(3))
     assert standby.published == 0, "the standby relayed while the lease was held"
 
-    # The active relay's lease connection dies (a network cut, a restarted pooler).
+    # The active relay's lease connection dies (a network cut, a restarted pooler): whoever
+    # takes the lock next (the old holder, reconnecting, or the standby) goes on.
     async with database.engine.connect() as connection:
         killed = await connection.scalar(
             text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
                 "WHERE locktype = 'advisory' AND objsubid = 1 "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND classid::bigint = :high AND objid::bigint = :low"
             ),
             {"high": (RELAY_KEY >> 32) & 0xFFFFFFFF, "low": RELAY_KEY & 0xFFFFFFFF},
         )
     assert killed == 1
     await write(database, *(task_event("tasks/c", version) for version in (1, 2, 3)))
+    await eventually(lambda: published(6))
 
-    async def six() -> bool:
-        return len(await positions(database)) == 6
-
-    await eventually(six)
-    stop.set()
-    await asyncio.gather(first, second)
-    assert active.published + standby.published == 6
-    assert standby.published >= 1, "nobody took the lease over"
-    assert await positions(database) == list(range(1, 7))
+    # The holder goes away for good: the standby takes over.
+    stop_active.set()
+    await first
+    before = standby.published
+    await write(database, task_event("tasks/d", 1))
+    await eventually(lambda: published(7))
+    stop_standby.set()
+    await second
+    assert active.published + standby.published == 7
+    assert standby.published > before, "nobody took the lease over"
+    assert await positions(database) == list(range(1, 8))
 
 
 # --- Wake-ups: no waiting for the poll -----------------------------------------------------------

@@ -151,6 +151,7 @@ class Relay:
             session,
             subjects=newest.keys(),
             after_id=max(event.id for event in batch),
+            below_version=max(newest.values()),
         )
         return [
             event

@@ -76,14 +76,18 @@ async def unpublished_events(session: AsyncSession, *, limit: int) -> list[Event
 
 
 async def unpublished_of_subjects(
-    session: AsyncSession, *, subjects: Collection[str], after_id: uuid.UUID
+    session: AsyncSession, *, subjects: Collection[str], after_id: uuid.UUID, below_version: int
 ) -> list[Event]:
-    """Unpublished events of these subjects beyond a batch (by id): earlier versions whose ids
-    sort later (clocks of different processes disagree) must be published first."""
+    """Unpublished events of these subjects beyond a batch (by id) with a version below
+    `below_version`: earlier versions whose ids sort later (clocks of different processes
+    disagree) must be published first."""
     if not subjects:
         return []
     query = select(Event).where(
-        Event.subject.in_(sorted(subjects)), Event.position.is_(None), Event.id > after_id
+        Event.subject.in_(sorted(subjects)),
+        Event.position.is_(None),
+        Event.id > after_id,
+        Event.entity_version < below_version,
     )
     return list((await session.scalars(query)).all())
 
