@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,13 +18,17 @@ from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.portability import (
     FORMAT,
+    FORMAT_VERSION,
+    IMPORT_ACTOR,
     InvalidExport,
     WorkspaceExists,
     export_workspace,
     import_workspace,
     parse_export,
+    registered_sections,
 )
 from tests.factories import Account, register
+from tests.ledger import Fold, Viewer, events_since, read_world
 
 Document = dict[str, Any]
 
@@ -173,7 +178,7 @@ async def test_round_trip_is_lossless(
     before = await export(database, alice.workspace_id)
 
     assert before["format"] == FORMAT
-    assert before["version"] == 1
+    assert before["version"] == FORMAT_VERSION
     assert {m["user_email"]: m["role"] for m in before["memberships"]} == {
         alice.email: "owner",
         bob.email: "member",
@@ -204,7 +209,11 @@ async def test_round_trip_is_lossless(
     assert report.counts["events"] == len(before["events"])
 
     after = await export(database, alice.workspace_id)
-    assert without_timestamp(after) == without_timestamp(before)
+    # The history comes back as it was; after it, the import's own `*.created` events.
+    history = len(before["events"])
+    assert after["events"][:history] == before["events"]
+    assert {event["actor"] for event in after["events"][history:]} == {IMPORT_ACTOR}
+    assert without_timestamp({**after, "events": before["events"]}) == without_timestamp(before)
 
     # The imported workspace works through the API as before (tokens are stateless).
     got = await client.get(f"/tasks/{ids['child']}", headers=alice.headers)
@@ -215,6 +224,66 @@ async def test_round_trip_is_lossless(
     history = await client.get(f"/tasks/{ids['report']}/history", headers=alice.headers)
     assert history.status_code == 200
     assert len(history.json()["items"]) >= 3
+
+
+async def test_every_imported_object_has_its_creation_event_parents_first(
+    client: httpx.AsyncClient, database: Database, alice: Account, bob: Account
+) -> None:
+    await build_workspace(client, alice, bob)
+    document = await export(database, alice.workspace_id)
+    await wipe(database, keep_users=[alice.email, bob.email])
+    since = datetime.now(UTC)
+
+    await import_(database, document)
+
+    made = await events_since(database.engine, since=since, seen=set())
+    assert made, "the import wrote no events"
+    assert {event.workspace_id for event in made} == {alice.workspace_id}
+    expected = {
+        ("haven.workspace.created", f"workspaces/{alice.workspace_id}"),
+        *(
+            ("haven.member.added", f"workspaces/{alice.workspace_id}/members/{m['user_id']}")
+            for m in document["memberships"]
+        ),
+        *(("haven.project.created", f"projects/{p['id']}") for p in document["projects"]),
+        *(("haven.tag.created", f"tags/{t['id']}") for t in document["tags"]),
+        *(("haven.task.created", f"tasks/{t['id']}") for t in document["tasks"]),
+    }
+    births = [(event.type, event.subject) for event in made if event.type in dict(expected)]
+    assert sorted(births) == sorted(expected)  # each exactly once
+    reminders = [event.data["reminder"]["id"] for event in made if event.kind == "reminder"]
+    assert sorted(reminders) == sorted(r["id"] for r in document["reminders"])
+    logs = [event.data["time_log"]["id"] for event in made if event.type == "haven.timer.started"]
+    assert sorted(logs) == sorted(log["id"] for log in document["time_logs"])
+
+    # In replay order, nothing comes before what it belongs to.
+    position = {(event.type, event.subject): n for n, event in enumerate(made)}
+    first_task = min(
+        position[("haven.task.created", f"tasks/{t['id']}")] for t in document["tasks"]
+    )
+    assert position[("haven.workspace.created", f"workspaces/{alice.workspace_id}")] == 0
+    assert max(position[key] for key in expected if key[0] != "haven.task.created") < first_task
+    for task in document["tasks"]:
+        if task["parent_id"] is not None:
+            parent = position[("haven.task.created", f"tasks/{task['parent_id']}")]
+            assert parent < position[("haven.task.created", f"tasks/{task['id']}")]
+    task_created = {
+        event.subject: n for n, event in enumerate(made) if event.type.endswith("task.created")
+    }
+    for n, event in enumerate(made):
+        if event.kind in ("reminder", "timer"):
+            assert task_created[event.subject] < n
+
+    # Folded, the import's events alone give back every object as the API shows it.
+    fold = Fold()
+    problems = [problem for event in made for problem in fold.apply(event)]
+    viewers = [
+        Viewer(name=account.email, user_id=account.id, headers=account.headers)
+        for account in (alice, bob)
+    ]
+    world, _ = await read_world(client, viewers, reminder_tasks=[], timer_tasks=[])
+    assert {key[0] for key in world} >= {"workspace", "project", "tag", "task"}
+    assert problems + fold.disagreements(world) == []
 
 
 async def test_import_matches_users_by_email_and_skips_missing_ones(
@@ -300,6 +369,11 @@ MALFORMED: dict[str, tuple[Callable[[Document], None], str]] = {
     "wrong format": (_set(("format",), "something-else"), "not a Haven workspace export"),
     "future version": (_set(("version",), 99), "version 99 is not supported"),
     "section missing": (_drop("tasks"), "'tasks' must be a list"),
+    "newer section in an older version": (
+        _set(("version",), 1),
+        "'webhooks' is not part of export format version 1",
+    ),
+    "version not a number": (_set(("version",), "2"), "is not supported"),
     "bad uuid": (_set(("tasks", 0, "id"), "not-a-uuid"), r"tasks\[0\]\.id"),
     "naive instant": (_set(("tasks", 0, "created_at"), "2026-01-01T10:00:00"), "no UTC offset"),
     "null title": (_set(("tasks", 0, "title"), None), "must not be null"),
@@ -311,6 +385,28 @@ MALFORMED: dict[str, tuple[Callable[[Document], None], str]] = {
     ),
     "foreign row": (_set(("tags", 0, "workspace_id"), str(uuid.uuid4())), "another workspace"),
 }
+
+
+async def test_an_export_of_format_version_1_still_imports(
+    client: httpx.AsyncClient, database: Database, alice: Account
+) -> None:
+    """A backup written before webhooks existed (version 1, no webhook sections) imports
+    as a workspace without webhooks."""
+    await post(client, alice, "/tasks", {"title": "Paint", "tags": ["home"]})
+    document = await export(database, alice.workspace_id)
+    older = {key: value for key, value in document.items() if key not in _SINCE_2}
+    older["version"] = 1
+    await wipe(database, keep_users=[alice.email])
+
+    report = await import_(database, older)
+
+    assert report.counts["tasks"] == 1
+    assert await count(database, "webhook_endpoints") == 0
+    listed = await client.get("/tasks", headers=alice.headers)
+    assert [task["title"] for task in listed.json()["items"]] == ["Paint"]
+
+
+_SINCE_2 = {section.key for section in registered_sections() if section.since == 2}
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
@@ -344,7 +440,7 @@ def test_a_parent_cycle_is_refused() -> None:
     first, second, workspace = (str(uuid.uuid4()) for _ in range(3))
     document = {
         "format": FORMAT,
-        "version": 1,
+        "version": FORMAT_VERSION,
         "exported_at": "2026-01-01T00:00:00Z",
         "workspace": {
             "id": workspace,
@@ -357,9 +453,7 @@ def test_a_parent_cycle_is_refused() -> None:
             "version": 1,
         },
         "users": [],
-        "memberships": [],
-        **{key: [] for key in ("projects", "tags", "task_tags", "dependencies")},
-        **{key: [] for key in ("reminders", "time_logs", "events")},
+        **{section.key: [] for section in registered_sections() if not section.root},
         "tasks": [_task(first, workspace, parent=second), _task(second, workspace, parent=first)],
     }
     with pytest.raises(InvalidExport, match="its own ancestor"):

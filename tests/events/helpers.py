@@ -151,7 +151,7 @@ async def running(
     *,
     bus: Bus | None = None,
 ) -> AsyncIterator[Worker]:
-    worker = Worker(database, settings, bus=bus, consumers=consumers)
+    worker = Worker(database, settings, bus=bus, consumers=consumers, jobs=())
     task = asyncio.create_task(worker.run())
     try:
         yield worker

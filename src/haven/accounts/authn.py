@@ -7,8 +7,9 @@ that Haven signed, an API key (`hvn_…`), or a token from the configured OIDC i
 
 from __future__ import annotations
 
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,45 @@ from haven.core.clock import utcnow
 from haven.core.errors import Unauthorized
 from haven.core.security import decode_access_token
 
+# Past this many remembered access tokens the memory is emptied: it only saves work.
+MAX_VERIFIED_TOKENS = 50_000
+
+
+@dataclass(slots=True)
+class VerifiedAccessTokens:
+    """Access tokens whose signature and claims were checked, each until it expires.
+
+    Checking a JWT (HMAC, claims, base64 and JSON) costs more than the rest of a cached read;
+    a client sends the same token for its whole lifetime (15 minutes). Only tokens that
+    passed are remembered, with their expiry, so a token is refused from the second it
+    expires, exactly as a fresh check would (both read the system clock, as PyJWT does).
+    """
+
+    max_tokens: int = MAX_VERIFIED_TOKENS
+    _user_and_expiry: dict[str, tuple[uuid.UUID, float]] = field(default_factory=dict)
+
+    def user_of(self, token: str, *, secret: str) -> uuid.UUID | None:
+        """The user a valid, unexpired access token signed with `secret` stands for."""
+        found = self._user_and_expiry.get(token)
+        if found is not None:
+            user_id, expires_at = found
+            if time.time() < expires_at:
+                return user_id
+            del self._user_and_expiry[token]
+            return None
+        claims = decode_access_token(token, secret=secret)
+        if claims is None:
+            return None
+        try:
+            user_id = uuid.UUID(str(claims["sub"]))
+            expires_at = float(claims["exp"])
+        except (ValueError, TypeError) as exc:
+            raise Unauthorized("the access token is not valid") from exc
+        if len(self._user_and_expiry) >= self.max_tokens:
+            self._user_and_expiry.clear()
+        self._user_and_expiry[token] = (user_id, expires_at)
+        return user_id
+
 
 @dataclass(frozen=True, slots=True)
 class Verifiers:
@@ -26,6 +66,8 @@ class Verifiers:
 
     secret_key: str
     oidc_issuer: oidc.OidcIssuer | None = None  # None: OIDC sign-in is off
+    # Per verifier, so a token is only ever trusted for the key that signed it.
+    access_tokens: VerifiedAccessTokens = field(default_factory=VerifiedAccessTokens)
 
 
 async def authenticate(
@@ -42,12 +84,8 @@ async def authenticate(
         raise Unauthorized("send Authorization: Bearer <token>")
     if bearer.startswith(api_keys.KEY_PREFIX):
         return await api_keys.authenticate(session, token=bearer)
-    claims = decode_access_token(bearer, secret=verifiers.secret_key)
-    if claims is not None:
-        try:
-            user_id = uuid.UUID(str(claims["sub"]))
-        except ValueError as exc:
-            raise Unauthorized("the access token is not valid") from exc
+    user_id = verifiers.access_tokens.user_of(bearer, secret=verifiers.secret_key)
+    if user_id is not None:
         await _require_active(session, user_id, trust_memory=not for_write)
         return Principal(user_id=user_id, method="jwt")
     if verifiers.oidc_issuer is not None:

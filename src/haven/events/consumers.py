@@ -127,10 +127,20 @@ def consumer(name: str, *, types: Iterable[str] = ()) -> Callable[[Handler], Han
 
 
 def load_consumers(extra_modules: Iterable[str] = ()) -> list[Consumer]:
-    """Import the modules that register consumers; the registered consumers."""
+    """Haven's own consumers and those of the modules named; every registered consumer."""
+    for builtin in _builtin_consumers():
+        if registry.get(builtin.name) is None:
+            registry.register(builtin)
     for module in (*CONSUMER_MODULES, *extra_modules):
         importlib.import_module(module)
     return registry.all()
+
+
+def _builtin_consumers() -> list[Consumer]:
+    from haven.webhooks.consumers import WEBHOOK_CONSUMER
+
+    webhooks = WEBHOOK_CONSUMER
+    return [Consumer(name=webhooks.name, handler=webhooks.handler, types=webhooks.types)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The worker: the relay and one runner per consumer, as one unit to start and stop.
+"""The worker: the relay, one runner per consumer and the other jobs (webhook deliveries), as
+one unit to start and stop.
 
 `haven worker` runs it alone; `haven serve` runs it in the app's lifespan unless
 `--no-worker`. Stopping (SIGTERM, SIGINT, the end of the lifespan) sets one event: the relay
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from haven.db.session import Database
 from haven.events.bus import open_bus
@@ -29,6 +30,15 @@ from haven.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Other loops the worker runs beside the relay and the consumers, until the stop event is set.
+Job = Callable[[Database, Settings, asyncio.Event], Awaitable[None]]
+
+
+def builtin_jobs() -> list[Job]:
+    from haven.webhooks.delivery import run_deliveries
+
+    return [run_deliveries]
+
 
 class Worker:
     def __init__(
@@ -38,8 +48,11 @@ class Worker:
         *,
         bus: Bus | None = None,
         consumers: Sequence[Consumer] | None = None,
+        jobs: Sequence[Job] | None = None,
     ) -> None:
         self.settings = settings
+        self.database = database
+        self.jobs = list(builtin_jobs() if jobs is None else jobs)
         self.bus = bus or open_bus(
             settings.bus_url, database=database, poll_seconds=settings.consumer_poll_seconds
         )
@@ -70,7 +83,11 @@ class Worker:
         """Run until `stop` is set, then drain and close."""
         names = ", ".join(runner.consumer.name for runner in self.runners) or "none"
         log.info("worker: relay and consumers (%s) on %s", names, self.settings.bus_url)
-        loops = [self.relay.run(self.stop), *(runner.run(self.stop) for runner in self.runners)]
+        loops = [
+            self.relay.run(self.stop),
+            *(runner.run(self.stop) for runner in self.runners),
+            *(job(self.database, self.settings, self.stop) for job in self.jobs),
+        ]
         try:
             results = await asyncio.gather(*loops, return_exceptions=True)
             for result in results:

@@ -24,6 +24,7 @@ from haven.portability.errors import InvalidExport, WorkspaceExists
 from haven.portability.exporting import FORMAT, FORMAT_VERSION, export_workspace
 from haven.portability.importing import import_workspace
 from haven.portability.registry import (
+    IMPORT_ACTOR,
     ImportContext,
     ImportReport,
     Row,
@@ -35,6 +36,7 @@ from haven.portability.registry import (
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "IMPORT_ACTOR",
     "ImportContext",
     "ImportReport",
     "InvalidExport",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.core.emails import normalize_email
 from haven.core.errors import NotFound
 from haven.db.registry import metadata
+from haven.events.outbox import EventList, record_all
 from haven.portability.document import ParsedExport, parse_export
 from haven.portability.errors import WorkspaceExists
 from haven.portability.registry import (
@@ -70,7 +71,23 @@ async def import_workspace(
         raise WorkspaceExists(
             f"the import clashes with rows already in this database: {exc.orig}"
         ) from exc
+    await record_all(session, _creation_events(context, plan))
     return report
+
+
+def _creation_events(
+    context: ImportContext, plan: Sequence[tuple[Section, list[Row]]]
+) -> EventList:
+    """Each imported object's `*.created` event (after the history the document brought),
+    in the order the sections were written: the workspace, its members, projects and tags,
+    then tasks parents first, then what hangs on tasks. A consumer that replays them in
+    order never meets an object before what it belongs to."""
+    return [
+        event
+        for section, rows in plan
+        if section.events is not None and rows
+        for event in section.events(context, rows)
+    ]
 
 
 async def _owner_id(session: AsyncSession, owner_email: str | None) -> uuid.UUID | None:

@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import haven
 from haven.db.registry import metadata
+from haven.events.outbox import EventList
 
 Row = dict[str, Any]
 
@@ -52,6 +53,13 @@ class ImportContext:
 Arrange = Callable[[list[Row]], list[Row]]
 # Adjusts the rows about to be inserted to this database's state; may add report warnings.
 Prepare = Callable[[ImportContext, list[Row]], Awaitable[list[Row]]]
+# The events that say the imported rows were made (`*.created`, one per object, parents
+# first), built by the owning module's event builders; None for rows that are part of
+# another object's state (a task's tags and dependencies are in its `task.created`).
+Describe = Callable[[ImportContext, list[Row]], EventList]
+
+# Who an import's events name as their actor: Haven itself, run by an operator.
+IMPORT_ACTOR: Final = "system/import"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,10 @@ class Section:
     root: bool = False
     arrange: Arrange | None = None
     prepare: Prepare | None = None
+    events: Describe | None = None
+    # The export format version that first carried this section: a document of an earlier
+    # version has no such section, and imports as if it were empty.
+    since: int = 1
 
     @property
     def table(self) -> Table:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from haven.portability.registry import Section, register_section
+from haven.events.outbox import EventList
+from haven.portability.registry import IMPORT_ACTOR, ImportContext, Row, Section, register_section
+from haven.projects import events
+from haven.projects.models import Project
 
-register_section(Section("projects", "projects"))
+
+def projects_created(_context: ImportContext, rows: list[Row]) -> EventList:
+    return [events.created(Project(**row), actor=IMPORT_ACTOR) for row in rows]
+
+
+register_section(Section("projects", "projects", events=projects_created))

@@ -152,13 +152,35 @@ def deleted_in_bulk(
     return _in_bulk(catalog.TASK_DELETED, rows, actor)
 
 
+def restored_in_bulk(
+    rows: Iterable[tuple[TaskColumns, TaskColumns]], actor: str
+) -> list[DomainEvent]:
+    """A `task.restored` for each subtask restored with its parent."""
+    return _in_bulk(catalog.TASK_RESTORED, rows, actor)
+
+
+def completed_in_bulk(
+    rows: Iterable[tuple[TaskColumns, TaskColumns]], actor: str
+) -> list[DomainEvent]:
+    """A `task.completed` for each subtask a cascade completed (it makes no next occurrence)."""
+    return _in_bulk(catalog.TASK_COMPLETED, rows, actor, completed=True)
+
+
 def _in_bulk(
-    type_: str, rows: Iterable[tuple[TaskColumns, TaskColumns]], actor: str
+    type_: str,
+    rows: Iterable[tuple[TaskColumns, TaskColumns]],
+    actor: str,
+    *,
+    completed: bool = False,
 ) -> list[DomainEvent]:
     """One event per task, from its values before and after: the tasks are never loaded."""
     events: list[DomainEvent] = []
     for before, after in rows:
         state = task_values_to_dict(after)
+        changed = TaskChanged(
+            task=state, changes=changes_between(task_values_to_dict(before), state)
+        )
+        data = TaskCompleted(**changed, next_id=None) if completed else changed
         events.append(
             DomainEvent(
                 type=type_,
@@ -166,9 +188,7 @@ def _in_bulk(
                 actor=actor,
                 workspace_id=uuid.UUID(state["workspace_id"]),
                 version=state["version"],
-                data=TaskChanged(
-                    task=state, changes=changes_between(task_values_to_dict(before), state)
-                ),
+                data=data,
             )
         )
     return events

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import uuid
 
+from haven.events.outbox import EventList
 from haven.portability.errors import InvalidExport
-from haven.portability.registry import ImportContext, Row, Section, register_section
-from haven.tasks import repository
+from haven.portability.registry import IMPORT_ACTOR, ImportContext, Row, Section, register_section
+from haven.tasks import events, repository
+from haven.tasks.models import Reminder, Task, TimeLog
 
 
 def parents_first(tasks: list[Row]) -> list[Row]:
@@ -53,7 +55,38 @@ async def without_clashing_timers(context: ImportContext, logs: list[Row]) -> li
     return kept
 
 
-register_section(Section("tasks", "tasks", arrange=parents_first))
+def tasks_created(_context: ImportContext, rows: list[Row]) -> EventList:
+    """A `task.created` per task, parents first (the rows are: see parents_first); its
+    tags and dependencies are part of the task's state, so they need no events of their own."""
+    return [events.created(Task(**row), actor=IMPORT_ACTOR) for row in rows]
+
+
+def _task(context: ImportContext, task_id: uuid.UUID) -> Task:
+    """What an event about something a task holds needs of the task: its id and workspace."""
+    return Task(id=task_id, workspace_id=context.workspace_id)
+
+
+def reminders_created(context: ImportContext, rows: list[Row]) -> EventList:
+    return [
+        events.reminder_created(
+            Reminder(**row), task=_task(context, row["task_id"]), actor=IMPORT_ACTOR
+        )
+        for row in rows
+    ]
+
+
+def time_logs_started(context: ImportContext, rows: list[Row]) -> EventList:
+    """A `timer.started` per time log, carrying the log as it is (stopped or running): a
+    time log has no `created` event, and this is the one that makes it."""
+    return [
+        events.timer_started(
+            TimeLog(**row), task=_task(context, row["task_id"]), actor=IMPORT_ACTOR
+        )
+        for row in rows
+    ]
+
+
+register_section(Section("tasks", "tasks", arrange=parents_first, events=tasks_created))
 register_section(Section("task_tags", "task_tags", order_by=("task_id", "tag_id"), via="task_id"))
 register_section(
     Section(
@@ -63,5 +96,13 @@ register_section(
         via="task_id",
     )
 )
-register_section(Section("reminders", "reminders", via="task_id"))
-register_section(Section("time_logs", "time_logs", via="task_id", prepare=without_clashing_timers))
+register_section(Section("reminders", "reminders", via="task_id", events=reminders_created))
+register_section(
+    Section(
+        "time_logs",
+        "time_logs",
+        via="task_id",
+        prepare=without_clashing_timers,
+        events=time_logs_started,
+    )
+)

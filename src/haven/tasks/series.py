@@ -31,6 +31,7 @@ from haven.recurrence import (
     occurrences,
     parse_recurrence,
 )
+from haven.tasks import bulk
 from haven.tasks import events as task_events
 from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
@@ -164,21 +165,28 @@ async def complete(
 ) -> Task | None:
     """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None.
 
-    The subtasks, at any depth, are read in one query and written in one flush. `before` is
-    the task as the request found it, when the same request changed more than its status
-    (a PATCH): the completed event then carries those changes too.
+    The subtasks, at any depth, are read in one query and rewritten set-based, a few
+    statements per batch of tasks (tasks/bulk.py), each with its `task.completed` event.
+    `before` is the task as the request found it, when the same request changed more than
+    its status (a PATCH): the completed event then carries those changes too.
     """
     now = utcnow()
-    open_below = [
-        child for child in await repo.descendants(session, task.id) if child.status in OPEN_STATUSES
-    ]
-    before_each = [task_events.snapshot(child) for child in open_below]
-    for child in open_below:
-        child.status, child.completed_at, child.completed_by = "done", now, principal.user_id
-        child.progress = 100
-    await session.flush()
-    for child, child_before in zip(open_below, before_each, strict=True):
-        record(session, task_events.completed(child, before=child_before, actor=principal.actor))
+    await bulk.change_listed_tasks(
+        session,
+        await repo.descendant_ids(session, task.id),
+        repo.open_among,
+        bulk.same_for_each(
+            {
+                "status": "done",
+                "completed_at": now,
+                "completed_by": principal.user_id,
+                "progress": 100,
+            }
+        ),
+        events=task_events.completed_in_bulk,
+        actor=principal.actor,
+        now=now,
+    )
     if before is None:
         before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by, task.progress = (

@@ -17,7 +17,7 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events.outbox import changes_between, record
+from haven.events.outbox import changes_between, record_now, record_with
 from haven.projects import service as projects
 from haven.tags import service as tags_service
 from haven.tasks import bulk, series
@@ -108,6 +108,8 @@ async def create_task(
     if data.assignee_id is not None:
         await _ensure_member(session, workspace_id=workspace_id, user_id=data.assignee_id)
 
+    now = utcnow()
+    # Every column is set here: the task is written with one plain INSERT, not flushed.
     task = Task(
         id=data.id or new_id(),
         workspace_id=workspace_id,
@@ -118,12 +120,28 @@ async def create_task(
         status=data.status,
         priority=PRIORITY_RANK[data.priority],
         progress=data.progress,
+        due_at=None,
+        due_is_date=False,
+        start_at=None,
+        start_is_date=False,
         timezone=zone,
         assignee_id=data.assignee_id,
         estimate_minutes=data.estimate_minutes,
-        created_by=principal.user_id,
         tag_names=[],
         depends_on=[],
+        recurrence_rule=None,
+        recurrence_mode=None,
+        recurrence_text=None,
+        series_id=None,
+        series_start=None,
+        occurrence_number=1,
+        previous_id=None,
+        completed_at=None,
+        completed_by=None,
+        deleted_at=None,
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
         version=1,
     )
     if data.due is not None:
@@ -131,7 +149,7 @@ async def create_task(
     if data.start is not None:
         task.start_at, task.start_is_date = _to_instant(data.start, zone)
     if data.status == "done":
-        task.completed_at, task.completed_by, task.progress = utcnow(), principal.user_id, 100
+        task.completed_at, task.completed_by, task.progress = now, principal.user_id, 100
     if data.recurrence is not None:
         await series.apply_recurrence(task, series.recurrence_from(data.recurrence))
         await series.check_series(task)
@@ -139,13 +157,13 @@ async def create_task(
         session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
     )
     task.tag_names = [tag.name for tag in tags]
-    session.add(task)
-    await session.flush()
-    repo.add_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
-    for reminder in data.reminders:
-        new_reminder(session, task, reminder)
-    await session.flush()
-    record(session, task_events.created(task, actor=principal.actor))
+    created = task_events.created(task, actor=principal.actor)
+    await record_with(session, created, change=repo.task_insert(task))
+    await repo.link_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
+    if data.reminders:
+        for reminder in data.reminders:
+            new_reminder(session, task, reminder)
+        await session.flush()
     return task, True
 
 
@@ -244,7 +262,7 @@ async def update_task(
         await series.guard_open_children(session, task, cascade=False)
         next_task = await series.complete(session, principal, task, before=before)
     elif changes_between(before, task_to_dict(task)):
-        record(session, task_events.updated(task, before=before, actor=principal.actor))
+        await record_now(session, task_events.updated(task, before=before, actor=principal.actor))
     return task, next_task
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
+from typing import Any, Final
 
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.accounts.principal import Principal
@@ -19,6 +24,7 @@ from haven.tasks import repository as repo
 from haven.tasks.access import ensure_task_version, task_for
 from haven.tasks.models import Task
 from haven.tasks.open_occurrence import ensure_single_open_occurrence
+from haven.tasks.schemas import OPEN_STATUSES
 
 
 async def delete_task(
@@ -38,9 +44,38 @@ async def trash_tree(
     """Move a task and its live subtasks (at any depth) to the trash, all at one instant.
 
     The shared instant is what restoring uses to bring back exactly this tree. One query
-    reads the subtree and one flush writes it, however deep it is.
+    reads the subtree's ids; the subtasks are then rewritten set-based, a few statements
+    per batch of tasks (tasks/bulk.py), however deep or wide the tree is.
+
+    A subtask created under one of them while the ids were read (its request holds a lock
+    on its parent, which this one then waits for) committed after the read: the walk runs
+    again for such late arrivals. Once every task of the tree is locked and trashed, a new
+    subtask finds its parent deleted, so a second walk normally finds nothing new.
     """
-    await _trash(session, principal, [*await repo.descendants(session, task.id), task], deleted_at)
+    swept: set[uuid.UUID] = set()
+    for _ in range(_SWEEPS):
+        below = [
+            found for found in await repo.descendant_ids(session, task.id) if found not in swept
+        ]
+        if not below:
+            break
+        swept.update(below)
+        await bulk.change_listed_tasks(
+            session,
+            below,
+            repo.live_among,
+            bulk.same_for_each({"deleted_at": deleted_at}),
+            events=task_events.deleted_in_bulk,
+            actor=principal.actor,
+        )
+    before = task_events.snapshot(task)
+    task.deleted_at = deleted_at
+    await session.flush()
+    await record_all(session, [task_events.deleted(task, before=before, actor=principal.actor)])
+
+
+# Walks of a subtree being trashed: the first, and more only for subtasks added meanwhile.
+_SWEEPS: Final = 4
 
 
 async def trash_project_tasks(
@@ -72,22 +107,6 @@ async def trash_workspace_tasks(
     )
 
 
-async def _trash(
-    session: AsyncSession, principal: Principal, tasks: Sequence[Task], deleted_at: datetime
-) -> None:
-    before = [task_events.snapshot(item) for item in tasks]
-    for item in tasks:
-        item.deleted_at = deleted_at
-    await session.flush()
-    await record_all(
-        session,
-        [
-            task_events.deleted(item, before=state, actor=principal.actor)
-            for item, state in zip(tasks, before, strict=True)
-        ],
-    )
-
-
 async def restore_task(
     session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, if_match: int | None
 ) -> Task:
@@ -104,37 +123,62 @@ async def restore_task(
     return task
 
 
-async def _leave_deleted_projects(session: AsyncSession, tasks: Sequence[Task]) -> None:
-    """Tasks restored from a deleted project come back out of it: it cannot be restored,
+async def _leave_deleted_projects(session: AsyncSession, task: Task) -> None:
+    """A task restored from a deleted project comes back out of it: it cannot be restored,
     and a live task must not name a project that answers 404."""
-    named = list({item.project_id for item in tasks if item.project_id is not None})
-    gone = await projects.deleted_projects(session, named)
-    for item in tasks:
-        if item.project_id in gone:
-            item.project_id = None
+    if task.project_id is not None and await projects.deleted_projects(session, [task.project_id]):
+        task.project_id = None
 
 
 async def restore_tree(session: AsyncSession, principal: Principal, task: Task) -> None:
     """Take a task out of the trash with the subtasks that were deleted together with it.
 
     Those are the subtasks reached through subtasks trashed at the same instant; one
-    trashed earlier on its own stays in the trash, with what is below it.
+    trashed earlier on its own stays in the trash, with what is below it. The task itself
+    goes first, then its subtasks set-based, a batch at a time (tasks/bulk.py).
     """
     deleted_at = task.deleted_at
     if deleted_at is None:
         return
-    below = await repo.deleted_together(session, task.id, deleted_at=deleted_at)
-    before = [task_events.snapshot(item) for item in (task, *below)]
-    for item in (task, *below):
-        item.deleted_at = None
-    await _leave_deleted_projects(session, (task, *below))
-    for item in (task, *below):
-        await ensure_single_open_occurrence(session, item)
+    before = task_events.snapshot(task)
+    task.deleted_at = None
+    await _leave_deleted_projects(session, task)
+    await ensure_single_open_occurrence(session, task)
     await session.flush()
-    await record_all(
-        session,
-        [
-            task_events.restored(item, before=state, actor=principal.actor)
-            for item, state in zip((task, *below), before, strict=True)
-        ],
-    )
+    await record_all(session, [task_events.restored(task, before=before, actor=principal.actor)])
+    below = await repo.deleted_together_ids(session, task.id, deleted_at=deleted_at)
+    try:
+        await bulk.change_listed_tasks(
+            session,
+            below,
+            lambda ids: repo.trashed_at_among(ids, deleted_at),
+            partial(_plan_restore, session),
+            events=task_events.restored_in_bulk,
+            actor=principal.actor,
+        )
+    except IntegrityError as exc:  # the open-occurrence index, when requests race
+        raise Conflict(
+            "another occurrence of this series was opened at the same moment; reload and retry"
+        ) from exc
+
+
+async def _plan_restore(session: AsyncSession, rows: Sequence[Row[Any]]) -> bulk.Change:
+    """How a batch of subtasks comes back: out of deleted projects (as the task itself), and
+    refused (409) when one is an open occurrence of a series that has another one open."""
+    named = list({row.project_id for row in rows if row.project_id is not None})
+    gone = await projects.deleted_projects(session, named)
+    opening = [row for row in rows if row.series_id is not None and row.status in OPEN_STATUSES]
+    per_series = Counter(row.series_id for row in opening)
+    other = await repo.open_occurrence_of_any(session, list(per_series))
+    if other is None and len(per_series) < len(opening):
+        other = next(row.id for row in opening if per_series[row.series_id] > 1)
+    if other is not None:
+        raise Conflict(
+            f"another occurrence of this series is open ({other}); complete, skip or"
+            " delete it first"
+        )
+    return lambda row: _LEAVING_PROJECT if row.project_id in gone else _RESTORED
+
+
+_RESTORED: Final = {"deleted_at": None}
+_LEAVING_PROJECT: Final = {"deleted_at": None, "project_id": None}

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Final
 
 from haven.core.clock import utcnow
-from haven.portability.registry import ImportContext, Row, Section, register_section
-from haven.workspaces import repository
+from haven.events.outbox import EventList
+from haven.portability.registry import (
+    IMPORT_ACTOR,
+    ImportContext,
+    Row,
+    Section,
+    register_section,
+)
+from haven.workspaces import events, repository
+from haven.workspaces.models import Membership, Workspace
 
 OWNER_ROLE: Final = "owner"
 
@@ -59,7 +67,23 @@ def _make_owner(memberships: list[Row], context: ImportContext) -> None:
     )
 
 
-register_section(Section("workspace", "workspaces", root=True, prepare=keep_one_personal_workspace))
+def workspace_created(_context: ImportContext, rows: list[Row]) -> EventList:
+    return [events.created(Workspace(**row), actor=IMPORT_ACTOR) for row in rows]
+
+
+def members_added(_context: ImportContext, rows: list[Row]) -> EventList:
+    return [events.member_added(Membership(**row), actor=IMPORT_ACTOR) for row in rows]
+
+
+register_section(
+    Section(
+        "workspace",
+        "workspaces",
+        root=True,
+        prepare=keep_one_personal_workspace,
+        events=workspace_created,
+    )
+)
 register_section(
     Section(
         "memberships",
@@ -67,5 +91,6 @@ register_section(
         order_by=("user_id",),
         emails_of=("user_id",),
         prepare=give_the_workspace_an_owner,
+        events=members_added,
     )
 )

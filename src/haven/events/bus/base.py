@@ -7,9 +7,17 @@ a consumer that did not finish) is delivered again, to this group member or anot
 Consumers make that harmless by recording `(consumer, event id)` (events/consumers.py).
 
 Order: messages with the same `key` (the workspace id) are delivered to a group in the order
-they were published, and a group member receives a key's messages one batch at a time, so
-acknowledging in delivery order keeps per-entity order. Messages of different keys may
-interleave and may be spread over group members.
+they were published. While a member holds unacknowledged deliveries of a key, no other member
+of the group receives later messages of that key: each adapter gives a share of the keys
+(a partition; on NATS all of them) to one member at a time. A member's own deliveries of one
+key come in order, over successive `receive` calls too, so a runner that finishes (and
+acknowledges) them in delivery order keeps per-entity order. Messages of different keys may
+interleave and may be spread over group members. After a member leaves or dies, its
+unacknowledged deliveries come again, before any later message of the same key.
+
+Where order can still break (documented per adapter): a member that is alive but cut off
+from the broker longer than the adapter's lease or session timeout loses its share while it
+may still be processing; its late effects are then duplicates, which consumers drop by id.
 
 Adapters: `memory://` (the events table itself is the log; nothing to run), `kafka://`,
 `nats://` (JetStream), `redis://` (Streams). `open_bus(url)` picks one by the URL's scheme.
@@ -17,9 +25,18 @@ Adapters: `memory://` (the events table itself is the log; nothing to run), `kaf
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+# A message larger than this is refused before anything of its batch is sent: every broker
+# here accepts it with its default limits (Kafka's message.max.bytes, NATS max_payload).
+MAX_BODY_BYTES = 900 * 1024
+
+
+class BusError(Exception):
+    """The bus could not do what was asked (broker unreachable, refused, timed out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +58,33 @@ class Delivery(Protocol):
 
     @property
     def attempt(self) -> int:
-        """1 on first delivery; more when the broker knows it delivered this message before."""
+        """1 on first delivery; more when the broker knows it delivered this message before.
+
+        NATS and Redis count deliveries; Kafka does not, so its adapter always says 1.
+        """
         ...
 
 
 class Subscription(Protocol):
-    """One member of a consumer group."""
+    """One member of a consumer group. Use it from one task at a time."""
 
-    async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:
-        """Up to `max_messages` deliveries, waiting at most `timeout` seconds for the first."""
+    async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
+        """Up to `max_messages` deliveries, waiting at most `timeout` seconds for the first.
+
+        Returns an empty sequence when nothing came in time (never raises for that). The
+        first call joins the group, which can take longer than `timeout` on Kafka (a group
+        rebalance). Raises `BusError` when the broker stays unreachable; a later call
+        reconnects.
+        """
         ...
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
-        """Acknowledge these deliveries (in delivery order): the group will not see them again."""
+        """Acknowledge these deliveries (in delivery order): the group will not see them again.
+
+        Acknowledging a delivery whose share already moved to another member is harmless
+        (it is delivered there again; consumers deduplicate). On Kafka an acknowledgement
+        commits the partition's offset only up to the first delivery not yet acknowledged.
+        """
         ...
 
     async def close(self) -> None:
@@ -65,16 +96,37 @@ class Bus(Protocol):
     async def publish(self, messages: Sequence[Message]) -> None:
         """Publish in order; return only when the broker has durably accepted every message.
 
-        Raises on failure; the relay then publishes the same messages again later (a message
-        may so reach the broker twice: consumers deduplicate by id).
+        All or error: it returns only when every message is accepted, or raises `BusError`.
+        A batch with a message over `MAX_BODY_BYTES` raises before any of it is sent. Other
+        failures may leave part of the batch published; the relay then publishes the same
+        messages again (a message may so reach the broker twice: consumers deduplicate by
+        id; NATS drops the copy itself within its duplicate window).
         """
         ...
 
     def subscribe(self, group: str) -> Subscription:
         """Join the consumer group `group` (created if missing), from its last acknowledgement.
 
-        A group new to the bus starts at the oldest message the bus still holds.
+        A group new to the bus starts at the oldest message the bus still holds. Nothing
+        touches the network until the subscription's first `receive`.
         """
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close the bus's connections; its subscriptions must be closed first."""
+        ...
+
+
+def check_batch(messages: Sequence[Message]) -> None:
+    """Refuse a batch that a broker would refuse part-way through."""
+    for message in messages:
+        if len(message.body) > MAX_BODY_BYTES:
+            raise BusError(
+                f"event {message.id} is {len(message.body)} bytes; the bus takes at most "
+                f"{MAX_BODY_BYTES}"
+            )
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """A stable partition for `key` (the same in every process and Python version)."""
+    return zlib.crc32(key.encode()) % partitions

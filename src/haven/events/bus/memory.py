@@ -63,7 +63,7 @@ class MemorySubscription:
         self._cursor: int | None = None  # the last position delivered to this member
         positions_assigned.add(self._wake)
 
-    async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:
+    async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         never = asyncio.Event()
