@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import uuid
 from collections import defaultdict
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hypothesis
+import orjson
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
@@ -32,6 +34,7 @@ from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.events import repository
+from haven.events.bus.base import MAX_BODY_BYTES, Message, check_batch
 from haven.events.bus.memory import MemoryBus
 from haven.events.leases import lock_key
 from haven.events.models import Event
@@ -512,3 +515,37 @@ async def test_a_commit_in_another_process_wakes_the_relay_through_notify(
     await eventually(published, within=SLEEPY / 4)
     stop.set()
     await task
+
+
+async def test_an_event_too_large_for_a_broker_travels_without_its_data(
+    database: Database,
+) -> None:
+    huge = dataclasses.replace(
+        task_event("tasks/huge", 1), data={"description": "x" * (MAX_BODY_BYTES + 1)}
+    )
+    await write(database, task_event("tasks/small", 1), huge)
+    bus = CheckingBus()
+    relay = Relay(database, bus, backoff=Backoff(0.001, 0.001))
+    assert await relay_all(relay) == 2
+    bodies = {message.position: orjson.loads(message.body) for message in bus.accepted}
+    assert bodies[1]["data"] == {"n": 1}
+    assert "data" not in bodies[2]
+    assert bodies[2]["haven_data_omitted"] is True
+    assert bodies[2]["subject"] == "tasks/huge"
+
+
+class CheckingBus:
+    """A bus that refuses what a real broker refuses (an oversized message)."""
+
+    def __init__(self) -> None:
+        self.accepted: list[Message] = []
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        check_batch(messages)
+        self.accepted.extend(messages)
+
+    def subscribe(self, group: str) -> Any:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None

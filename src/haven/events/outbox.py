@@ -20,7 +20,7 @@ from haven.core.clock import utcnow
 from haven.core.http import dump_json
 from haven.core.ids import new_id
 from haven.events import repository
-from haven.events.bus.base import Message
+from haven.events.bus.base import MAX_BODY_BYTES, Message
 from haven.events.models import Event
 from haven.events.signals import WROTE_EVENTS
 
@@ -144,14 +144,25 @@ def to_cloudevent(event: Event) -> dict[str, Any]:
 
 
 def to_message(event: Event, *, position: int | None = None) -> Message:
-    """The event as the bus carries it, at `position` (default: the event's own)."""
+    """The event as the bus carries it, at `position` (default: the event's own).
+
+    An envelope larger than a broker takes (bus.base.MAX_BODY_BYTES: a task with a huge
+    description) travels without its `data`, marked `"haven_data_omitted": true`; the
+    consumer reads the state from the API or the event log. Refused whole, it would stop
+    the relay for good: the broker would refuse it again on every retry.
+    """
     envelope = to_cloudevent(event)
     if position is not None:
         envelope["haven_position"] = position
+    body = orjson.dumps(envelope)
+    if len(body) > MAX_BODY_BYTES:
+        envelope.pop("data", None)
+        envelope["haven_data_omitted"] = True
+        body = orjson.dumps(envelope)
     return Message(
         id=envelope["id"],
         key=str(event.workspace_id) if event.workspace_id else "",
         type=event.type,
         position=int(envelope["haven_position"]),
-        body=orjson.dumps(envelope),
+        body=body,
     )
