@@ -76,6 +76,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         login_failures_per_ip=1000,
         # Cheap argon2: otherwise sign-ups and sign-ins spend the suite's time hashing.
         password_hash_cost="minimal",
+        # The event pipeline's tests run the relay and consumers themselves, when they want.
+        serve_worker=False,
     )
 
 

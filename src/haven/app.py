@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,9 +37,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # full passes, which otherwise walk it again and again under load.
         gc.collect()
         gc.freeze()
+        worker = _start_worker(app, settings) if settings.serve_worker else None
         try:
             yield
         finally:
+            if worker is not None:
+                await _stop_worker(app)
             if owned:
                 await app.state.database.dispose()
 
@@ -97,6 +101,21 @@ def _include_domain_routers(app: FastAPI) -> None:
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems)
+
+
+def _start_worker(app: FastAPI, settings: Settings) -> asyncio.Task[None]:
+    """The relay and the consumers (haven worker's loops) in this process."""
+    from haven.events.worker import Worker
+
+    app.state.worker = Worker(app.state.database, settings)
+    task = app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
+    return task
+
+
+async def _stop_worker(app: FastAPI) -> None:
+    """Drain: the relay commits its batch, consumers finish their handlers and acknowledge."""
+    app.state.worker.stop.set()
+    await app.state.worker_task
 
 
 def _open_database(settings: Settings) -> Database:

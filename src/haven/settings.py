@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     webhook_secret_overlap_hours: float = 24.0
     webhook_batch_size: int = 20
     webhook_poll_seconds: float = 1.0
+    # The event pipeline (docs/events.md, "Pipeline").
+    # `haven serve` runs the relay and the consumers in-process (`--no-worker` sets false).
+    serve_worker: bool = True
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # The fallback poll when no wake-up arrives (NOTIFY, in-process signals).
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    relay_retry_base_seconds: float = Field(default=0.2, ge=0)
+    relay_retry_max_seconds: float = Field(default=30.0, ge=0)
+    consumer_batch_size: int = Field(default=100, ge=1, le=10_000)
+    consumer_poll_seconds: float = Field(default=1.0, gt=0)
+    consumer_retry_base_seconds: float = Field(default=0.5, ge=0)
+    consumer_retry_max_seconds: float = Field(default=60.0, ge=0)
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+    # More modules that register consumers (events/consumers.py), e.g. plugins.
+    consumer_modules: list[str] = Field(default_factory=list)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,7 +1,9 @@
-"""The ``haven`` command line (Typer): serve, migrate, createsuperuser, seed, export, import.
+"""The ``haven`` command line (Typer): serve, worker, migrate, createsuperuser, seed, export,
+import, events.
 
-One module a subject — serve.py, db.py (migrate), users.py (createsuperuser), demo.py (seed),
-portability.py (export, import) — sharing plumbing.py; main.py puts them under one command.
+One module a subject — serve.py, worker.py, db.py (migrate), users.py (createsuperuser),
+demo.py (seed), portability.py (export, import), events.py (tail, dlq, replay) — sharing
+plumbing.py; main.py puts them under one command.
 """
 
 from haven.cli.main import app

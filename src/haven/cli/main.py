@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from haven.cli import db, demo, portability, serve, users
+from haven.cli import db, demo, events, portability, serve, users, worker
 from haven.cli.plumbing import console
 
 app = typer.Typer(
@@ -42,8 +42,10 @@ def main(
 
 # In the order `haven --help` lists them.
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("migrate")(db.migrate)
 app.command("createsuperuser")(users.create_superuser)
 app.command("seed")(demo.seed)
 app.command("export")(portability.export)
 app.command("import")(portability.import_)
+app.add_typer(events.app, name="events")

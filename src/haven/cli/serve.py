@@ -32,18 +32,19 @@ def serve(
         bool,
         typer.Option(
             "--no-worker",
-            help="Serve the API only, without the background worker loops. Reserved: this "
-            "version has no worker loops yet, so it changes nothing today.",
+            help="Serve the API only: run the event relay and consumers elsewhere (haven worker).",
         ),
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Serve the web API (and, in a later version, the worker loops) with uvicorn."""
+    """Serve the web API with uvicorn, and the worker loops (relay, consumers) in-process."""
     if reload and workers > 1:
         raise typer.BadParameter("--reload cannot be combined with --workers > 1")
     if database_url:
         # The app is built by a factory, possibly in other processes: pass it on by env.
         os.environ["HAVEN_DATABASE_URL"] = database_url
+    if no_worker:
+        os.environ["HAVEN_SERVE_WORKER"] = "false"
     get_settings.cache_clear()
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +54,7 @@ def serve(
     console.print(f"data folder: {escape(str(settings.data_dir))}")
     console.print(f"database:    {escape(masked(url))}")
     if no_worker:
-        console.print("--no-worker: API only (there are no worker loops in this version yet)")
+        console.print("--no-worker: API only; run `haven worker` for the event pipeline")
     if settings.is_sqlite if migrate is None else migrate:
         console.print("migrating the database …")
         prepare_sqlite_folder(settings)

@@ -20,7 +20,9 @@ from haven.core.clock import utcnow
 from haven.core.http import dump_json
 from haven.core.ids import new_id
 from haven.events import repository
+from haven.events.bus.base import MAX_BODY_BYTES, Message
 from haven.events.models import Event
+from haven.events.signals import WROTE_EVENTS
 
 # A resource as its API shows it (ids and instants not yet JSON), e.g. GET /tasks/{id}.
 State = Mapping[str, object]
@@ -61,6 +63,9 @@ def record(session: AsyncSession, event: DomainEvent) -> Event:
     """Add one event to the session: it commits with the change it describes, or not at all."""
     row = Event(**_columns(event))
     session.add(row)
+    # After the commit, wake the relay in this process (events/signals.py); PostgreSQL
+    # wakes relays elsewhere itself (migration 0007's NOTIFY trigger).
+    session.info[WROTE_EVENTS] = True
     return row
 
 
@@ -79,6 +84,7 @@ async def record_now(session: AsyncSession, event: DomainEvent) -> None:
     flush costs about as much as the rest of a small change).
     """
     await repository.insert_event(session, _columns(event))
+    session.info[WROTE_EVENTS] = True
 
 
 async def record_with(session: AsyncSession, event: DomainEvent, *, change: Change) -> None:
@@ -90,6 +96,7 @@ async def record_with(session: AsyncSession, event: DomainEvent, *, change: Chan
     await repository.insert_event_with(
         session, _columns(event), change=change.statement, parameters=change.parameters
     )
+    session.info[WROTE_EVENTS] = True
 
 
 async def record_all(session: AsyncSession, events: Iterable[DomainEvent]) -> None:
@@ -97,6 +104,7 @@ async def record_all(session: AsyncSession, events: Iterable[DomainEvent]) -> No
     rows = [_columns(event) for event in events]
     if rows:
         await repository.insert_events(session, rows)
+        session.info[WROTE_EVENTS] = True
 
 
 def _columns(event: DomainEvent) -> dict[str, Any]:
@@ -133,3 +141,28 @@ def to_cloudevent(event: Event) -> dict[str, Any]:
     if event.traceparent:
         envelope["traceparent"] = event.traceparent
     return envelope
+
+
+def to_message(event: Event, *, position: int | None = None) -> Message:
+    """The event as the bus carries it, at `position` (default: the event's own).
+
+    An envelope larger than a broker takes (bus.base.MAX_BODY_BYTES: a task with a huge
+    description) travels without its `data`, marked `"haven_data_omitted": true`; the
+    consumer reads the state from the API or the event log. Refused whole, it would stop
+    the relay for good: the broker would refuse it again on every retry.
+    """
+    envelope = to_cloudevent(event)
+    if position is not None:
+        envelope["haven_position"] = position
+    body = orjson.dumps(envelope)
+    if len(body) > MAX_BODY_BYTES:
+        envelope.pop("data", None)
+        envelope["haven_data_omitted"] = True
+        body = orjson.dumps(envelope)
+    return Message(
+        id=envelope["id"],
+        key=str(event.workspace_id) if event.workspace_id else "",
+        type=event.type,
+        position=int(envelope["haven_position"]),
+        body=body,
+    )

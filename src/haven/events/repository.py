@@ -1,17 +1,36 @@
-"""Queries over the events table."""
+"""Queries over the events table and the pipeline's tables (relay, consumers, offsets)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, and_, bindparam, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    Insert,
+    String,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from haven.events.models import Event
+from haven.events.models import ConsumerOffset, DeadLetter, Event, ProcessedEvent
 
 
 async def list_subject_events(
@@ -71,3 +90,232 @@ async def insert_event_with(
 async def insert_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many events in one statement (batched into multi-row VALUES by the driver)."""
     await session.execute(insert(Event), list(rows))
+
+
+# --- The relay -------------------------------------------------------------------------
+
+
+async def lock_relay(session: AsyncSession, *, key: int) -> None:
+    """Serialise relay transactions across processes (PostgreSQL; SQLite's write lock does).
+
+    Taken at the start of every relay transaction, so the last position it reads next is the
+    last committed one, and two relays can never number events concurrently.
+    """
+    if _dialect(session) == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def last_position(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.coalesce(func.max(Event.position), 0))) or 0)
+
+
+async def unpublished_events(session: AsyncSession, *, limit: int) -> list[Event]:
+    """The oldest committed events without a position (the partial index ix_events_unpublished)."""
+    query = select(Event).where(Event.position.is_(None)).order_by(Event.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def unpublished_of_subjects(
+    session: AsyncSession, *, subjects: Collection[str], after_id: uuid.UUID, below_version: int
+) -> list[Event]:
+    """Unpublished events of these subjects beyond a batch (by id) with a version below
+    `below_version`: earlier versions whose ids sort later (clocks of different processes
+    disagree) must be published first."""
+    if not subjects:
+        return []
+    query = select(Event).where(
+        Event.subject.in_(sorted(subjects)),
+        Event.position.is_(None),
+        Event.id > after_id,
+        Event.entity_version < below_version,
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def assign_positions(
+    session: AsyncSession, positions: Sequence[tuple[uuid.UUID, int]]
+) -> None:
+    table = cast(Table, Event.__table__)
+    # Core, not the ORM: one executemany, no identity-map bookkeeping.
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(position=bindparam("b_position"))
+    )
+    connection = await session.connection()
+    await connection.execute(
+        statement, [{"b_id": event_id, "b_position": position} for event_id, position in positions]
+    )
+
+
+async def announce_positions(session: AsyncSession) -> None:
+    """Wake readers in other processes when this transaction commits (PostgreSQL)."""
+    if _dialect(session) == "postgresql":
+        await session.execute(text("SELECT pg_notify('haven_positions', '')"))
+
+
+# --- Reading the change feed ------------------------------------------------------------
+
+
+async def published_events(
+    session: AsyncSession,
+    *,
+    after: int,
+    limit: int,
+    types: Collection[str] = (),
+    type_prefixes: Collection[str] = (),
+    workspace_id: uuid.UUID | None = None,
+    until: int | None = None,
+) -> list[Event]:
+    """Published events with position > `after` (and <= `until`), in position order."""
+    query = select(Event).where(Event.position > after)
+    if until is not None:
+        query = query.where(Event.position <= until)
+    matches: list[ColumnElement[bool]] = [Event.type.in_(sorted(types))] if types else []
+    matches += [Event.type.startswith(prefix, autoescape=True) for prefix in type_prefixes]
+    if matches:
+        query = query.where(or_(*matches))
+    if workspace_id is not None:
+        query = query.where(Event.workspace_id == workspace_id)
+    query = query.order_by(Event.position).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+# --- Consumers ---------------------------------------------------------------------------
+
+
+async def is_settled(session: AsyncSession, *, consumer: str, event_id: uuid.UUID) -> bool:
+    """Whether the consumer has handled this event, or given up on it (a dead letter)."""
+    processed = select(ProcessedEvent.event_id).where(
+        ProcessedEvent.consumer == consumer, ProcessedEvent.event_id == event_id
+    )
+    dead = select(DeadLetter.event_id).where(
+        DeadLetter.consumer == consumer, DeadLetter.event_id == event_id
+    )
+    found = await session.scalar(select(exists(processed) | exists(dead)))
+    return bool(found)
+
+
+async def mark_processed(
+    session: AsyncSession, *, consumer: str, event_id: uuid.UUID, at: datetime
+) -> None:
+    await session.execute(
+        insert(ProcessedEvent).values(consumer=consumer, event_id=event_id, processed_at=at)
+    )
+
+
+async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID, at: datetime) -> bool:
+    """Mark the event processed unless it is already settled (processed or dead-lettered):
+    True when this transaction made the mark. One round trip; on PostgreSQL a concurrent
+    claim of the same event waits for this transaction and then finds it settled."""
+    dead = select(DeadLetter.event_id).where(
+        DeadLetter.consumer == consumer, DeadLetter.event_id == event_id
+    )
+    values = select(
+        literal(consumer, String()).label("consumer"),
+        literal(event_id, Uuid()).label("event_id"),
+        literal(at, ProcessedEvent.__table__.c.processed_at.type).label("processed_at"),
+    ).where(~exists(dead))
+    upsert = sqlite_insert if _dialect(session) == "sqlite" else postgresql_insert
+    statement = (
+        upsert(ProcessedEvent)
+        .from_select(["consumer", "event_id", "processed_at"], values)
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(ProcessedEvent.event_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def processed_event_ids(session: AsyncSession, *, consumer: str) -> set[uuid.UUID]:
+    query = select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer)
+    return set((await session.scalars(query)).all())
+
+
+async def forget_processed_from(session: AsyncSession, *, consumer: str, position: int) -> int:
+    """Forget the consumer's marks (and dead letters) of the events from `position` on."""
+    from_there = select(Event.id).where(Event.position >= position)
+    forgotten = await session.execute(
+        delete(ProcessedEvent).where(
+            ProcessedEvent.consumer == consumer, ProcessedEvent.event_id.in_(from_there)
+        )
+    )
+    await session.execute(
+        delete(DeadLetter).where(DeadLetter.consumer == consumer, DeadLetter.position >= position)
+    )
+    return int(getattr(forgotten, "rowcount", 0) or 0)
+
+
+async def get_dead_letter(
+    session: AsyncSession, *, consumer: str, event_id: uuid.UUID
+) -> DeadLetter | None:
+    return await session.get(DeadLetter, (consumer, event_id))
+
+
+async def save_dead_letter(session: AsyncSession, letter: DeadLetter) -> None:
+    await session.merge(letter)
+
+
+async def delete_dead_letter(session: AsyncSession, *, consumer: str, event_id: uuid.UUID) -> None:
+    await session.execute(
+        delete(DeadLetter).where(DeadLetter.consumer == consumer, DeadLetter.event_id == event_id)
+    )
+
+
+async def list_dead_letters(
+    session: AsyncSession, *, consumer: str | None, event_id: uuid.UUID | None = None, limit: int
+) -> list[DeadLetter]:
+    query = select(DeadLetter)
+    if consumer is not None:
+        query = query.where(DeadLetter.consumer == consumer)
+    if event_id is not None:
+        query = query.where(DeadLetter.event_id == event_id)
+    query = query.order_by(DeadLetter.first_failed_at, DeadLetter.event_id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+# --- The memory bus's consumer-group offsets ----------------------------------------------
+
+
+async def group_offset(session: AsyncSession, *, group: str) -> int:
+    query = select(ConsumerOffset.position).where(ConsumerOffset.group_name == group)
+    return int(await session.scalar(query) or 0)
+
+
+async def advance_group_offset(
+    session: AsyncSession, *, group: str, position: int, at: datetime
+) -> None:
+    """Move the group's offset forward to `position` (never back)."""
+    upsert = sqlite_insert if _dialect(session) == "sqlite" else postgresql_insert
+    statement = upsert(ConsumerOffset).values(group_name=group, position=position, updated_at=at)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ConsumerOffset.group_name],
+        set_={"position": statement.excluded.position, "updated_at": statement.excluded.updated_at},
+        where=ConsumerOffset.position < statement.excluded.position,
+    )
+    await session.execute(statement)
+
+
+async def set_group_offset(
+    session: AsyncSession, *, group: str, position: int, at: datetime
+) -> None:
+    """Put the group's offset at `position`, forward or back (a replay)."""
+    await session.execute(delete(ConsumerOffset).where(ConsumerOffset.group_name == group))
+    await session.execute(
+        insert(ConsumerOffset).values(group_name=group, position=position, updated_at=at)
+    )
+
+
+# --- Locks and liveness on a dedicated connection (events/leases.py) ----------------------
+
+
+async def try_advisory_lock(connection: AsyncConnection, key: int) -> bool:
+    result = await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+    return bool(result.scalar_one())
+
+
+async def ping(connection: AsyncConnection) -> None:
+    await connection.execute(text("SELECT 1"))
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

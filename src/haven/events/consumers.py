@@ -1,0 +1,408 @@
+"""Consumers: handlers that receive every published event of the types they asked for.
+
+A consumer is a name, an event-type filter and `async handler(session, envelope)`, where
+`envelope` is the CloudEvents JSON object (EVENTS.md) and `session` is a session in the
+transaction that records the event as processed. Register one with `registry.register(...)`
+(or the `@consumer(...)` decorator) in a module listed in CONSUMER_MODULES or the setting
+`consumer_modules`; the worker runs one runner per consumer, subscribed to the bus as the
+consumer group named after the consumer.
+
+The contract a consumer signs:
+
+- Exactly once in effect, for the database: the runner writes `(consumer, event id)` to
+  `processed_events` in the same transaction as the handler's own writes, and skips an event
+  whose mark is there. A delivered-again event (the bus delivers at least once) has no
+  second effect; a handler that fails leaves neither its writes nor the mark.
+- External effects (an e-mail, a webhook call, a remote write) cannot join that transaction:
+  a handler must make them idempotent itself, keyed by the event id (an idempotency key, a
+  delivery row written first, a remote upsert), because after a crash between the effect
+  and the commit the event is handled again.
+- Order: a runner handles its deliveries one at a time, in delivery order (per entity, the
+  order the events were committed), and acknowledges after handling. While one event is
+  being retried, every later event of this consumer waits, those of the same entity
+  included: per-entity order holds for all that is handled.
+- Failure: a handler that raises is retried with exponential backoff and full jitter
+  (`consumer_retry_base_seconds`, `consumer_retry_max_seconds`), at most
+  `consumer_max_attempts` times in all; then the event goes to `dead_letters` (the envelope,
+  the error, the attempts, the first and last failure) and the consumer goes on with the
+  next event. The database being unreachable (OSError, OperationalError, InterfaceError) is
+  no fault of the event: the runner backs off and receives again from the last
+  acknowledgement, without counting attempts. A dead-lettered event is out of its entity's
+  order from then on: replaying it (`haven events dlq replay`) handles it after the later
+  ones.
+- Shutdown: a runner told to stop finishes the handler in flight, acknowledges what it has
+  handled, and leaves; a retry that is waiting is abandoned (the event comes again at the
+  next start, unacknowledged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import importlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.core.clock import utcnow
+from haven.db.session import Database
+from haven.events import repository
+from haven.events.bus.base import Bus, Delivery, Message, Subscription
+from haven.events.models import DeadLetter
+from haven.events.outbox import to_message
+from haven.events.reading import read_session
+from haven.events.relay import Backoff
+from haven.events.signals import nap
+
+log = logging.getLogger(__name__)
+
+# The CloudEvents JSON object, as decoded from the bus.
+Envelope = Mapping[str, Any]
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+# Modules that register Haven's own consumers (imported by the worker and the CLI).
+CONSUMER_MODULES: Final[tuple[str, ...]] = ()
+# Failures of the database itself, not of a handler: never a reason to dead-letter an event.
+UNAVAILABLE: Final = (OSError, OperationalError, InterfaceError)
+# The longest error text kept with a dead letter.
+ERROR_CHARS: Final = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    name: str
+    handler: Handler
+    # Event types handled: exact ("haven.task.completed") or a prefix ("haven.task.*");
+    # empty means every type.
+    types: frozenset[str] = frozenset()
+
+    def wants(self, event_type: str) -> bool:
+        if not self.types:
+            return True
+        return any(
+            event_type.startswith(pattern[:-1]) if pattern.endswith(".*") else event_type == pattern
+            for pattern in self.types
+        )
+
+
+class ConsumerRegistry:
+    def __init__(self) -> None:
+        self._consumers: dict[str, Consumer] = {}
+
+    def register(self, consumer: Consumer) -> Consumer:
+        if not 0 < len(consumer.name) <= 100:
+            raise ValueError("a consumer name has 1 to 100 characters")
+        if self._consumers.get(consumer.name, consumer) is not consumer:
+            raise ValueError(f"a consumer named {consumer.name!r} is already registered")
+        self._consumers[consumer.name] = consumer
+        return consumer
+
+    def unregister(self, name: str) -> None:
+        self._consumers.pop(name, None)
+
+    def get(self, name: str) -> Consumer | None:
+        return self._consumers.get(name)
+
+    def all(self) -> list[Consumer]:
+        return sorted(self._consumers.values(), key=lambda consumer: consumer.name)
+
+
+registry: Final = ConsumerRegistry()
+
+
+def consumer(name: str, *, types: Iterable[str] = ()) -> Callable[[Handler], Handler]:
+    """Register the decorated handler in the default registry."""
+
+    def register(handler: Handler) -> Handler:
+        registry.register(Consumer(name=name, handler=handler, types=frozenset(types)))
+        return handler
+
+    return register
+
+
+def load_consumers(extra_modules: Iterable[str] = ()) -> list[Consumer]:
+    """Haven's own consumers and those of the modules named; every registered consumer."""
+    for builtin in _builtin_consumers():
+        if registry.get(builtin.name) is None:
+            registry.register(builtin)
+    for module in (*CONSUMER_MODULES, *extra_modules):
+        importlib.import_module(module)
+    return registry.all()
+
+
+def _builtin_consumers() -> list[Consumer]:
+    from haven.webhooks.consumers import WEBHOOK_CONSUMER
+
+    webhooks = WEBHOOK_CONSUMER
+    return [Consumer(name=webhooks.name, handler=webhooks.handler, types=webhooks.types)]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    backoff: Backoff
+    max_attempts: int
+
+    @classmethod
+    def of(cls, *, base_seconds: float, max_seconds: float, max_attempts: int) -> RetryPolicy:
+        return cls(Backoff(base_seconds, max_seconds), max(1, max_attempts))
+
+
+class Outcome(enum.Enum):
+    HANDLED = "handled"  # the effect and the mark committed (now or before)
+    SKIPPED = "skipped"  # not a type the consumer wants
+    DEAD_LETTERED = "dead_lettered"
+    STOPPED = "stopped"  # asked to stop while waiting to retry: not acknowledged
+
+
+class ConsumerRunner:
+    """Feeds one consumer from its consumer group, in order, once in effect per event."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        *,
+        database: Database,
+        bus: Bus | None,
+        policy: RetryPolicy,
+        batch_size: int = 100,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.consumer = consumer
+        self._database = database
+        self._bus = bus
+        self._policy = policy
+        self._batch_size = max(1, batch_size)
+        self._poll_seconds = poll_seconds
+        self.handled = 0  # counts for logs and tests
+        self.dead_lettered = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set: then finish the handler in flight, ack, and leave."""
+        if self._bus is None:
+            raise RuntimeError("a runner without a bus can only be fed directly (deliver)")
+        subscription = self._bus.subscribe(self.consumer.name)
+        failures = 0
+        try:
+            while not stop.is_set():
+                done: list[Delivery] = []
+                try:
+                    deliveries = await self._receive(subscription, stop)
+                    for delivery in deliveries:
+                        if stop.is_set():
+                            break
+                        if await self.deliver(delivery.message, stop) is Outcome.STOPPED:
+                            break
+                        done.append(delivery)
+                    await subscription.ack(done)
+                    failures = 0
+                    continue
+                except Exception as exc:  # the bus or the database is away: wait, go on
+                    failures += 1
+                    delay = self._policy.backoff.delay(failures)
+                    log.warning(
+                        "consumer %s: %s: %s; again in %.2f s",
+                        self.consumer.name,
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                    )
+                # What was received and not acknowledged must come again: a new member of the
+                # group starts from the last acknowledgement (this one may have read past it).
+                await _close_quietly(subscription)
+                await nap(asyncio.Event(), stop, delay)
+                subscription = self._bus.subscribe(self.consumer.name)
+        finally:
+            await _close_quietly(subscription)
+
+    async def _receive(self, subscription: Subscription, stop: asyncio.Event) -> Sequence[Delivery]:
+        """The next deliveries, or none when `stop` is set first (the wait is abandoned:
+        whatever the bus had handed over unacknowledged comes again at the next start)."""
+        receiving = asyncio.ensure_future(
+            subscription.receive(max_messages=self._batch_size, timeout=self._poll_seconds)
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not receiving.done():
+                receiving.cancel()
+                await asyncio.wait({receiving})
+        if receiving.cancelled():
+            return []
+        return receiving.result()
+
+    async def deliver(self, message: Message, stop: asyncio.Event | None = None) -> Outcome:
+        """Handle one message: skip, handle (with retries) or dead-letter it."""
+        if not self.consumer.wants(message.type):
+            return Outcome.SKIPPED
+        envelope: dict[str, Any] = orjson.loads(message.body)
+        event_id = uuid.UUID(message.id)
+        first_failure = None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._handle(event_id, envelope)
+            except UNAVAILABLE:
+                raise  # the database is away, not the event at fault: the runner waits
+            except Exception as exc:
+                first_failure = first_failure or utcnow()
+                if attempt >= self._policy.max_attempts:
+                    await self._dead_letter(message, envelope, exc, attempt, first_failure)
+                    return Outcome.DEAD_LETTERED
+                delay = self._policy.backoff.delay(attempt)
+                log.warning(
+                    "consumer %s: event %s failed (attempt %d of %d): %s; retrying in %.2f s",
+                    self.consumer.name,
+                    message.id,
+                    attempt,
+                    self._policy.max_attempts,
+                    exc,
+                    delay,
+                )
+                if stop is not None:
+                    await nap(asyncio.Event(), stop, delay)
+                    if stop.is_set():
+                        return Outcome.STOPPED
+                else:
+                    await asyncio.sleep(delay)
+                continue
+            self.handled += 1
+            return Outcome.HANDLED
+
+    async def _handle(self, event_id: uuid.UUID, envelope: Envelope) -> None:
+        async with self._database.sessions() as session, session.begin():
+            # The mark first: a concurrent second member of the group waits on it here
+            # (PostgreSQL) and then skips, instead of running the handler alongside.
+            if await repository.claim(
+                session, consumer=self.consumer.name, event_id=event_id, at=utcnow()
+            ):
+                await self.consumer.handler(session, envelope)
+
+    async def _dead_letter(
+        self,
+        message: Message,
+        envelope: Envelope,
+        exc: BaseException,
+        attempts: int,
+        first_failure: Any,
+    ) -> None:
+        log.error(
+            "consumer %s: event %s dead-lettered after %d attempts: %s",
+            self.consumer.name,
+            message.id,
+            attempts,
+            exc,
+        )
+        async with self._database.sessions() as session, session.begin():
+            await repository.save_dead_letter(
+                session,
+                DeadLetter(
+                    consumer=self.consumer.name,
+                    event_id=uuid.UUID(message.id),
+                    position=message.position,
+                    envelope=dict(envelope),
+                    error=_error_text(exc),
+                    attempts=attempts,
+                    first_failed_at=first_failure,
+                    last_failed_at=utcnow(),
+                ),
+            )
+        self.dead_lettered += 1
+
+
+async def _close_quietly(subscription: Subscription) -> None:
+    try:
+        await subscription.close()
+    except Exception:
+        log.debug("closing a subscription failed", exc_info=True)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+
+
+async def replay_dead_letter(
+    database: Database, consumer: Consumer, *, event_id: uuid.UUID
+) -> bool:
+    """Run the handler on a dead letter again: on success the letter goes and the event is
+    marked processed (one transaction); on failure the letter records the new attempt."""
+    name = consumer.name
+    try:
+        async with database.sessions() as session, session.begin():
+            letter = await repository.get_dead_letter(session, consumer=name, event_id=event_id)
+            if letter is None:
+                raise LookupError(f"no dead letter of event {event_id} for consumer {name!r}")
+            envelope = dict(letter.envelope)
+            await repository.delete_dead_letter(session, consumer=name, event_id=event_id)
+            await repository.mark_processed(session, consumer=name, event_id=event_id, at=utcnow())
+            await consumer.handler(session, envelope)
+    except LookupError:
+        raise
+    except Exception as exc:
+        async with database.sessions() as session, session.begin():
+            letter = await repository.get_dead_letter(session, consumer=name, event_id=event_id)
+            if letter is not None:
+                letter.attempts += 1
+                letter.error = _error_text(exc)
+                letter.last_failed_at = utcnow()
+        return False
+    return True
+
+
+async def replay_consumer(
+    runner: ConsumerRunner, database: Database, *, from_position: int, batch_size: int = 500
+) -> int:
+    """Forget the consumer's marks and dead letters from `from_position` on, and feed it those
+    events again, in order, through the runner (retries and dead letters as usual).
+
+    The events replayed are those published when the replay starts; the count handled.
+    """
+    async with database.sessions() as session, session.begin():
+        await repository.forget_processed_from(
+            session, consumer=runner.consumer.name, position=from_position
+        )
+        until = await repository.last_position(session)
+    after = from_position - 1
+    handled = 0
+    while after < until:
+        async with read_session(database) as session:
+            events = await repository.published_events(
+                session, after=after, until=until, limit=batch_size
+            )
+        if not events:
+            break
+        for event in events:
+            if await runner.deliver(to_message(event)) is Outcome.HANDLED:
+                handled += 1
+        after = events[-1].position or after
+    return handled
+
+
+def runners_for(
+    consumers: Sequence[Consumer],
+    *,
+    database: Database,
+    bus: Bus,
+    policy: RetryPolicy,
+    batch_size: int,
+    poll_seconds: float,
+) -> list[ConsumerRunner]:
+    return [
+        ConsumerRunner(
+            item,
+            database=database,
+            bus=bus,
+            policy=policy,
+            batch_size=batch_size,
+            poll_seconds=poll_seconds,
+        )
+        for item in consumers
+    ]

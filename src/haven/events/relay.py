@@ -1,0 +1,192 @@
+"""The relay: numbers committed events (`haven_position`) and publishes them on the bus.
+
+One active relay per deployment. On PostgreSQL it holds a session-level advisory lock on a
+dedicated connection (events/leases.py; the others stand by and take over when it is lost);
+on SQLite the one process that owns the file relays.
+
+Each batch is one transaction:
+
+1. take a transaction-level advisory lock (PostgreSQL), so even a relay that lost its lease
+   without noticing cannot number events concurrently with the new holder;
+2. read the oldest committed events without a position (the partial index
+   ix_events_unpublished), plus any unpublished earlier versions of the same subjects whose
+   ids sort later: ids are UUIDv7, but clocks of different processes may disagree, while an
+   entity's versions are committed strictly in order (row locks);
+3. order the batch: by id, except that each subject's events take that subject's slots in
+   entity-version order;
+4. give them positions last + 1, last + 2, ... (gap-free, increasing);
+5. publish them, in that order, through the Bus;
+6. commit (with a NOTIFY on PostgreSQL, a signal in-process: the memory bus's wake-up).
+
+A failed publish (or anything else) rolls the transaction back: no position is consumed,
+and the batch is tried again after an exponential backoff with full jitter. A crash after
+publishing and before committing publishes the batch again later, possibly at other
+positions: delivery is at least once and consumers deduplicate by event id.
+
+Why a reader paging by position misses nothing: a position is given only to committed
+events, by one transaction at a time, each above every position committed before it. An
+event whose transaction commits late gets a position when the relay sees it, after those
+already given: a reader that has read up to N finds it above N.
+
+Wake-ups: PostgreSQL NOTIFY on channel `haven_events` (a statement-level trigger on
+events, migration 0007: sent at commit, identical ones folded into one per transaction),
+the in-process signal `events_committed` (SQLite, and same-process writers on PostgreSQL),
+and a poll every `relay_poll_seconds` as the fallback. Idle, the relay sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haven.db.session import Database
+from haven.events import repository
+from haven.events.bus.base import Bus, Message
+from haven.events.leases import Lease, lock_key
+from haven.events.models import Event
+from haven.events.outbox import to_message
+from haven.events.signals import events_committed, nap, positions_assigned
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "relay"
+# Serialises relay transactions (a second key: the lease's own lock is held by a session).
+BATCH_LOCK_KEY = lock_key("relay-batch")
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: a random wait in [0, min(max, base * 2^(n-1)))."""
+
+    base_seconds: float
+    max_seconds: float
+
+    def delay(self, failures: int, rng: random.Random | None = None) -> float:
+        ceiling = min(self.max_seconds, self.base_seconds * 2.0 ** min(failures - 1, 62))
+        return (rng or random).uniform(0.0, ceiling)
+
+
+def publication_order(events: Sequence[Event]) -> list[Event]:
+    """Id order, but each subject's events in entity-version order within its slots.
+
+    A subject with an event without a version keeps id order (nothing to order it by).
+    """
+    by_id = sorted(events, key=lambda event: event.id)
+    slots: dict[str, list[int]] = defaultdict(list)
+    for index, event in enumerate(by_id):
+        slots[event.subject].append(index)
+    ordered = list(by_id)
+    for indices in slots.values():
+        group = [by_id[index] for index in indices]
+        if len(group) < 2 or any(event.entity_version is None for event in group):
+            continue
+        group.sort(key=lambda event: (event.entity_version or 0, event.id))
+        for index, event in zip(indices, group, strict=True):
+            ordered[index] = event
+    return ordered
+
+
+class Relay:
+    def __init__(
+        self,
+        database: Database,
+        bus: Bus,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._database = database
+        self._bus = bus
+        self._batch_size = max(1, batch_size)
+        self._poll_seconds = poll_seconds
+        self._backoff = backoff or Backoff(base_seconds=0.2, max_seconds=30.0)
+        self.published = 0  # events published since start (a count for logs and tests)
+
+    async def relay_once(self) -> int:
+        """Number and publish one batch; the count published (0: nothing was waiting)."""
+        async with self._database.sessions() as session, session.begin():
+            await repository.lock_relay(session, key=BATCH_LOCK_KEY)
+            batch = await repository.unpublished_events(session, limit=self._batch_size)
+            if not batch:
+                return 0
+            if len(batch) == self._batch_size:
+                # A batch cut short by its limit may have left out an earlier version whose
+                # id sorts later; a batch under the limit holds every event committed
+                # before its read, and so every earlier version of what it holds.
+                batch += await self._earlier_versions(session, batch)
+            ordered = publication_order(batch)
+            last = await repository.last_position(session)
+            messages: list[Message] = [
+                to_message(event, position=last + offset)
+                for offset, event in enumerate(ordered, start=1)
+            ]
+            await repository.assign_positions(
+                session,
+                [
+                    (event.id, message.position)
+                    for event, message in zip(ordered, messages, strict=True)
+                ],
+            )
+            await repository.announce_positions(session)
+            await self._bus.publish(messages)
+        positions_assigned.ring()
+        self.published += len(messages)
+        return len(messages)
+
+    async def _earlier_versions(self, session: AsyncSession, batch: list[Event]) -> list[Event]:
+        newest: dict[str, int] = {}
+        for event in batch:
+            if event.entity_version is not None:
+                newest[event.subject] = max(newest.get(event.subject, 0), event.entity_version)
+        if not newest:
+            return []
+        beyond = await repository.unpublished_of_subjects(
+            session,
+            subjects=newest.keys(),
+            after_id=max(event.id for event in batch),
+            below_version=max(newest.values()),
+        )
+        return [
+            event
+            for event in beyond
+            if event.entity_version is not None and event.entity_version < newest[event.subject]
+        ]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; the batch in hand is finished (committed) first."""
+        engine = self._database.engine
+        with events_committed.listen() as wake:
+            lease = Lease(engine, LEASE_NAME, channels=("haven_events",), wake=wake)
+            failures = 0
+            try:
+                while not stop.is_set():
+                    if not await lease.hold():
+                        await nap(wake, stop, self._poll_seconds)
+                        continue
+                    wake.clear()
+                    try:
+                        count = await self.relay_once()
+                    except Exception as exc:
+                        failures += 1
+                        delay = self._backoff.delay(failures)
+                        log.warning(
+                            "relay: batch failed (%s: %s); attempt %d, retrying in %.2f s",
+                            type(exc).__name__,
+                            exc,
+                            failures,
+                            delay,
+                        )
+                        await nap(asyncio.Event(), stop, delay)
+                        continue
+                    failures = 0
+                    if count < self._batch_size:
+                        await nap(wake, stop, self._poll_seconds)
+            finally:
+                await lease.release()
