@@ -11,7 +11,7 @@
   request pays no extra round trip and a bulk insert one notification.
 
 Revision ID: 0007
-Revises: 0008 (numbered before the webhooks' 0008 when assigned; landed after it)
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
-down_revision: str | None = "0008"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

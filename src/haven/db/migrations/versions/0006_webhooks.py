@@ -3,7 +3,7 @@
 Deliveries are queued by the webhooks consumer (unique per endpoint and event id) and sent
 by the delivery loop; `next_attempt_at` holds the retry schedule, so it survives restarts.
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0008"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
