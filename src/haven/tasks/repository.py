@@ -254,6 +254,32 @@ async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return task
 
 
+AccessColumns = Callable[[ColumnElement[uuid.UUID]], tuple[ColumnElement[Any], ...]]
+"""Given a workspace id column, the columns that tell a caller's access to it (bound as
+`user_id`): `haven.workspaces.access.caller_access_columns`."""
+
+
+@lru_cache(maxsize=4)
+def _lock_with_access(access_columns: AccessColumns) -> Select[Any]:
+    workspace_id: ColumnElement[uuid.UUID] = Task.__table__.c.workspace_id
+    columns: list[Any] = [Task, *access_columns(workspace_id)]
+    return select(*columns).where(Task.id == bindparam("task_id")).with_for_update(of=Task)
+
+
+async def lock_task_with_access(
+    session: AsyncSession, task_id: uuid.UUID, *, user_id: uuid.UUID, access_columns: AccessColumns
+) -> tuple[Task, tuple[Any, ...]] | None:
+    """lock_task, and in the same statement the caller's access: (task, access columns)."""
+    result = await session.execute(
+        _lock_with_access(access_columns), {"task_id": task_id, "user_id": user_id}
+    )
+    row: Row[Any] | None = result.first()
+    if row is None:
+        return None
+    task: Task = row[0]
+    return task, tuple(row[1:])
+
+
 async def lock_parent(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     """Load a task about to get a subtask, in a shared lock (PostgreSQL) until commit.
 

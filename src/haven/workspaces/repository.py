@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import BindParameter, Select, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,7 @@ _ROLE = (
     )
 )
 _ACCESS = (
-    select(Membership.workspace_id, Membership.role, _USERS.c.timezone)
+    select(Membership.workspace_id, Membership.role, _USERS.c.timezone, _USERS.c.is_active)
     .join(Workspace, Workspace.id == Membership.workspace_id)
     .join(_USERS, _USERS.c.id == Membership.user_id)
     .where(Membership.user_id == bindparam("user_id"), Workspace.deleted_at.is_(None))
@@ -41,6 +41,26 @@ _ACCESS_TO = _ACCESS.where(Membership.workspace_id == bindparam("workspace_id"))
 _ACCESS_TO_PERSONAL = _ACCESS.where(
     Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
 ).limit(1)
+
+
+def caller_access_columns(
+    workspace_id: ColumnElement[uuid.UUID],
+) -> tuple[ColumnElement[str | None], ColumnElement[bool | None]]:
+    """For another module's query, by the workspace id column it reads: the role in that
+    live workspace of the user bound as `user_id` (NULL: not a member), and whether the user
+    is active (NULL: no such user)."""
+    role = (
+        select(Membership.role)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .where(
+            Membership.workspace_id == workspace_id,
+            Membership.user_id == bindparam("user_id"),
+            Workspace.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    active = select(_USERS.c.is_active).where(_USERS.c.id == bindparam("user_id"))
+    return role, active.scalar_subquery()
 
 
 async def get_role(
@@ -71,15 +91,16 @@ def member_workspace_ids(
 
 async def get_access(
     session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID | None
-) -> Row[uuid.UUID, str, str] | None:
-    """(workspace id, role, the user's time zone) for a workspace, or the personal one."""
+) -> Row[uuid.UUID, str, str, bool] | None:
+    """(workspace id, role, the user's time zone, is the user active) for a workspace, or the
+    personal one."""
     if workspace_id is None:
         result = await session.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
     else:
         result = await session.execute(
             _ACCESS_TO, {"user_id": user_id, "workspace_id": workspace_id}
         )
-    row: Row[uuid.UUID, str, str] | None = result.first()
+    row: Row[uuid.UUID, str, str, bool] | None = result.first()
     return row
 
 
