@@ -83,10 +83,18 @@ def _include_domain_routers(app: FastAPI) -> None:
     from haven.projects.router import router as projects_router
     from haven.tags.router import router as tags_router
     from haven.tasks.router import router as tasks_router
+    from haven.webhooks.router import router as webhooks_router
     from haven.workspaces.router import router as workspaces_router
 
     problems = problem_responses(*API_PROBLEMS)
-    routers = (accounts_router, workspaces_router, projects_router, tasks_router, tags_router)
+    routers = (
+        accounts_router,
+        workspaces_router,
+        projects_router,
+        tasks_router,
+        tags_router,
+        webhooks_router,
+    )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems)
 

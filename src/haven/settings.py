@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 10_000
     # Where events go after commit: memory:// (the events table), kafka://, nats://, redis://.
     bus_url: str = "memory://"
+    # Outgoing webhooks. Private, loopback and link-local targets are refused unless this
+    # is set (local receivers in development and tests).
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_seconds: float = 10.0
+    # A claimed delivery whose worker vanished is due again after this long.
+    webhook_lease_seconds: float = 60.0
+    # A receiver's Retry-After is honoured up to this long.
+    webhook_max_retry_after_seconds: float = 36_000.0
+    # An endpoint whose every attempt failed for this long (and at least this many times)
+    # is disabled, with a haven.webhook.delivery_failed event.
+    webhook_disable_after_days: float = 5.0
+    webhook_disable_min_attempts: int = 10
+    # After a rotation, deliveries are signed with both secrets for this long.
+    webhook_secret_overlap_hours: float = 24.0
+    webhook_batch_size: int = 20
+    webhook_poll_seconds: float = 1.0
 
     @field_validator("log_level", mode="before")
     @classmethod

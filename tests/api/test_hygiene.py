@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from haven.accounts.active_users import active_users
 from haven.app import create_app
+from haven.core.problems import database_unreachable
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.migrate import upgrade
 from haven.db.session import Database, WriteSession
@@ -222,3 +226,79 @@ async def test_reads_never_hold_a_connection_while_authentication_waits_for_one(
         assert [answer.status_code for answer in answers] == [200] * len(reads)
     finally:
         await engine.dispose()
+
+
+async def test_a_database_that_refuses_connections_is_503_not_500(
+    settings: Settings, alice: Account
+) -> None:
+    """PostgreSQL down, restarting or out of connection slots ("too many clients"): every
+    request is answered 503 problem+json with Retry-After, never a 500."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("a server that refuses connections: PostgreSQL")
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = settings.model_copy(
+        update={"database_url": f"postgresql+asyncpg://postgres@127.0.0.1:{port}/haven"}
+    )
+    engine = create_engine(down)
+    app = create_app(down, database=Database(engine=engine, sessions=create_sessionmaker(engine)))
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t/api/v1") as other:
+            active_users.reset()
+            for call in (
+                other.get("/tasks", headers=alice.headers),
+                other.post("/tasks", json={"title": "x"}, headers=alice.headers),
+            ):
+                response = await call
+                assert response.status_code == 503, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                assert response.headers["retry-after"] == "2"
+                assert "Traceback" not in response.text
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "unreachable"),
+    [
+        ("53300", True),  # too many clients
+        ("57P03", True),  # the server is starting up
+        ("57P01", True),  # administrator shutdown
+        ("08006", True),  # connection failure
+        ("23505", False),  # unique violation: the request's fault, handled as 409
+        ("42P01", False),  # undefined table: a bug, 500
+        (None, False),
+    ],
+)
+def test_which_database_errors_mean_unavailable(sqlstate: str | None, unreachable: bool) -> None:
+    class DriverError(Exception):
+        pass
+
+    orig = DriverError("driver says no")
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    error = DBAPIError("SELECT 1", None, orig)
+    assert database_unreachable(error) is unreachable
+
+
+def test_a_refused_socket_under_the_driver_error_means_unavailable() -> None:
+    orig = Exception("connect failed")
+    orig.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    assert database_unreachable(DBAPIError("SELECT 1", None, orig)) is True
+
+
+async def test_an_os_error_outside_the_database_stays_a_500(
+    settings: Settings, database: Database
+) -> None:
+    app = create_app(settings, database=database)
+
+    @app.get("/disk")
+    async def disk() -> None:
+        raise OSError(28, "No space left on device")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/disk")
+    assert response.status_code == 500
+    assert "No space" not in response.text

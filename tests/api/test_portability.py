@@ -18,12 +18,14 @@ from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.portability import (
     FORMAT,
+    FORMAT_VERSION,
     IMPORT_ACTOR,
     InvalidExport,
     WorkspaceExists,
     export_workspace,
     import_workspace,
     parse_export,
+    registered_sections,
 )
 from tests.factories import Account, register
 from tests.ledger import Fold, Viewer, events_since, read_world
@@ -176,7 +178,7 @@ async def test_round_trip_is_lossless(
     before = await export(database, alice.workspace_id)
 
     assert before["format"] == FORMAT
-    assert before["version"] == 1
+    assert before["version"] == FORMAT_VERSION
     assert {m["user_email"]: m["role"] for m in before["memberships"]} == {
         alice.email: "owner",
         bob.email: "member",
@@ -367,6 +369,11 @@ MALFORMED: dict[str, tuple[Callable[[Document], None], str]] = {
     "wrong format": (_set(("format",), "something-else"), "not a Haven workspace export"),
     "future version": (_set(("version",), 99), "version 99 is not supported"),
     "section missing": (_drop("tasks"), "'tasks' must be a list"),
+    "newer section in an older version": (
+        _set(("version",), 1),
+        "'webhooks' is not part of export format version 1",
+    ),
+    "version not a number": (_set(("version",), "2"), "is not supported"),
     "bad uuid": (_set(("tasks", 0, "id"), "not-a-uuid"), r"tasks\[0\]\.id"),
     "naive instant": (_set(("tasks", 0, "created_at"), "2026-01-01T10:00:00"), "no UTC offset"),
     "null title": (_set(("tasks", 0, "title"), None), "must not be null"),
@@ -378,6 +385,28 @@ MALFORMED: dict[str, tuple[Callable[[Document], None], str]] = {
     ),
     "foreign row": (_set(("tags", 0, "workspace_id"), str(uuid.uuid4())), "another workspace"),
 }
+
+
+async def test_an_export_of_format_version_1_still_imports(
+    client: httpx.AsyncClient, database: Database, alice: Account
+) -> None:
+    """A backup written before webhooks existed (version 1, no webhook sections) imports
+    as a workspace without webhooks."""
+    await post(client, alice, "/tasks", {"title": "Paint", "tags": ["home"]})
+    document = await export(database, alice.workspace_id)
+    older = {key: value for key, value in document.items() if key not in _SINCE_2}
+    older["version"] = 1
+    await wipe(database, keep_users=[alice.email])
+
+    report = await import_(database, older)
+
+    assert report.counts["tasks"] == 1
+    assert await count(database, "webhook_endpoints") == 0
+    listed = await client.get("/tasks", headers=alice.headers)
+    assert [task["title"] for task in listed.json()["items"]] == ["Paint"]
+
+
+_SINCE_2 = {section.key for section in registered_sections() if section.since == 2}
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
@@ -411,7 +440,7 @@ def test_a_parent_cycle_is_refused() -> None:
     first, second, workspace = (str(uuid.uuid4()) for _ in range(3))
     document = {
         "format": FORMAT,
-        "version": 1,
+        "version": FORMAT_VERSION,
         "exported_at": "2026-01-01T00:00:00Z",
         "workspace": {
             "id": workspace,
@@ -424,9 +453,7 @@ def test_a_parent_cycle_is_refused() -> None:
             "version": 1,
         },
         "users": [],
-        "memberships": [],
-        **{key: [] for key in ("projects", "tags", "task_tags", "dependencies")},
-        **{key: [] for key in ("reminders", "time_logs", "events")},
+        **{section.key: [] for section in registered_sections() if not section.root},
         "tasks": [_task(first, workspace, parent=second), _task(second, workspace, parent=first)],
     }
     with pytest.raises(InvalidExport, match="its own ancestor"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -9,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -186,17 +188,77 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
 _RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
+# SQLSTATE classes of a database that cannot serve now, whatever the request: connection
+# exceptions (08), insufficient resources such as "too many clients" (53), and shutdowns
+# or a server still starting (57P).
+_UNREACHABLE_SQLSTATE_PREFIXES = ("08", "53", "57P")
+
+
+def database_unreachable(exc: DBAPIError) -> bool:
+    """True when the error says the database cannot be reached or take more work now,
+    as opposed to a fault in what was asked of it."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNREACHABLE_SQLSTATE_PREFIXES):
+        return True
+    if exc.connection_invalidated:
+        return True
+    cause: BaseException | None = exc.orig
+    for _ in range(5):  # the driver's error, and what it was raised from
+        if cause is None:
+            break
+        if isinstance(cause, OSError | asyncio.TimeoutError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def _unavailable(detail: str, *, retry_after: int) -> Response:
+    return problem_response(
+        503, detail, slug="unavailable", headers={"Retry-After": str(retry_after)}
+    )
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DBAPIError)
     if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
         log.warning("transaction_retryable", path=request.url.path, error=str(exc.orig))
-        return problem_response(
-            503,
-            "the change met another at the same moment and was undone; retry",
-            slug="unavailable",
-            headers={"Retry-After": "1"},
+        return _unavailable(
+            "the change met another at the same moment and was undone; retry", retry_after=1
         )
+    if database_unreachable(exc):
+        log.error("database_unavailable", path=request.url.path, error=str(exc.orig))
+        return _unavailable("the database is unavailable right now; retry shortly", retry_after=2)
     return await _unexpected_error(request, exc)
+
+
+# Where a connection to the database is made: an OSError raised through these modules is
+# the database refusing or dropping connections, not a fault of the request.
+_DATABASE_CONNECT_MODULES = ("asyncpg", "aiosqlite", "sqlalchemy.pool", "sqlalchemy.engine")
+
+
+def _raised_while_connecting(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        module = frame.tb_frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.startswith(_DATABASE_CONNECT_MODULES):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+async def _os_error(request: Request, exc: Exception) -> Response:
+    # The driver raises a refused or reset connection as a plain OSError (PostgreSQL down
+    # or restarting): SQLAlchemy does not wrap errors raised before a connection exists.
+    if _raised_while_connecting(exc):
+        log.error("database_unavailable", path=request.url.path, error=repr(exc))
+        return _unavailable("the database is unavailable right now; retry shortly", retry_after=2)
+    return await _unexpected_error(request, exc)
+
+
+async def _pool_timeout(request: Request, exc: Exception) -> Response:
+    # Every pooled connection stayed busy for the pool's whole timeout: overload, not a bug.
+    log.error("database_pool_exhausted", path=request.url.path)
+    return _unavailable("the server is too busy right now; retry shortly", retry_after=2)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -215,4 +277,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected_error)

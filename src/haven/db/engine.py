@@ -32,8 +32,15 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
     # A fixed pool: overflow connections are closed on check-in, which churns backends.
+    # Plans are made for each execution's values: a prepared list statement may otherwise
+    # settle on a generic plan, which cannot tell a rare project, tag or word from a common
+    # one and reads a whole big workspace (tests/api/tasks/test_list_plans.py).
+    connect_args = (
+        {"server_settings": {"plan_cache_mode": "force_custom_plan"}} if "asyncpg" in url else {}
+    )
     return create_async_engine(
         url,
+        connect_args=connect_args,
         json_serializer=_dump_json,
         json_deserializer=orjson.loads,
         pool_size=settings.db_pool_size,

@@ -8,6 +8,7 @@ from haven.events import models as events_models
 from haven.projects import models as projects_models
 from haven.tags import models as tags_models
 from haven.tasks import models as tasks_models
+from haven.webhooks import models as webhooks_models
 from haven.workspaces import models as workspaces_models
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "projects_models",
     "tags_models",
     "tasks_models",
+    "webhooks_models",
     "workspaces_models",
 ]
 

@@ -40,3 +40,10 @@ API_KEY_REVOKED: Final = "haven.api_key.revoked"
 USER_IDENTITY_LINKED: Final = "haven.user.identity_linked"
 DEVICE_REGISTERED: Final = "haven.device.registered"
 DEVICE_REMOVED: Final = "haven.device.removed"
+WEBHOOK_CREATED: Final = "haven.webhook.created"
+WEBHOOK_UPDATED: Final = "haven.webhook.updated"
+WEBHOOK_DELETED: Final = "haven.webhook.deleted"
+# An endpoint failed for days and Haven disabled it: the notification for its owners.
+WEBHOOK_DELIVERY_FAILED: Final = "haven.webhook.delivery_failed"
+# Sent by POST /webhooks/{id}/test to that endpoint only; never in the event log.
+WEBHOOK_TEST: Final = "haven.webhook.test"

@@ -36,10 +36,14 @@ def parse_export(document: object) -> ParsedExport:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InvalidExport(f"not a Haven workspace export (expected format {FORMAT!r})")
     version = document.get("version")
-    if version != FORMAT_VERSION:
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or not 1 <= version <= FORMAT_VERSION
+    ):
         raise InvalidExport(
             f"export format version {version!r} is not supported (this Haven reads "
-            f"version {FORMAT_VERSION})"
+            f"versions 1 to {FORMAT_VERSION})"
         )
     root = root_section()
     workspace = _parse_row(root, document.get(root.key), root.key, user_emails={})
@@ -47,7 +51,7 @@ def parse_export(document: object) -> ParsedExport:
     sections = {
         section.key: [
             _parse_row(section, raw, f"{section.key}[{index}]", user_emails=user_emails)
-            for index, raw in enumerate(_list_of(document, section.key))
+            for index, raw in enumerate(_list_of(document, section, version))
         ]
         for section in registered_sections()
         if not section.root
@@ -60,7 +64,13 @@ def parse_export(document: object) -> ParsedExport:
     return parsed
 
 
-def _list_of(document: Mapping[str, Any], key: str) -> list[Any]:
+def _list_of(document: Mapping[str, Any], section: Section, version: int) -> list[Any]:
+    """A section's raw rows; none for a section newer than the document's version."""
+    key = section.key
+    if section.since > version:
+        if key in document:
+            raise InvalidExport(f"{key!r} is not part of export format version {version}")
+        return []
     value = document.get(key)
     if not isinstance(value, list):
         raise InvalidExport(f"{key!r} must be a list")

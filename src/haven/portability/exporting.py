@@ -16,7 +16,8 @@ from haven.portability.registry import Row, Section, registered_sections, root_s
 from haven.portability.values import chunks, dump_value, rfc3339, user_columns
 
 FORMAT: Final = "haven.workspace-export"
-FORMAT_VERSION: Final = 1
+# 2: webhooks and their deliveries (an import reads version 1 as having none).
+FORMAT_VERSION: Final = 2
 
 
 async def export_workspace(session: AsyncSession, *, workspace_id: uuid.UUID) -> dict[str, Any]:

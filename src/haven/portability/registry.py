@@ -80,6 +80,9 @@ class Section:
     arrange: Arrange | None = None
     prepare: Prepare | None = None
     events: Describe | None = None
+    # The export format version that first carried this section: a document of an earlier
+    # version has no such section, and imports as if it were empty.
+    since: int = 1
 
     @property
     def table(self) -> Table:

@@ -8,15 +8,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from haven.core.errors import ValidationFailed
+from haven.tasks.models import FAR_FUTURE, FAR_PAST
 from haven.tasks.schemas import SORT_FIELDS
-
-# Where empty dates sort: last, in either direction.
-FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
-FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,17 +3,76 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, text
+from sqlalchemy import ColumnElement, ForeignKey, Index, SmallInteger, String, Text, func, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
+from haven.db.base import Base, IdMixin, TimestampMixin, UTCDateTime, Versioned
 
 # Must equal the condition of migration 0004's index.
 OPEN_OCCURRENCE_SQL = (
     "series_id IS NOT NULL AND deleted_at IS NULL AND status IN ('todo', 'in_progress', 'blocked')"
 )
+
+# Where empty dates sort in a task list: last, in either direction.
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
+# The list indexes cover live tasks only; the trash is listed through the full index.
+LIVE_SQL = "deleted_at IS NULL"
+
+
+def _instant_sql(value: datetime, dialect: str) -> str:
+    """A constant instant as each database stores it (SQLite: SQLAlchemy's text form)."""
+    day = f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value:%H:%M:%S}"
+    return f"'{day}+00'::timestamptz" if dialect == "postgresql" else f"'{day}.000000'"
+
+
+class _EmptyDate(ColumnElement[datetime]):
+    """The instant an empty date sorts as, rendered as a constant (never a parameter).
+
+    An expression index is only used for a query whose expression is the same, and a bound
+    parameter is not: the list query and the index must both render this constant.
+    """
+
+    inherit_cache = True
+    # No state: the class says which instant, so statements using it stay cacheable.
+    _traverse_internals = []
+    type = UTCDateTime()
+    value = FAR_FUTURE
+
+
+class EmptyDateLast(_EmptyDate):
+    """Ascending: empty dates sort after every real one."""
+
+    inherit_cache = True
+    value = FAR_FUTURE
+
+
+class EmptyDateFirst(_EmptyDate):
+    """For descending lists: empty dates sort before every real one, so last when reversed."""
+
+    inherit_cache = True
+    value = FAR_PAST
+
+
+@compiles(EmptyDateLast)
+@compiles(EmptyDateFirst)
+def _compile_empty_date(element: _EmptyDate, compiler: SQLCompiler, **kw: Any) -> str:
+    return _instant_sql(element.value, compiler.dialect.name)
+
+
+def date_sort_expression(column: Any, *, descending: bool) -> ColumnElement[datetime]:
+    """What a task list sorts by for a date column: the date, or where empty dates go."""
+    empty = EmptyDateFirst() if descending else EmptyDateLast()
+    return func.coalesce(column, empty, type_=UTCDateTime())
+
+
+def _live_index(name: str, *columns: Any) -> Index:
+    return Index(name, *columns, sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL))
 
 
 class Task(IdMixin, TimestampMixin, Versioned, Base):
@@ -64,6 +123,42 @@ class Task(IdMixin, TimestampMixin, Versioned, Base):
     __table_args__ = (
         Index("ix_tasks_workspace_id_created_at", "workspace_id", "created_at", "id"),
         Index("ix_tasks_workspace_id_due_at", "workspace_id", "due_at"),
+        # One per sort field of the task list (migration 0005): a page is read in index
+        # order within a workspace, the id breaking ties in the sort's direction. Dates
+        # have one per direction, because empty dates sort last either way.
+        _live_index("ix_tasks_live_created_at", "workspace_id", "created_at", "id"),
+        _live_index("ix_tasks_live_updated_at", "workspace_id", "updated_at", "id"),
+        _live_index("ix_tasks_live_priority", "workspace_id", "priority", "id"),
+        _live_index("ix_tasks_live_progress", "workspace_id", "progress", "id"),
+        _live_index("ix_tasks_live_title", "workspace_id", func.lower(text("title")), "id"),
+        _live_index(
+            "ix_tasks_live_due",
+            "workspace_id",
+            date_sort_expression(text("due_at"), descending=False),
+            "id",
+        ),
+        _live_index(
+            "ix_tasks_live_due_desc",
+            "workspace_id",
+            date_sort_expression(text("due_at"), descending=True),
+            "id",
+        ),
+        _live_index(
+            "ix_tasks_live_start",
+            "workspace_id",
+            date_sort_expression(text("start_at"), descending=False),
+            "id",
+        ),
+        _live_index(
+            "ix_tasks_live_start_desc",
+            "workspace_id",
+            date_sort_expression(text("start_at"), descending=True),
+            "id",
+        ),
+        # Filters that may be rare: their tasks in the default order, without the others.
+        _live_index("ix_tasks_live_status", "workspace_id", "status", "created_at", "id"),
+        _live_index("ix_tasks_live_project", "workspace_id", "project_id", "created_at", "id"),
+        _live_index("ix_tasks_live_assignee", "workspace_id", "assignee_id", "created_at", "id"),
         # At most one open occurrence per series, enforced by the database under concurrency.
         Index(
             "uq_tasks_open_occurrence",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     CTE,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     SQLColumnExpression,
     String,
     Uuid,
+    any_,
     bindparam,
     delete,
     exists,
@@ -28,16 +29,25 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
 from haven.events.outbox import Change
-from haven.tasks.lists import FAR_FUTURE, FAR_PAST, SortKey, TaskFilters
-from haven.tasks.models import Reminder, Task, TaskDependency, TaskTag, TimeLog
+from haven.tasks.lists import SortKey, TaskFilters
+from haven.tasks.models import (
+    Reminder,
+    Task,
+    TaskDependency,
+    TaskTag,
+    TimeLog,
+    date_sort_expression,
+)
 from haven.tasks.schemas import TASK_COLUMNS
 
 # Must equal the expression of the GIN index in migration 0002.
@@ -60,11 +70,13 @@ _SORT_COLUMNS = {
 
 
 def _sort_expression(key: SortKey) -> ColumnElement[Any]:
-    """The expression a field sorts by; empty dates sort last in either direction."""
+    """The expression a field sorts by: the same as in its index (models, migration 0005).
+
+    Empty dates sort last in either direction.
+    """
     if key.field in ("due", "start"):
         dates = Task.due_at if key.field == "due" else Task.start_at
-        sentinel = FAR_PAST if key.descending else FAR_FUTURE
-        return func.coalesce(dates, literal(sentinel, UTCDateTime()))
+        return date_sort_expression(dates, descending=key.descending)
     if key.field == "title":
         return func.lower(Task.title)
     column: ColumnElement[Any] = tasks_table.c[_SORT_COLUMNS[key.field]]
@@ -119,25 +131,118 @@ class _ListShape:
     due_after: bool
     tag: bool
     search: bool
+    # PostgreSQL: the tag or the search matches few tasks (a probe found them all): the
+    # page is read by their ids, `rare_ids`, and sorted.
+    rare: bool = False
+
+
+# A tag or a search matching fewer tasks than this in the viewer's workspaces is "rare".
+RARE_MATCHES = 1000
+
+
+def _tag_candidates(shape: _ListShape) -> Select[Any]:
+    """The ids of the tasks in the viewer's workspaces that carry the tag.
+
+    Each tag link's task is looked up by id, in a scalar subquery the planner does not turn
+    into a join: as a join (or a LATERAL) it may hash, or scan, whole tables for a tag of
+    few tasks, having no idea how few.
+    """
+    found = tasks_table.alias("found")
+    named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
+    live = found.c.deleted_at.is_not(None) if shape.deleted else found.c.deleted_at.is_(None)
+    task_workspace = (
+        select(found.c.workspace_id).where(found.c.id == TaskTag.task_id, live).scalar_subquery()
+    )
+    viewer = bindparam("viewer_id", type_=Uuid())
+    in_view: list[ColumnElement[bool]] = [task_workspace.in_(shape.workspace_ids_for(viewer))]
+    if shape.workspace:
+        in_view.append(task_workspace == bindparam("workspace_id"))
+    return select(TaskTag.task_id).where(named, *in_view)
+
+
+def _search_candidates(shape: _ListShape) -> Select[Any]:
+    """The ids of the tasks in the viewer's workspaces that the search finds (PostgreSQL)."""
+    found = tasks_table.alias("found")
+    # The vector's columns are unqualified: here they name the `found` alias's.
+    query = select(found.c.id).select_from(found).where(_search_clause("postgresql"))
+    return query.where(*_found_in_view(shape, found))
+
+
+def _found_in_view(shape: _ListShape, found: Any) -> list[ColumnElement[bool]]:
+    """`found` is a task of the viewer's (live, or in the trash for a trash list)."""
+    viewer = bindparam("viewer_id", type_=Uuid())
+    conditions = [
+        found.c.workspace_id.in_(shape.workspace_ids_for(viewer)),
+        found.c.deleted_at.is_not(None) if shape.deleted else found.c.deleted_at.is_(None),
+    ]
+    if shape.workspace:
+        conditions.append(found.c.workspace_id == bindparam("workspace_id"))
+    return conditions
+
+
+@lru_cache(maxsize=128)
+def _probe_statement(shape: _ListShape, what: str) -> Select[Any]:
+    """Up to RARE_MATCHES ids of the tasks the tag or the search finds for this viewer.
+
+    (The LIMIT also steers the planner to looking each link's task up by id.)
+    """
+    candidates = _tag_candidates(shape) if what == "tag" else _search_candidates(shape)
+    return candidates.limit(RARE_MATCHES)
 
 
 def _sort_keys(sort: Sequence[SortKey]) -> list[tuple[ColumnElement[Any], bool]]:
+    """The sort's (expression, descending?) pairs, then the id, which breaks ties in the
+    direction of the first key: the order of that key's index, read forwards or backwards.
+    """
     keys = [(_sort_expression(key), key.descending) for key in sort]
-    keys.append((tasks_table.c.id, False))
+    keys.append((tasks_table.c.id, sort[0].descending))
     return keys
+
+
+def _after(
+    keys: Sequence[tuple[ColumnElement[Any], bool]], values: Sequence[Any]
+) -> list[ColumnElement[bool]]:
+    """Conditions for the rows strictly after the cursor's values, in the order of `keys`.
+
+    When every key goes the same way a row-value comparison says it, which the index of
+    the first key can seek to; otherwise the OR form, with a bound on the first key that
+    keeps the index scan from starting at the top of the list.
+    """
+    expressions = [expression for expression, _ in keys]
+    first, descending = keys[0]
+    if len({desc for _, desc in keys}) == 1:
+        left, right = tuple_(*expressions), tuple_(*values)
+        after = left < right if descending else left > right
+        if len(keys) == 2:
+            return [after]
+        return [first <= values[0] if descending else first >= values[0], after]
+    bound = first <= values[0] if descending else first >= values[0]
+    return [bound, keyset_after(keys, values)]
+
+
+def _ordered(keys: Sequence[tuple[ColumnElement[Any], bool]]) -> list[ColumnElement[Any]]:
+    return [expression.desc() if desc else expression.asc() for expression, desc in keys]
 
 
 @lru_cache(maxsize=512)
 def _list_statement(shape: _ListShape) -> Select[Any]:
-    """Built once per shape: constructing a select costs more than running this one."""
+    """Built once per shape: constructing a select costs more than running this one.
+
+    A page reads about a page of rows, however many tasks the workspaces hold: within one
+    workspace the tasks come in the order of an index (migration 0005) that starts with
+    the workspace and the first sort key, so the scan stops after `page_limit` matches.
+    On PostgreSQL each workspace the viewer sees gets such a scan (a LATERAL subquery)
+    and the pages are merged by the sort; `workspace_id IN (the viewer's workspaces)`
+    would read every task of them and sort them all. SQLite has no LATERAL: the caller
+    names the one workspace when there is one (`workspace_id = :workspace_id`, index
+    order again); with several, SQLite reads them all and sorts.
+    """
     viewer = bindparam("viewer_id", type_=Uuid())
-    query = select(*TASK_READ_COLUMNS).where(
-        Task.workspace_id.in_(shape.workspace_ids_for(viewer)),
-        Task.deleted_at.is_not(None) if shape.deleted else Task.deleted_at.is_(None),
-    )
-    conditions: list[ColumnElement[bool]] = []
-    if shape.workspace:
-        conditions.append(Task.workspace_id == bindparam("workspace_id"))
+    visible = shape.workspace_ids_for(viewer)
+    limit: BindParameter[int] = bindparam("page_limit")
+    conditions: list[ColumnElement[bool]] = [
+        Task.deleted_at.is_not(None) if shape.deleted else Task.deleted_at.is_(None)
+    ]
     if shape.project:
         conditions.append(Task.project_id == bindparam("project_id"))
     if shape.statuses:
@@ -150,13 +255,28 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
         conditions.append(Task.parent_id == bindparam("parent_id"))
     elif shape.top_level_only:
         conditions.append(Task.parent_id.is_(None))
+    due_sort = {key.field for key in shape.sort[:1]} == {"due"}
     if shape.due_before:
-        conditions.append(Task.due_at < bindparam("due_before"))
+        before = bindparam("due_before", type_=UTCDateTime())
+        conditions.append(Task.due_at < before)
+        if due_sort:  # the same, said of the sort expression: a range of its index
+            conditions.append(_sort_expression(shape.sort[0]) < before)
     if shape.due_after:
-        conditions.append(Task.due_at >= bindparam("due_after"))
+        after = bindparam("due_after", type_=UTCDateTime())
+        conditions.append(Task.due_at >= after)
+        if due_sort:
+            conditions.append(_sort_expression(shape.sort[0]) >= after)
+    if shape.rare:
+        # By primary key, then sorted: as EXISTS or IN the planner may walk the sort's
+        # index instead, through the whole workspace, for it cannot know how few they are.
+        rare_ids = bindparam("rare_ids", type_=postgresql.ARRAY(Uuid()))
+        conditions.append(tasks_table.c.id == any_(rare_ids))
     if shape.tag:
         named = shape.tag_is_named(TaskTag.__table__.c.tag_id, bindparam("tag", type_=String()))
-        conditions.append(exists().where(TaskTag.task_id == Task.id, named))
+        tagged = select(literal(1)).where(TaskTag.task_id == Task.id, named)
+        # OFFSET 0: checked per task as the sort's index is walked (a tag of many tasks),
+        # never turned into a join that reads all the tag's tasks and sorts them.
+        conditions.append(tagged.offset(0).exists())
     if shape.search:
         conditions.append(_search_clause(shape.dialect))
     keys = _sort_keys(shape.sort)
@@ -165,9 +285,40 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
             bindparam(f"after_{index}", type_=expression.type)
             for index, (expression, _) in enumerate(keys)
         ]
-        conditions.append(keyset_after(keys, values))
-    order = [expression.desc() if desc else expression.asc() for expression, desc in keys]
-    return query.where(*conditions).order_by(*order).limit(bindparam("page_limit"))
+        conditions.extend(_after(keys, values))
+    if shape.dialect != "postgresql":
+        # `workspace` here: the caller checked that the viewer sees that one workspace.
+        # (`= :w AND IN (...)` together would lead SQLite's planner to a scan and a sort.)
+        in_view = (
+            Task.workspace_id == bindparam("workspace_id")
+            if shape.workspace
+            else Task.workspace_id.in_(visible)
+        )
+        query = select(*TASK_READ_COLUMNS).where(in_view, *conditions)
+        return query.order_by(*_ordered(keys)).limit(limit)
+    if shape.workspace:
+        visible = visible.where(visible.selected_columns[0] == bindparam("workspace_id"))
+    workspaces = visible.subquery("visible")
+    sort_columns = [expression.label(f"sort_{index}") for index, (expression, _) in enumerate(keys)]
+    page = (
+        select(*TASK_READ_COLUMNS, *sort_columns[:-1])
+        .where(Task.workspace_id == workspaces.c[0], *conditions)
+        .order_by(*_ordered(keys))
+        .limit(limit)
+        .lateral("page")
+    )
+    merged = [
+        (page.c[column.name], desc)
+        for column, (_, desc) in zip(sort_columns[:-1], keys, strict=False)
+    ]
+    merged.append((page.c.id, keys[-1][1]))
+    return (
+        select(*(page.c[column.name] for column in TASK_READ_COLUMNS))
+        .select_from(workspaces)
+        .join(page, true())
+        .order_by(*_ordered(merged))
+        .limit(limit)
+    )
 
 
 async def list_tasks(
@@ -190,6 +341,19 @@ async def list_tasks(
     terms = search_terms(filters.q) if filters.q is not None else []
     if filters.q is not None and not terms:
         return []
+    workspace_id = filters.workspace_id
+    if connection.dialect.name != "postgresql":
+        # Without LATERAL, a list is read in index order when it is of one workspace:
+        # find out whether it is (and that the viewer sees it).
+        visible = workspace_ids_for(literal(viewer_id, Uuid()))
+        if workspace_id is not None:
+            visible = visible.where(visible.selected_columns[0] == workspace_id)
+        # (Typed Select[tuple[UUID]] by the accounts module: see member_workspace_ids.)
+        result = await connection.execute(visible.limit(2))
+        found = cast(list[uuid.UUID], result.scalars().all())
+        if not found:
+            return []
+        workspace_id = found[0] if len(found) == 1 else None
     shape = _ListShape(
         workspace_ids_for=workspace_ids_for,
         tag_is_named=tag_is_named,
@@ -197,7 +361,7 @@ async def list_tasks(
         sort=tuple(sort),
         deleted=filters.deleted,
         with_after=after is not None,
-        workspace=filters.workspace_id is not None,
+        workspace=workspace_id is not None,
         project=filters.project_id is not None,
         statuses=bool(filters.statuses),
         priorities=bool(filters.priorities),
@@ -212,7 +376,7 @@ async def list_tasks(
     values: dict[str, Any] = {
         "viewer_id": viewer_id,
         "page_limit": limit,
-        "workspace_id": filters.workspace_id,
+        "workspace_id": workspace_id,
         "project_id": filters.project_id,
         "statuses": list(filters.statuses),
         "priorities": list(filters.priorities),
@@ -226,13 +390,36 @@ async def list_tasks(
         values["search"] = _search_query(shape.dialect, terms)
     if after is not None:
         values.update((f"after_{index}", value) for index, value in enumerate(after))
+    if shape.dialect == "postgresql" and (shape.tag or shape.search):
+        # Whether the tag or the words are rare decides the plan, and the planner cannot
+        # tell: fetch up to RARE_MATCHES of their ids first. Fewer are read by id and
+        # sorted (the list still checks the tag and the words: a page never shows a task
+        # that no longer matches); more come soon enough while walking the sort's index.
+        rare_ids: set[uuid.UUID] | None = None
+        for what in ("tag", "search"):
+            if getattr(shape, what) and (rare_ids is None or rare_ids):
+                probe = _probe_statement(shape, what)
+                result = await connection.execute(probe, _used(probe, values))
+                matches: set[uuid.UUID] = set(result.scalars())
+                if len(matches) < RARE_MATCHES:
+                    rare_ids = matches if rare_ids is None else rare_ids & matches
+        if rare_ids is not None:
+            if not rare_ids:
+                return []
+            shape = replace(shape, rare=True)
+            values["rare_ids"] = list(rare_ids)
     statement = _list_statement(shape)
     # Only the parameters this shape uses: unused ones would be an error.
-    used = {name: value for name, value in values.items() if name in _bind_names(statement)}
+    used = _used(statement, values)
     # Core execution on the session's connection: plain rows, without the ORM loading layer.
     result = await connection.execute(statement, used)
     rows: Sequence[Row[Any]] = result.all()
     return rows
+
+
+def _used(statement: Select[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    names = _bind_names(statement)
+    return {name: value for name, value in values.items() if name in names}
 
 
 @lru_cache(maxsize=512)
