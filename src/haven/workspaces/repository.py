@@ -69,7 +69,9 @@ async def get_role(
     """The user's role in the live workspace; `keep` holds the membership (a shared lock on
     PostgreSQL, until commit) so it cannot be removed before the caller's change commits."""
     query = _ROLE.with_for_update(read=True, of=Membership) if keep else _ROLE
-    role: str | None = await session.scalar(
+    # On the session's connection: a plain column query needs none of the ORM's result work.
+    connection = await session.connection()
+    role: str | None = await connection.scalar(
         query, {"workspace_id": workspace_id, "user_id": user_id}
     )
     return role
@@ -94,10 +96,11 @@ async def get_access(
 ) -> Row[uuid.UUID, str, str, bool] | None:
     """(workspace id, role, the user's time zone, is the user active) for a workspace, or the
     personal one."""
+    connection = await session.connection()  # as in get_role: no ORM result work
     if workspace_id is None:
-        result = await session.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
+        result = await connection.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
     else:
-        result = await session.execute(
+        result = await connection.execute(
             _ACCESS_TO, {"user_id": user_id, "workspace_id": workspace_id}
         )
     row: Row[uuid.UUID, str, str, bool] | None = result.first()
