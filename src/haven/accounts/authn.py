@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,14 +72,21 @@ class Verifiers:
 
 
 async def authenticate(
-    session: AsyncSession, bearer: str, *, verifiers: Verifiers, for_write: bool = True
+    session: AsyncSession,
+    bearer: str,
+    *,
+    verifiers: Verifiers,
+    for_write: bool = True,
+    check_in_transaction: Callable[[uuid.UUID], None] | None = None,
 ) -> Principal:
     """Who `bearer` stands for; Unauthorized for anything but a live credential of an active user.
 
     A write always looks the account up, so nothing is changed on behalf of a user who is no
     longer active. A read (`for_write=False`) of a recently seen user's access token costs no
     query: such a user may go on reading for up to `ACTIVE_USER_TTL` after a deactivation made
-    by another process.
+    by another process. A write whose transaction will look the account up itself, before it
+    commits (`require_active_in`), passes `check_in_transaction`: an access token's user is
+    then handed to it instead of being looked up here, on another connection.
     """
     if not bearer:
         raise Unauthorized("send Authorization: Bearer <token>")
@@ -86,18 +94,58 @@ async def authenticate(
         return await api_keys.authenticate(session, token=bearer)
     user_id = verifiers.access_tokens.user_of(bearer, secret=verifiers.secret_key)
     if user_id is not None:
-        await _require_active(session, user_id, trust_memory=not for_write)
+        if for_write and check_in_transaction is not None:
+            check_in_transaction(user_id)
+        else:
+            await _require_active(session, user_id, trust_memory=not for_write)
         return Principal(user_id=user_id, method="jwt")
     if verifiers.oidc_issuer is not None:
         return await oidc.authenticate(session, token=bearer, issuer=verifiers.oidc_issuer)
     raise Unauthorized("the access token is invalid or has expired")
 
 
+# --- the active-user rule -------------------------------------------------------------------
+
+_INACTIVE = "this account no longer exists or is disabled"
+# session.info key: the users a session's transaction read from the users table as active.
+_CONFIRMED = "haven.active_users_confirmed"
+
+
+def confirm_active(session: AsyncSession, principal: Principal, *, active: bool | None) -> None:
+    """Apply what `session` just read of the caller's users row (`active`; None: no row).
+
+    Unauthorized for a user who is gone or deactivated. Queries that serve a request anyway
+    (the workspace access check) read the row alongside, which spares the transaction its own
+    look-up in `require_active_in`. Jobs inside Haven ("internal") are not refused here.
+    """
+    if principal.method == "internal":
+        return
+    _confirm(session, principal.user_id, active=active)
+
+
+async def require_active_in(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Unauthorized unless the user is active, as `session`'s transaction sees the users table.
+
+    Costs no query when that transaction already read the row (`confirm_active`).
+    """
+    confirmed: set[uuid.UUID] | None = session.info.get(_CONFIRMED)
+    if confirmed is not None and user_id in confirmed:
+        return
+    _confirm(session, user_id, active=await repository.is_user_active(session, user_id))
+
+
+def _confirm(session: AsyncSession, user_id: uuid.UUID, *, active: bool | None) -> None:
+    if not active:
+        raise Unauthorized(_INACTIVE)
+    confirmed: set[uuid.UUID] | None = session.info.get(_CONFIRMED)
+    if confirmed is None:
+        confirmed = session.info[_CONFIRMED] = set()
+    confirmed.add(user_id)
+    active_users.remember(user_id, now=utcnow())
+
+
 async def _require_active(session: AsyncSession, user_id: uuid.UUID, *, trust_memory: bool) -> None:
     """An access token outlives a deactivation: check the account (see active_users)."""
-    now = utcnow()
-    if trust_memory and active_users.is_known_active(user_id, now=now):
+    if trust_memory and active_users.is_known_active(user_id, now=utcnow()):
         return
-    if not await repository.is_user_active(session, user_id):
-        raise Unauthorized("this account no longer exists or is disabled")
-    active_users.remember(user_id, now=now)
+    await require_active_in(session, user_id)

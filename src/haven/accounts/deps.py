@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+import uuid
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -13,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.accounts import authn, oidc
 from haven.accounts.principal import Principal
 from haven.core.errors import Unauthorized
-from haven.db.session import Database, autocommit_engine
+from haven.db.session import (
+    Database,
+    autocommit_engine,
+    check_before_commit,
+    writes_in_transaction,
+)
 from haven.settings import Settings
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -45,13 +52,30 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("send Authorization: Bearer <token>")
+    for_write = request.method not in _READ_METHODS
     async with _auth_session(request) as session:
         return await authn.authenticate(
             session,
             credentials.credentials,
             verifiers=verifiers(request.app),
-            for_write=request.method not in _READ_METHODS,
+            for_write=for_write,
+            check_in_transaction=_transaction_check(request) if for_write else None,
         )
+
+
+def _transaction_check(request: Request) -> Callable[[uuid.UUID], None] | None:
+    """For a write in the request's transaction: have it look the user up before committing.
+
+    The look-up then runs on the write's own connection and transaction (often in the same
+    statement as the workspace access check, see `authn.confirm_active`), not on another one.
+    """
+    if not writes_in_transaction(request):
+        return None
+
+    def check_in_transaction(user_id: uuid.UUID) -> None:
+        check_before_commit(request, functools.partial(authn.require_active_in, user_id=user_id))
+
+    return check_in_transaction
 
 
 @asynccontextmanager

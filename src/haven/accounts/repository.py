@@ -51,10 +51,12 @@ async def is_user_active(session: AsyncSession, user_id: uuid.UUID) -> bool:
 def user_directory() -> Subquery:
     """What other modules may read about users, joined into their own queries.
 
-    Columns: id, email, name, timezone. Other modules join this, never the users table, so
-    the table can change without them.
+    Columns: id, email, name, timezone, is_active. Other modules join this, never the users
+    table, so the table can change without them (is_active is for `authn.confirm_active`).
     """
-    return select(User.id, User.email, User.name, User.timezone).subquery("user_directory")
+    return select(User.id, User.email, User.name, User.timezone, User.is_active).subquery(
+        "user_directory"
+    )
 
 
 # --- refresh tokens -------------------------------------------------------------------------

@@ -81,7 +81,7 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 
 def user_directory() -> Subquery:
-    """What other modules may join about users: id, email, name, timezone."""
+    """What other modules may join about users: id, email, name, timezone, is_active."""
     return repository.user_directory()
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.exc import OperationalError
@@ -27,16 +27,41 @@ def get_database(request: Request) -> Database:
     return database
 
 
+CommitCheck = Callable[[AsyncSession], Awaitable[None]]
+"""A check a request's write transaction makes before it commits; raising rolls it back."""
+
+
 async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session in one transaction: committed when the handler returns, else rolled back."""
+    """A session in one transaction: committed when the handler returns, else rolled back.
+
+    Before committing it runs the request's commit checks (`check_before_commit`), in the
+    transaction: what they refuse is never committed. They outrank the handler's own error
+    too (a caller they refuse learns nothing else), so after one they run on their own.
+    """
     database = get_database(request)
     try:
-        async with database.sessions() as session, session.begin():
-            yield session
+        async with database.sessions() as session:
+            try:
+                async with session.begin():
+                    yield session
+                    await _run_commit_checks(request, session)
+            except Exception as exc:
+                if getattr(request.state, "commit_checks", None) and not isinstance(
+                    exc, OperationalError
+                ):
+                    async with session.begin():
+                        await _run_commit_checks(request, session)
+                raise
     except OperationalError as exc:
         if _is_lock_timeout(exc):
             raise ServiceUnavailable("the database is busy; retry shortly") from exc
         raise
+
+
+async def _run_commit_checks(request: Request, session: AsyncSession) -> None:
+    checks: list[CommitCheck] | None = getattr(request.state, "commit_checks", None)
+    for check in checks or ():
+        await check(session)
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -49,6 +74,43 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     async with AsyncSession(bind=autocommit_engine(request.app), expire_on_commit=False) as s:
         yield s
+
+
+def writes_in_transaction(request: Request) -> bool:
+    """Whether the request's route takes a `WriteSession`, which runs its commit checks."""
+    route: Any = request.scope.get("route")
+    if route is None:
+        return False
+    found: bool | None = getattr(route, _TAKES_WRITE_SESSION, None)
+    if found is None:
+        found = _takes_write_session(route)
+        setattr(route, _TAKES_WRITE_SESSION, found)  # the route's dependencies never change
+    return found
+
+
+def check_before_commit(request: Request, check: CommitCheck) -> None:
+    """Have the request's write transaction run `check` before it commits.
+
+    Only for a request that `writes_in_transaction`: nothing else runs the checks.
+    """
+    checks: list[CommitCheck] | None = getattr(request.state, "commit_checks", None)
+    if checks is None:
+        checks = request.state.commit_checks = []
+    checks.append(check)
+
+
+_TAKES_WRITE_SESSION = "_haven_takes_write_session"
+
+
+def _takes_write_session(route: Any) -> bool:
+    dependant = getattr(route, "dependant", None)
+    pending = [dependant] if dependant is not None else []
+    while pending:  # the dependency tree of one route: finite, and walked once
+        current = pending.pop()
+        if current.call is write_session:
+            return True
+        pending.extend(current.dependencies)
+    return False
 
 
 def autocommit_engine(app: FastAPI) -> AsyncEngine:

@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.accounts import authz
+from haven.accounts import authn, authz
 from haven.accounts.authz import Role, Scope
 from haven.accounts.principal import Principal
 from haven.core.concurrency import ensure_version
@@ -66,10 +66,28 @@ async def task_for(
     its time records, until it is restored.
     """
     require_scope(principal, write=write)
-    task = await (repo.lock_task(session, task_id) if write else repo.get_task(session, task_id))
-    if task is None or (task.deleted_at is not None and not include_deleted):
+    if not write:
+        task = await repo.get_task(session, task_id)
+        if task is None or (task.deleted_at is not None and not include_deleted):
+            raise NotFound("task not found")
+        await require_role(
+            session, principal, workspace_id=task.workspace_id, write=False, what="task"
+        )
+        return task
+    # A write locks the task and reads the caller's role and users row in the same statement.
+    row = await repo.lock_task_with_access(
+        session,
+        task_id,
+        user_id=principal.user_id,
+        access_columns=workspaces.caller_access_columns,
+    )
+    if row is None:
         raise NotFound("task not found")
-    await require_role(session, principal, workspace_id=task.workspace_id, write=write, what="task")
+    task, (role_name, active) = row
+    authn.confirm_active(session, principal, active=active)
+    if task.deleted_at is not None and not include_deleted:
+        raise NotFound("task not found")
+    workspaces.check_role(role_name, at_least=Role.MEMBER, what="task")
     return task
 
 

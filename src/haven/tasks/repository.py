@@ -441,6 +441,32 @@ async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return task
 
 
+AccessColumns = Callable[[ColumnElement[uuid.UUID]], tuple[ColumnElement[Any], ...]]
+"""Given a workspace id column, the columns that tell a caller's access to it (bound as
+`user_id`): `haven.workspaces.access.caller_access_columns`."""
+
+
+@lru_cache(maxsize=4)
+def _lock_with_access(access_columns: AccessColumns) -> Select[Any]:
+    workspace_id: ColumnElement[uuid.UUID] = Task.__table__.c.workspace_id
+    columns: list[Any] = [Task, *access_columns(workspace_id)]
+    return select(*columns).where(Task.id == bindparam("task_id")).with_for_update(of=Task)
+
+
+async def lock_task_with_access(
+    session: AsyncSession, task_id: uuid.UUID, *, user_id: uuid.UUID, access_columns: AccessColumns
+) -> tuple[Task, tuple[Any, ...]] | None:
+    """lock_task, and in the same statement the caller's access: (task, access columns)."""
+    result = await session.execute(
+        _lock_with_access(access_columns), {"task_id": task_id, "user_id": user_id}
+    )
+    row: Row[Any] | None = result.first()
+    if row is None:
+        return None
+    task: Task = row[0]
+    return task, tuple(row[1:])
+
+
 async def lock_parent(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     """Load a task about to get a subtask, in a shared lock (PostgreSQL) until commit.
 
@@ -478,7 +504,7 @@ IdQuery = Select[uuid.UUID] | Select[uuid.UUID | None]
 
 
 def _reachable(
-    session: AsyncSession,
+    session: AsyncSession | str,
     name: str,
     *,
     start: IdQuery,
@@ -493,7 +519,8 @@ def _reachable(
     level for want of better statistics, which is quadratic on a chain 1,500 deep.
     """
     found = start.cte(name, recursive=True)
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session if isinstance(session, str) else _dialect(session)
+    if dialect == "postgresql":
         nearby = step(found.c.id).offset(0).lateral(f"{name}_step")
         return found.union(select(nearby.c.id).select_from(found).join(nearby, true()))
     return found.union(step(found.c.id))
@@ -503,26 +530,46 @@ def _children_ids(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
     return select(Task.id).where(Task.parent_id == parent_id)
 
 
+# The walks every completion and trashing makes are built once per dialect, with a bind
+# parameter for the task: building a recursive statement costs more than running it.
+@lru_cache(maxsize=8)
+def _descendant_ids_statement(dialect: str) -> Select[uuid.UUID]:
+    tree = _reachable(
+        dialect, "tree", start=_children_ids(bindparam("task_id", type_=Uuid())), step=_children_ids
+    )
+    return select(tree.c.id)
+
+
+def _live_children(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+    return _children_ids(parent_id).where(Task.deleted_at.is_(None))
+
+
+@lru_cache(maxsize=8)
+def _live_subtree_statement(dialect: str) -> Select[Task]:
+    tree = _reachable(
+        dialect,
+        "live_tree",
+        start=_live_children(bindparam("task_id", type_=Uuid())),
+        step=_live_children,
+    )
+    return select(Task).join(tree, tree.c.id == Task.id).order_by(Task.created_at, Task.id)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 async def descendants(session: AsyncSession, task_id: uuid.UUID) -> Sequence[Task]:
     """Every live task below this one, at any depth."""
-    tree = _reachable(
-        session, "tree", start=_children_ids(literal(task_id, Uuid())), step=_children_ids
-    )
-    query = select(Task).join(tree, tree.c.id == Task.id).where(Task.deleted_at.is_(None))
-    return (await session.scalars(query)).all()
+    ids = _descendant_ids_statement(_dialect(session)).subquery()
+    query = select(Task).join(ids, ids.c.id == Task.id).where(Task.deleted_at.is_(None))
+    return (await session.scalars(query, {"task_id": task_id})).all()
 
 
 async def live_subtree(session: AsyncSession, task_id: uuid.UUID) -> Sequence[Task]:
     """The live tasks below this one, reached through live tasks only."""
-
-    def live_children(parent_id: ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
-        return _children_ids(parent_id).where(Task.deleted_at.is_(None))
-
-    tree = _reachable(
-        session, "live_tree", start=live_children(literal(task_id, Uuid())), step=live_children
-    )
-    query = select(Task).join(tree, tree.c.id == Task.id).order_by(Task.created_at, Task.id)
-    return (await session.scalars(query)).all()
+    statement = _live_subtree_statement(_dialect(session))
+    return (await session.scalars(statement, {"task_id": task_id})).all()
 
 
 async def deleted_together(
@@ -571,15 +618,19 @@ async def other_open_occurrence(session: AsyncSession, task: Task) -> Task | Non
     return found
 
 
-async def has_open_children(session: AsyncSession, task_id: uuid.UUID) -> bool:
-    query = select(
-        exists().where(
-            Task.parent_id == task_id,
-            Task.deleted_at.is_(None),
-            Task.status.in_(("todo", "in_progress", "blocked")),
-        )
-    )
-    return bool(await session.scalar(query))
+_ANY_CHILD = exists().where(Task.parent_id == bindparam("task_id"))
+_OPEN_CHILD = exists().where(
+    Task.parent_id == bindparam("task_id"),
+    Task.deleted_at.is_(None),
+    Task.status.in_(("todo", "in_progress", "blocked")),
+)
+_CHILDREN = select(_ANY_CHILD, _OPEN_CHILD)
+
+
+async def children_of(session: AsyncSession, task_id: uuid.UUID) -> tuple[bool, bool]:
+    """(has the task subtasks at all, in the trash or not; has it open live ones)."""
+    row = (await session.execute(_CHILDREN, {"task_id": task_id})).one()
+    return bool(row[0]), bool(row[1])
 
 
 # --- tags on tasks ------------------------------------------------------------------
@@ -850,10 +901,8 @@ def fire_time(due_at: datetime | None, offset_minutes: int) -> datetime | None:
 
 async def descendant_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
     """Every task below this one, at any depth, in the trash or not (one query)."""
-    tree = _reachable(
-        session, "tree", start=_children_ids(literal(task_id, Uuid())), step=_children_ids
-    )
-    return list(await session.scalars(select(tree.c.id)))
+    statement = _descendant_ids_statement(_dialect(session))
+    return list(await session.scalars(statement, {"task_id": task_id}))
 
 
 async def deleted_together_ids(

@@ -144,24 +144,32 @@ async def complete_task(
     ensure_task_version(task, if_match)
     if task.status == "done":
         return task, await repo.next_occurrence_of(session, task.id)
-    await guard_open_children(session, task, cascade=cascade)
-    next_task = await complete(session, principal, task)
+    has_subtasks = await guard_open_children(session, task, cascade=cascade)
+    next_task = await complete(session, principal, task, has_subtasks=has_subtasks)
     await session.flush()
     return task, next_task
 
 
-async def guard_open_children(session: AsyncSession, task: Task, *, cascade: bool) -> None:
-    """409 when a task about to be completed has open subtasks and the caller did not cascade."""
-    if not await repo.has_open_children(session, task.id):
-        return
-    if not cascade:
+async def guard_open_children(session: AsyncSession, task: Task, *, cascade: bool) -> bool:
+    """409 when a task about to be completed has open subtasks and the caller did not cascade.
+
+    Whether the task has subtasks at all (open or not, in the trash or not), for `complete`.
+    """
+    has_subtasks, has_open = await repo.children_of(session, task.id)
+    if has_open and not cascade:
         raise Conflict(
             "the task has open subtasks; complete them first or pass ?cascade=true",
         )
+    return has_subtasks
 
 
 async def complete(
-    session: AsyncSession, principal: Principal, task: Task, *, before: State | None = None
+    session: AsyncSession,
+    principal: Principal,
+    task: Task,
+    *,
+    before: State | None = None,
+    has_subtasks: bool = True,
 ) -> Task | None:
     """Mark a task and its open subtasks done; the next occurrence of a recurring one, or None.
 
@@ -169,24 +177,27 @@ async def complete(
     statements per batch of tasks (tasks/bulk.py), each with its `task.completed` event.
     `before` is the task as the request found it, when the same request changed more than
     its status (a PATCH): the completed event then carries those changes too.
+    `has_subtasks` False (`guard_open_children` said so, under the task's lock) skips the
+    subtree walks of the task and of its next occurrence.
     """
     now = utcnow()
-    await bulk.change_listed_tasks(
-        session,
-        await repo.descendant_ids(session, task.id),
-        repo.open_among,
-        bulk.same_for_each(
-            {
-                "status": "done",
-                "completed_at": now,
-                "completed_by": principal.user_id,
-                "progress": 100,
-            }
-        ),
-        events=task_events.completed_in_bulk,
-        actor=principal.actor,
-        now=now,
-    )
+    if has_subtasks:
+        await bulk.change_listed_tasks(
+            session,
+            await repo.descendant_ids(session, task.id),
+            repo.open_among,
+            bulk.same_for_each(
+                {
+                    "status": "done",
+                    "completed_at": now,
+                    "completed_by": principal.user_id,
+                    "progress": 100,
+                }
+            ),
+            events=task_events.completed_in_bulk,
+            actor=principal.actor,
+            now=now,
+        )
     if before is None:
         before = task_events.snapshot(task)
     task.status, task.completed_at, task.completed_by, task.progress = (
@@ -196,7 +207,9 @@ async def complete(
         100,
     )
     await session.flush()
-    next_task = await _spawn_next_occurrence(session, principal, task, completed_at=now)
+    next_task = await _spawn_next_occurrence(
+        session, principal, task, completed_at=now, has_subtasks=has_subtasks
+    )
     record(
         session,
         task_events.completed(task, before=before, actor=principal.actor, next_task=next_task),
@@ -234,7 +247,12 @@ async def _next_due_of(
 
 
 async def _spawn_next_occurrence(
-    session: AsyncSession, principal: Principal, task: Task, *, completed_at: datetime
+    session: AsyncSession,
+    principal: Principal,
+    task: Task,
+    *,
+    completed_at: datetime,
+    has_subtasks: bool = True,
 ) -> Task | None:
     due = await _next_due_of(task, completed_at=completed_at)
     if due is None or task.series_id is None:
@@ -251,7 +269,8 @@ async def _spawn_next_occurrence(
         session, task, new_id_=next_id, parent_id=task.parent_id, shift=shift, series=task
     )
     await _copy_reminders(session, source=task, target=nxt, shift=shift)
-    await _copy_subtasks(session, principal, source=task, target=nxt, shift=shift)
+    if has_subtasks:
+        await _copy_subtasks(session, principal, source=task, target=nxt, shift=shift)
     await ensure_single_open_occurrence(session, nxt)
     record(session, task_events.created(nxt, actor=principal.actor, previous=task))
     return nxt

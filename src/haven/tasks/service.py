@@ -259,8 +259,10 @@ async def update_task(
     if completing:
         # The version moves once per transaction, so a PATCH that completes is one change: one
         # task.completed event, whose changes hold the other fields the PATCH set too.
-        await series.guard_open_children(session, task, cascade=False)
-        next_task = await series.complete(session, principal, task, before=before)
+        has_subtasks = await series.guard_open_children(session, task, cascade=False)
+        next_task = await series.complete(
+            session, principal, task, before=before, has_subtasks=has_subtasks
+        )
     elif changes_between(before, task_to_dict(task)):
         await record_now(session, task_events.updated(task, before=before, actor=principal.actor))
     return task, next_task

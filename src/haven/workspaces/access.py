@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import BindParameter, Select
+from sqlalchemy import BindParameter, ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.accounts import authn
 from haven.accounts.authz import Role, require_rank
 from haven.accounts.principal import Principal
 from haven.core.concurrency import ensure_version
@@ -33,11 +34,25 @@ async def require_role(
     role_name = await repository.get_role(
         session, workspace_id=workspace_id, user_id=principal.user_id
     )
+    return check_role(role_name, at_least=at_least, what=what)
+
+
+def check_role(role_name: str | None, *, at_least: Role, what: str = "workspace") -> Role:
+    """require_role, for a role read by another query (`caller_access_columns`)."""
     if role_name is None:
         raise NotFound(f"{what} not found")
     role = Role(role_name)
     require_rank(role, at_least=at_least)
     return role
+
+
+def caller_access_columns(
+    workspace_id: ColumnElement[uuid.UUID],
+) -> tuple[ColumnElement[str | None], ColumnElement[bool | None]]:
+    """Columns that add the caller's access check to a query of a workspace's object: the
+    caller's role there (for `check_role`) and whether they are active (for
+    `authn.confirm_active`). The caller's id is bound as `user_id`."""
+    return repository.caller_access_columns(workspace_id)
 
 
 async def role_in(
@@ -76,13 +91,18 @@ async def require_access(
     at_least: Role,
     what: str = "workspace",
 ) -> WorkspaceAccess:
-    """require_role for a workspace (None: the caller's personal one), in one query."""
+    """require_role for a workspace (None: the caller's personal one), in one query.
+
+    The query reads the caller's users row too (`authn.confirm_active`): a write's
+    transaction needs no look-up of its own.
+    """
     row = await repository.get_access(session, user_id=principal.user_id, workspace_id=workspace_id)
     if row is None:
         if workspace_id is None:
             raise NotFound("you have no personal workspace; pass workspace_id")
         raise NotFound(f"{what} not found")
-    found_id, role_name, timezone = row
+    found_id, role_name, timezone, active = row
+    authn.confirm_active(session, principal, active=active)
     role = Role(role_name)
     require_rank(role, at_least=at_least)
     return WorkspaceAccess(workspace_id=found_id, role=role, timezone=timezone)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import BindParameter, Select, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,7 @@ _ROLE = (
     )
 )
 _ACCESS = (
-    select(Membership.workspace_id, Membership.role, _USERS.c.timezone)
+    select(Membership.workspace_id, Membership.role, _USERS.c.timezone, _USERS.c.is_active)
     .join(Workspace, Workspace.id == Membership.workspace_id)
     .join(_USERS, _USERS.c.id == Membership.user_id)
     .where(Membership.user_id == bindparam("user_id"), Workspace.deleted_at.is_(None))
@@ -43,13 +43,35 @@ _ACCESS_TO_PERSONAL = _ACCESS.where(
 ).limit(1)
 
 
+def caller_access_columns(
+    workspace_id: ColumnElement[uuid.UUID],
+) -> tuple[ColumnElement[str | None], ColumnElement[bool | None]]:
+    """For another module's query, by the workspace id column it reads: the role in that
+    live workspace of the user bound as `user_id` (NULL: not a member), and whether the user
+    is active (NULL: no such user)."""
+    role = (
+        select(Membership.role)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .where(
+            Membership.workspace_id == workspace_id,
+            Membership.user_id == bindparam("user_id"),
+            Workspace.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    active = select(_USERS.c.is_active).where(_USERS.c.id == bindparam("user_id"))
+    return role, active.scalar_subquery()
+
+
 async def get_role(
     session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID, keep: bool = False
 ) -> str | None:
     """The user's role in the live workspace; `keep` holds the membership (a shared lock on
     PostgreSQL, until commit) so it cannot be removed before the caller's change commits."""
     query = _ROLE.with_for_update(read=True, of=Membership) if keep else _ROLE
-    role: str | None = await session.scalar(
+    # On the session's connection: a plain column query needs none of the ORM's result work.
+    connection = await session.connection()
+    role: str | None = await connection.scalar(
         query, {"workspace_id": workspace_id, "user_id": user_id}
     )
     return role
@@ -71,15 +93,17 @@ def member_workspace_ids(
 
 async def get_access(
     session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID | None
-) -> Row[uuid.UUID, str, str] | None:
-    """(workspace id, role, the user's time zone) for a workspace, or the personal one."""
+) -> Row[uuid.UUID, str, str, bool] | None:
+    """(workspace id, role, the user's time zone, is the user active) for a workspace, or the
+    personal one."""
+    connection = await session.connection()  # as in get_role: no ORM result work
     if workspace_id is None:
-        result = await session.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
+        result = await connection.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
     else:
-        result = await session.execute(
+        result = await connection.execute(
             _ACCESS_TO, {"user_id": user_id, "workspace_id": workspace_id}
         )
-    row: Row[uuid.UUID, str, str] | None = result.first()
+    row: Row[uuid.UUID, str, str, bool] | None = result.first()
     return row
 
 

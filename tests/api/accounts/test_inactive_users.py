@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, event, update
 
 from haven.accounts import users
-from haven.accounts.active_users import ACTIVE_USER_TTL
+from haven.accounts.active_users import ACTIVE_USER_TTL, active_users
 from haven.accounts.models import User
 from haven.db.session import Database
-from tests.factories import Account, bearer, make_api_key
+from haven.tasks.models import Task
+from tests.factories import Account, bearer, make_api_key, make_task
 from tests.support import advance, event_types, freeze_clock
 
 # What the defect report tried with a deactivated user's token, and a few reads.
@@ -121,3 +122,52 @@ async def test_a_write_is_refused_the_moment_the_account_is_deactivated_elsewher
         if method != "GET":
             answer = await client.request(method, path, json=body, headers=alice.headers)
             assert answer.status_code == 401, (method, path)
+
+
+async def test_every_task_write_of_a_deactivated_user_is_refused_before_anything_else(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    """The users row is read in the write's own transaction: the refusal is a 401 whatever the
+    write (a change, a completion, a missing task or workspace) and nothing is committed."""
+    task = await make_task(client, alice, title="kept")
+    assert (await client.get("/tasks", headers=alice.headers)).status_code == 200
+
+    await _deactivate_behind_the_apps_back(database, alice.id)
+
+    writes = [
+        ("PATCH", f"/tasks/{task['id']}", {"title": "changed"}),
+        ("POST", f"/tasks/{task['id']}/complete", None),
+        ("PATCH", f"/tasks/{uuid.uuid4()}", {"title": "no such task"}),
+        ("POST", "/tasks", {"title": "nowhere", "workspace_id": str(uuid.uuid4())}),
+        ("DELETE", f"/tasks/{task['id']}", None),
+    ]
+    for method, path, body in writes:
+        answer = await client.request(method, path, json=body, headers=alice.headers)
+        assert answer.status_code == 401, (method, path, answer.text)
+    async with database.sessions() as session:
+        stored = await session.get(Task, uuid.UUID(task["id"]))
+        assert stored is not None
+        assert (stored.title, stored.status, stored.deleted_at) == ("kept", "todo", None)
+
+
+async def test_a_write_with_an_access_token_takes_one_connection(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    """The account is looked up on the write's own connection, not on a second one."""
+    checkouts: list[object] = []
+
+    def count(*args: object) -> None:
+        checkouts.append(args)
+
+    active_users.reset()
+    event.listen(database.engine.sync_engine.pool, "checkout", count)
+    try:
+        created = await client.post("/tasks", json={"title": "one"}, headers=alice.headers)
+        changed = await client.patch(
+            f"/tasks/{created.json()['id']}", json={"title": "two"}, headers=alice.headers
+        )
+    finally:
+        event.remove(database.engine.sync_engine.pool, "checkout", count)
+
+    assert (created.status_code, changed.status_code) == (201, 200)
+    assert len(checkouts) == 2
