@@ -94,10 +94,9 @@ async def authenticate(
         return await api_keys.authenticate(session, token=bearer)
     user_id = verifiers.access_tokens.user_of(bearer, secret=verifiers.secret_key)
     if user_id is not None:
-        if for_write and check_in_transaction is not None:
-            check_in_transaction(user_id)
-        else:
-            await _require_active(session, user_id, trust_memory=not for_write)
+        known = _known_user(user_id, for_write=for_write, check_in_transaction=check_in_transaction)
+        if known is None:
+            await require_active_in(session, user_id)
         return Principal(user_id=user_id, method="jwt")
     if verifiers.oidc_issuer is not None:
         return await oidc.authenticate(session, token=bearer, issuer=verifiers.oidc_issuer)
@@ -144,8 +143,39 @@ def _confirm(session: AsyncSession, user_id: uuid.UUID, *, active: bool | None) 
     active_users.remember(user_id, now=utcnow())
 
 
-async def _require_active(session: AsyncSession, user_id: uuid.UUID, *, trust_memory: bool) -> None:
-    """An access token outlives a deactivation: check the account (see active_users)."""
-    if trust_memory and active_users.is_known_active(user_id, now=utcnow()):
-        return
-    await require_active_in(session, user_id)
+def principal_without_database(
+    bearer: str,
+    *,
+    verifiers: Verifiers,
+    for_write: bool,
+    check_in_transaction: Callable[[uuid.UUID], None] | None = None,
+) -> Principal | None:
+    """What `authenticate` answers when it needs no query, else None (then call it).
+
+    That is an access token of a user a read may trust from memory, or one a write's
+    transaction will look up (`check_in_transaction`). The caller opens no session for it.
+    """
+    if not bearer or bearer.startswith(api_keys.KEY_PREFIX):
+        return None
+    user_id = verifiers.access_tokens.user_of(bearer, secret=verifiers.secret_key)
+    if user_id is None:
+        return None
+    known = _known_user(user_id, for_write=for_write, check_in_transaction=check_in_transaction)
+    return None if known is None else Principal(user_id=known, method="jwt")
+
+
+def _known_user(
+    user_id: uuid.UUID,
+    *,
+    for_write: bool,
+    check_in_transaction: Callable[[uuid.UUID], None] | None,
+) -> uuid.UUID | None:
+    """An access token outlives a deactivation (see active_users): `user_id` when the account
+    needs no look-up now (a read of a recently seen user, or a write whose transaction looks
+    it up), else None."""
+    if for_write:
+        if check_in_transaction is None:
+            return None
+        check_in_transaction(user_id)
+        return user_id
+    return user_id if active_users.is_known_active(user_id, now=utcnow()) else None

@@ -53,13 +53,21 @@ async def get_principal(
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("send Authorization: Bearer <token>")
     for_write = request.method not in _READ_METHODS
+    bearer = credentials.credentials
+    checked = verifiers(request.app)
+    check_in_transaction = _transaction_check(request) if for_write else None
+    known = authn.principal_without_database(
+        bearer, verifiers=checked, for_write=for_write, check_in_transaction=check_in_transaction
+    )
+    if known is not None:
+        return known
     async with _auth_session(request) as session:
         return await authn.authenticate(
             session,
-            credentials.credentials,
-            verifiers=verifiers(request.app),
+            bearer,
+            verifiers=checked,
             for_write=for_write,
-            check_in_transaction=_transaction_check(request) if for_write else None,
+            check_in_transaction=check_in_transaction,
         )
 
 
