@@ -418,7 +418,18 @@ async def _withdraw_next_occurrence(
     nxt = await repo.next_occurrence_of(session, task.id)
     if nxt is None or nxt.deleted_at is not None or nxt.status != "todo" or nxt.progress:
         return
+    if await _holds(session, nxt, task):
+        return  # the task was just put under its next occurrence: that one is in use
     await trash_tree(session, principal, nxt, deleted_at=utcnow())
+
+
+async def _holds(session: AsyncSession, ancestor: Task, task: Task) -> bool:
+    """Whether `task` (with its parent as just set, saved or not) sits under `ancestor`."""
+    if task.parent_id is None:
+        return False
+    if task.parent_id == ancestor.id:
+        return True
+    return ancestor.id in await repo.ancestor_ids(session, task.parent_id)
 
 
 async def skip_task(

@@ -193,3 +193,28 @@ async def test_reopening_keeps_a_next_occurrence_someone_worked_on(
     assert nxt["id"] in refused.json()["detail"]
     kept = (await client.get(f"/tasks/{nxt['id']}", headers=alice.headers)).json()
     assert (kept["status"], kept["progress"], kept["deleted_at"]) == ("todo", 30, None)
+
+
+async def test_reopening_a_task_moved_under_its_own_next_occurrence_is_409(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Reopening takes back an untouched next occurrence, with its subtree. A PATCH that
+    also moved the task under that occurrence trashed the task itself (found by the
+    stateful event test): the occurrence now holds the task, so it is in use and the
+    reopen is refused, changing nothing."""
+    task = await make_task(client, alice, due="2026-12-01", recurrence={"rule": "FREQ=DAILY"})
+    body = await complete(client, alice, task["id"])
+    nxt = body["next"] if "next" in body else None
+    listed = await client.get("/tasks", params={"status": "todo"}, headers=alice.headers)
+    nxt_id = nxt["id"] if nxt else listed.json()["items"][0]["id"]
+
+    moved = await client.patch(
+        f"/tasks/{task['id']}",
+        json={"status": "todo", "parent_id": nxt_id},
+        headers=alice.headers,
+    )
+
+    assert moved.status_code == 409, moved.text
+    after = (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).json()
+    assert (after["status"], after["parent_id"]) == ("done", None)
+    assert (await client.get(f"/tasks/{nxt_id}", headers=alice.headers)).status_code == 200
