@@ -147,6 +147,9 @@ def make_servers(options: Options, db_name: str, workdir: Path) -> tuple[Server,
             "--port",
             str(haven_port),
             "--no-migrate",
+            # The API process alone, as deployed beside `haven worker`: the worker's relay and
+            # consumers would otherwise share the measured process with the requests.
+            "--no-worker",
         ]
     else:
         command = [
@@ -170,6 +173,7 @@ def make_servers(options: Options, db_name: str, workdir: Path) -> tuple[Server,
             **base_env,
             "HAVEN_DATABASE_URL": "postgresql+asyncpg://" + pg_dsn.split("://", 1)[1],
             "HAVEN_LOG_LEVEL": "WARNING",
+            "HAVEN_SERVE_WORKER": "false",  # for the uvicorn fallback; serve gets --no-worker
             "HAVEN_DATA_DIR": str(workdir / "haven-data"),
         },
         port=haven_port,
