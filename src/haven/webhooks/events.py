@@ -31,13 +31,14 @@ def snapshot(endpoint: WebhookEndpoint) -> State:
     return webhook_to_dict(endpoint)
 
 
-def _about(
-    type_: str, endpoint: WebhookEndpoint, actor: str, before: State | None, **extra: Any
-) -> DomainEvent:
+def _changed(endpoint: WebhookEndpoint, before: State | None) -> WebhookChanged:
     data: WebhookChanged = {"webhook": webhook_to_dict(endpoint)}
     if before is not None:
         data["changes"] = changes_between(before, data["webhook"])
-    data.update(extra)  # type: ignore[typeddict-item]
+    return data
+
+
+def _about(type_: str, endpoint: WebhookEndpoint, actor: str, data: WebhookChanged) -> DomainEvent:
     return DomainEvent(
         type=type_,
         subject=f"webhooks/{endpoint.id}",
@@ -49,32 +50,30 @@ def _about(
 
 
 def created(endpoint: WebhookEndpoint, *, actor: str) -> DomainEvent:
-    return _about(catalog.WEBHOOK_CREATED, endpoint, actor, None)
+    return _about(catalog.WEBHOOK_CREATED, endpoint, actor, _changed(endpoint, None))
 
 
 def updated(
     endpoint: WebhookEndpoint, *, before: State, actor: str, secret_rotated: bool = False
 ) -> DomainEvent:
-    extra = {"secret_rotated": True} if secret_rotated else {}
-    return _about(catalog.WEBHOOK_UPDATED, endpoint, actor, before, **extra)
+    data = _changed(endpoint, before)
+    if secret_rotated:
+        data["secret_rotated"] = True
+    return _about(catalog.WEBHOOK_UPDATED, endpoint, actor, data)
 
 
 def deleted(endpoint: WebhookEndpoint, *, before: State, actor: str) -> DomainEvent:
-    return _about(catalog.WEBHOOK_DELETED, endpoint, actor, before)
+    return _about(catalog.WEBHOOK_DELETED, endpoint, actor, _changed(endpoint, before))
 
 
 def disabled_after_failures(
     endpoint: WebhookEndpoint, *, before: State, failing_since: datetime, failed_attempts: int
 ) -> DomainEvent:
     """Haven disabled the endpoint: `changes.enabled` is [true, false]."""
-    return _about(
-        catalog.WEBHOOK_DELIVERY_FAILED,
-        endpoint,
-        "system/webhooks",
-        before,
-        failing_since=failing_since,
-        failed_attempts=failed_attempts,
-    )
+    data = _changed(endpoint, before)
+    data["failing_since"] = failing_since
+    data["failed_attempts"] = failed_attempts
+    return _about(catalog.WEBHOOK_DELIVERY_FAILED, endpoint, "system/webhooks", data)
 
 
 def is_about_itself(envelope_type: str, subject: str, endpoint_id: uuid.UUID) -> bool:
