@@ -14,9 +14,8 @@ from haven.core.errors import Conflict, NotFound
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
 from haven.events.outbox import record
+from haven.workspaces import access, repository
 from haven.workspaces import events as workspace_events
-from haven.workspaces import repository
-from haven.workspaces.access import lock_for_change
 from haven.workspaces.models import Membership, Workspace
 from haven.workspaces.schemas import WorkspaceCreate
 
@@ -140,7 +139,7 @@ async def rename_workspace(
 ) -> WorkspaceView:
     """Admins and owners rename; `if_match` is the version the client last read."""
     require_scope(principal, Scope.WORKSPACES_WRITE)
-    workspace, role = await lock_for_change(
+    workspace, role = await access.lock_for_change(
         session,
         principal=principal,
         workspace_id=workspace_id,
@@ -169,7 +168,7 @@ async def delete_workspace(
     flows.delete_workspace also deletes what is in it.
     """
     require_scope(principal, Scope.WORKSPACES_WRITE)
-    workspace, _ = await lock_for_change(
+    workspace, _ = await access.lock_for_change(
         session,
         principal=principal,
         workspace_id=workspace_id,
