@@ -29,6 +29,7 @@ from haven.db.migrate import upgrade
 from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.settings import Settings
+from haven.workspaces.access import access_hints
 from tests.factories import Account, register
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -112,6 +113,7 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if limiter is not None:
         limiter.reset()
     active_users.reset()
+    access_hints.reset()
 
 
 @pytest.fixture

@@ -87,6 +87,31 @@ async def insert_event_with(
         await connection.execute(insert(Event), row)
 
 
+@lru_cache(maxsize=32)
+def _event_after(change: Insert) -> Insert:
+    """`change` (an INSERT ... RETURNING) as a CTE, and the event's INSERT selecting from it:
+    the event is written only when the change wrote its row (PostgreSQL)."""
+    written = change.cte("change")
+    values = select(
+        *(bindparam(f"event_{c.key}", type_=c.type) for c in _EVENT_COLUMNS)
+    ).select_from(written)
+    return insert(Event).from_select([c.key for c in _EVENT_COLUMNS], values).returning(Event.id)
+
+
+async def insert_event_after(
+    connection: AsyncConnection,
+    row: Mapping[str, Any],
+    *,
+    change: Insert,
+    parameters: Mapping[str, Any],
+) -> bool:
+    """Run a guarded INSERT ... RETURNING and, if it wrote its row, insert its event: one
+    statement (PostgreSQL). Whether it wrote."""
+    event_parameters = {f"event_{name}": value for name, value in row.items()}
+    result = await connection.execute(_event_after(change), {**parameters, **event_parameters})
+    return result.first() is not None
+
+
 async def insert_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many events in one statement (batched into multi-row VALUES by the driver)."""
     await session.execute(insert(Event), list(rows))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     CTE,
     BindParameter,
     ColumnElement,
+    Insert,
     Select,
     SQLColumnExpression,
     String,
@@ -674,6 +675,38 @@ def task_insert(task: Task) -> Change:
     """
     values = {column.key: getattr(task, column.key) for column in tasks_table.columns}
     return Change(statement=_INSERT_TASK, parameters=values)
+
+
+def task_insert_guarded(task: Task, guard: Select[tuple[uuid.UUID]]) -> Change:
+    """`task_insert` for one statement that checks the caller's access itself (PostgreSQL).
+
+    The row is selected from `guard` (`workspaces.access.access_guard`, whose parameters the
+    caller adds), which also gives its workspace: no row there, no task. A task with this id
+    already there is left alone. Either way nothing is returned, and the caller goes the long
+    way to learn why.
+    """
+    values = {column.key: getattr(task, column.key) for column in tasks_table.columns}
+    del values["workspace_id"]
+    return Change(statement=_guarded_task_insert(guard), parameters=values)
+
+
+@lru_cache(maxsize=8)
+def _guarded_task_insert(guard: Select[tuple[uuid.UUID]]) -> Insert:
+    allowed = guard.cte("guard")
+    row = select(
+        *(
+            allowed.c.workspace_id
+            if column.key == "workspace_id"
+            else bindparam(column.key, type_=column.type)
+            for column in tasks_table.columns
+        )
+    ).select_from(allowed)
+    return (
+        postgresql.insert(Task)
+        .from_select([column.key for column in tasks_table.columns], row)
+        .on_conflict_do_nothing(index_elements=[tasks_table.c.id])
+        .returning(tasks_table.c.id)
+    )
 
 
 async def link_task_tags(

@@ -105,7 +105,70 @@ async def require_access(
     authn.confirm_active(session, principal, active=active)
     role = Role(role_name)
     require_rank(role, at_least=at_least)
+    access_hints.remember(
+        principal.user_id, workspace_id, AccessHint(workspace_id=found_id, timezone=timezone)
+    )
     return WorkspaceAccess(workspace_id=found_id, role=role, timezone=timezone)
+
+
+# --- access checked inside a write's own statement ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccessHint:
+    """What `require_access` last found for a caller and a workspace: its id (the caller's
+    personal one, when none was named) and the caller's time zone."""
+
+    workspace_id: uuid.UUID
+    timezone: str
+
+
+class AccessHints:
+    """The process's memory of `AccessHint`s, by (user, workspace named or None).
+
+    Only a hint: a statement that relies on one checks it again (`access_guard`), so a stale
+    hint (a role lowered, a zone changed, by any process) costs the long way, never a wrong
+    answer. Bounded: past `max_entries` it is emptied, which only costs look-ups.
+    """
+
+    def __init__(self, *, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._hints: dict[tuple[uuid.UUID, uuid.UUID | None], AccessHint] = {}
+
+    def get(self, user_id: uuid.UUID, workspace_id: uuid.UUID | None) -> AccessHint | None:
+        return self._hints.get((user_id, workspace_id))
+
+    def remember(
+        self, user_id: uuid.UUID, workspace_id: uuid.UUID | None, hint: AccessHint
+    ) -> None:
+        if len(self._hints) >= self.max_entries:
+            self._hints.clear()
+        self._hints[(user_id, workspace_id)] = hint
+
+    def forget(self, user_id: uuid.UUID, workspace_id: uuid.UUID | None) -> None:
+        self._hints.pop((user_id, workspace_id), None)
+
+    def reset(self) -> None:
+        self._hints.clear()
+
+
+access_hints = AccessHints()
+
+
+def access_guard(*, at_least: Role, personal: bool) -> Select[tuple[uuid.UUID]]:
+    """`require_access` as one part of a write's statement (PostgreSQL: a CTE the write selects
+    from), for a caller with an `AccessHint`: a row only where the hint still holds and the
+    caller's role is `at_least` or above. Bind `guard_parameters`."""
+    roles = frozenset(role.value for role in Role if role.at_least(at_least))
+    return repository.access_guard(roles=roles, personal=personal)
+
+
+def guard_parameters(principal: Principal, hint: AccessHint) -> dict[str, object]:
+    return {
+        "user_id": principal.user_id,
+        "workspace_id": hint.workspace_id,
+        "caller_zone": hint.timezone,
+    }
 
 
 async def lock_for_change(

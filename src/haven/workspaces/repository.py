@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -41,6 +42,35 @@ _ACCESS_TO = _ACCESS.where(Membership.workspace_id == bindparam("workspace_id"))
 _ACCESS_TO_PERSONAL = _ACCESS.where(
     Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
 ).limit(1)
+
+
+@functools.cache
+def access_guard(*, roles: frozenset[str], personal: bool) -> Select[tuple[uuid.UUID]]:
+    """A one-row select of the workspace bound as `workspace_id` if the user bound as `user_id`
+    may act there, as one part of a larger statement: the workspace is live (and, `personal`,
+    the user's own personal one), the user is a member with one of `roles`, active, and their
+    time zone is still the one bound as `caller_zone` (the statement was built with it).
+
+    No row: the statement does nothing, and the caller goes the long way (`get_access`), which
+    tells why. Built once per (roles, personal)."""
+    query = (
+        select(Membership.workspace_id)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .join(_USERS, _USERS.c.id == Membership.user_id)
+        .where(
+            Membership.workspace_id == bindparam("workspace_id"),
+            Membership.user_id == bindparam("user_id"),
+            Membership.role.in_(sorted(roles)),
+            Workspace.deleted_at.is_(None),
+            _USERS.c.is_active.is_(True),
+            _USERS.c.timezone == bindparam("caller_zone"),
+        )
+    )
+    if personal:
+        query = query.where(
+            Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
+        )
+    return cast(Select[tuple[uuid.UUID]], query)
 
 
 def caller_access_columns(
