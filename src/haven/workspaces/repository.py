@@ -54,17 +54,13 @@ def caller_access_columns(
     live workspace of the user bound as `user_id` (NULL: not a member), and whether the user
     is active (NULL: no such user).
 
-    `keep` is for a write: the membership is read locked (shared, on PostgreSQL, until
-    commit), so the role is the committed one when the lock is taken and cannot change, nor
-    the member go, before the write commits: a role change or a removal waits for it. A
-    statement that waits on another row lock first (FOR UPDATE of the object) still reads
-    the role as of its lock: the membership's lock is taken before the object's, as the
-    subquery runs before the outer locking (a role change or removal also locks the
-    membership before anything else of theirs). Without the lock the subquery would answer
-    from the statement's snapshot, taken before such a wait.
-    `keep_workspace` also locks the workspace row (shared, first): its deletion, which trashes
-    the live tasks, waits, or is seen; for a write to something in the trash, which that
-    deletion does not lock.
+    `keep` (for a write) locks the membership read, shared until commit (PostgreSQL): the role
+    is the committed one when the lock is taken, even if the outer statement then waits for
+    its own row lock (the subquery runs, and locks, first; unlocked, it would answer from the
+    snapshot taken before that wait), and it cannot change, nor the member go, until the
+    write commits. `keep_workspace` locks the workspace row too, before the membership (the
+    order in which workspace and member changes lock them), for writes that a workspace's
+    deletion does not otherwise meet.
     """
     role = (
         select(Membership.role)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
 
 from tests.factories import Account, add_member, make_task, make_workspace, register
 
@@ -38,15 +43,26 @@ async def other_client(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@dataclass
+class Held:
+    """An open transaction of the other client, holding its locks until `commit`."""
+
+    transaction: AsyncTransaction
+    pid: int
+
+    async def commit(self) -> None:
+        await self.transaction.commit()
+
+
 @asynccontextmanager
-async def open_transaction(engine: AsyncEngine, sql: str, **values: Any) -> AsyncIterator[Any]:
-    """A transaction that ran `sql` and holds its locks until the caller commits it
-    (`await tx.commit()`); rolled back if the block leaves it open."""
+async def open_transaction(engine: AsyncEngine, sql: str, **values: Any) -> AsyncIterator[Held]:
+    """A transaction that ran `sql`, holding its locks until the caller commits it; rolled
+    back if the block leaves it open."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
         await connection.execute(text(sql), values)
         try:
-            yield transaction
+            yield Held(transaction, await _pid(connection))
         finally:
             if transaction.is_active:
                 await transaction.rollback()
@@ -108,41 +124,41 @@ async def scene(client: httpx.AsyncClient, alice: Account) -> Scene:
     return Scene(client, alice, member, team, task["id"], project.json()["id"])
 
 
-Write = Callable[[Scene], Awaitable[httpx.Response]]
+Write = Callable[[Scene], Coroutine[Any, Any, httpx.Response]]
 
 
-def _patch_task(s: Scene) -> Awaitable[httpx.Response]:
+def _patch_task(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     return s.client.patch(f"/tasks/{s.task}", json={"title": "new"}, headers=s.member.headers)
 
 
-def _complete_task(s: Scene) -> Awaitable[httpx.Response]:
+def _complete_task(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     return s.client.post(f"/tasks/{s.task}/complete", headers=s.member.headers)
 
 
-def _delete_task(s: Scene) -> Awaitable[httpx.Response]:
+def _delete_task(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     return s.client.delete(f"/tasks/{s.task}", headers=s.member.headers)
 
 
-def _start_timer(s: Scene) -> Awaitable[httpx.Response]:
+def _start_timer(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     return s.client.post(f"/tasks/{s.task}/timer/start", headers=s.member.headers)
 
 
-def _create_task(s: Scene) -> Awaitable[httpx.Response]:
+def _create_task(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     body = {"title": "new", "workspace_id": s.team}
     return s.client.post("/tasks", json=body, headers=s.member.headers)
 
 
-def _create_subtask(s: Scene) -> Awaitable[httpx.Response]:
+def _create_subtask(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     body = {"title": "new", "parent_id": s.task}
     return s.client.post("/tasks", json=body, headers=s.member.headers)
 
 
-def _patch_project(s: Scene) -> Awaitable[httpx.Response]:
+def _patch_project(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     body = {"name": "new"}
     return s.client.patch(f"/projects/{s.project}", json=body, headers=s.member.headers)
 
 
-def _create_tag(s: Scene) -> Awaitable[httpx.Response]:
+def _create_tag(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     body = {"name": "new", "workspace_id": s.team}
     return s.client.post("/tags", json=body, headers=s.member.headers)
 
@@ -240,21 +256,29 @@ async def test_a_restore_waiting_while_the_workspace_is_deleted_is_refused(
 ) -> None:
     """A workspace's deletion trashes its live tasks, locking each; a restore from the trash
     meets it at the workspace's row instead: here it waits for the deletion, then finds
-    the workspace gone (404), and no task of the deleted workspace comes back to life."""
-    client, owner = scene.client, scene.owner
-    assert (await client.delete(f"/tasks/{scene.task}", headers=owner.headers)).status_code == 204
+    the workspace gone (404), and no task of the deleted workspace comes back to life.
+
+    A demotion of the restorer is held open too: the restore waits for the workspace first,
+    in the order workspace and member changes lock (workspace, then membership), so that
+    it cannot deadlock with them."""
+    client, member = scene.client, scene.member
+    assert (await client.delete(f"/tasks/{scene.task}", headers=member.headers)).status_code == 204
+    ids = {"team": scene.team, "member": member.id}
     deletion = "UPDATE workspaces SET deleted_at = now() WHERE id = :team"
     async with (
         other_client.connect() as watch,
-        open_transaction(other_client, deletion, team=scene.team) as deleting,
+        open_transaction(other_client, deletion, **ids) as deleting,
+        open_transaction(other_client, DEMOTE, **ids) as demoting,
     ):
         await watch.execution_options(isolation_level="AUTOCOMMIT")
         besides = {await _pid(watch)}
         restore = asyncio.create_task(
-            client.post(f"/tasks/{scene.task}/restore", headers=owner.headers)
+            client.post(f"/tasks/{scene.task}/restore", headers=member.headers)
         )
-        await until_waiting(watch, restore, besides=besides)
+        _, blockers = await until_waiting(watch, restore, besides=besides)
+        assert blockers == [deleting.pid]
         await deleting.commit()
+        await demoting.commit()
         restored = await asyncio.wait_for(restore, WAIT_LIMIT)
     assert restored.status_code == 404, restored.text
     async with other_client.connect() as connection:
