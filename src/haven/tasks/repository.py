@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     CTE,
@@ -432,34 +432,47 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return await session.get(Task, task_id)
 
 
-# Every write to a task starts here: built once, with a bind parameter.
-_LOCK_TASK = select(Task).where(Task.id == bindparam("task_id")).with_for_update()
+class AccessColumns(Protocol):
+    """Given a workspace id column, the columns that tell a caller's access to it (bound as
+    `user_id`), locking what `keep` and `keep_workspace` say:
+    `haven.workspaces.access.caller_access_columns`."""
+
+    def __call__(
+        self, workspace_id: ColumnElement[uuid.UUID], *, keep: bool, keep_workspace: bool
+    ) -> tuple[ColumnElement[Any], ...]: ...
+
+    def __hash__(self) -> int: ...  # a key of the statement cache
 
 
-async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
-    """Load a task for a write; on PostgreSQL the row stays locked until commit."""
-    task: Task | None = (await session.scalars(_LOCK_TASK, {"task_id": task_id})).first()
-    return task
-
-
-AccessColumns = Callable[[ColumnElement[uuid.UUID]], tuple[ColumnElement[Any], ...]]
-"""Given a workspace id column, the columns that tell a caller's access to it (bound as
-`user_id`): `haven.workspaces.access.caller_access_columns`."""
-
-
+# Every write to a task starts here: built once per shape, with bind parameters.
 @lru_cache(maxsize=4)
-def _lock_with_access(access_columns: AccessColumns) -> Select[Any]:
+def _lock_with_access(access_columns: AccessColumns, keep_workspace: bool) -> Select[Any]:
     workspace_id: ColumnElement[uuid.UUID] = Task.__table__.c.workspace_id
-    columns: list[Any] = [Task, *access_columns(workspace_id)]
+    access = access_columns(workspace_id, keep=True, keep_workspace=keep_workspace)
+    columns: list[Any] = [Task, *access]
     return select(*columns).where(Task.id == bindparam("task_id")).with_for_update(of=Task)
 
 
 async def lock_task_with_access(
-    session: AsyncSession, task_id: uuid.UUID, *, user_id: uuid.UUID, access_columns: AccessColumns
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    access_columns: AccessColumns,
+    keep_workspace: bool = False,
 ) -> tuple[Task, tuple[Any, ...]] | None:
-    """lock_task, and in the same statement the caller's access: (task, access columns)."""
+    """Load a task for a write, and in the same statement the caller's access: (task, access
+    columns). On PostgreSQL the task row stays locked until commit, and so (shared) does the
+    caller's membership, and the workspace row with `keep_workspace`.
+
+    The membership (and workspace) is locked before the task, by the access subquery: when
+    the statement waits for the task's row, the role it answers is still the committed one,
+    and a role change or removal waits for this write, never the other way round (they lock
+    the membership before any task). Read in the subquery without the lock, the role would
+    come from the statement's snapshot, taken before the wait.
+    """
     result = await session.execute(
-        _lock_with_access(access_columns), {"task_id": task_id, "user_id": user_id}
+        _lock_with_access(access_columns, keep_workspace), {"task_id": task_id, "user_id": user_id}
     )
     row: Row[Any] | None = result.first()
     if row is None:

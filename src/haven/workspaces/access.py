@@ -2,6 +2,11 @@
 
 Not being a member answers 404, exactly like a workspace that does not exist (never reveal
 that it does); a member whose role is too low gets 403.
+
+A check made in a write transaction holds the membership it read (a shared row lock on
+PostgreSQL, until commit): the role that allowed a write is the committed one when it was
+read, and it cannot be lowered, nor the member removed, until the write commits; a role
+change or a removal waits for the writes in flight. (SQLite runs one write at a time.)
 """
 
 from __future__ import annotations
@@ -30,9 +35,15 @@ async def require_role(
     at_least: Role,
     what: str = "workspace",
 ) -> Role:
-    """The caller's role in the workspace; 404 if not a member (never reveal), 403 if too low."""
+    """The caller's role in the workspace; 404 if not a member (never reveal), 403 if too low.
+
+    In a write transaction the membership stays locked until commit (see the module's doc).
+    """
     role_name = await repository.get_role(
-        session, workspace_id=workspace_id, user_id=principal.user_id
+        session,
+        workspace_id=workspace_id,
+        user_id=principal.user_id,
+        keep=repository.writing(session),
     )
     return check_role(role_name, at_least=at_least, what=what)
 
@@ -47,12 +58,19 @@ def check_role(role_name: str | None, *, at_least: Role, what: str = "workspace"
 
 
 def caller_access_columns(
-    workspace_id: ColumnElement[uuid.UUID],
+    workspace_id: ColumnElement[uuid.UUID], *, keep: bool = False, keep_workspace: bool = False
 ) -> tuple[ColumnElement[str | None], ColumnElement[bool | None]]:
     """Columns that add the caller's access check to a query of a workspace's object: the
     caller's role there (for `check_role`) and whether they are active (for
-    `authn.confirm_active`). The caller's id is bound as `user_id`."""
-    return repository.caller_access_columns(workspace_id)
+    `authn.confirm_active`). The caller's id is bound as `user_id`.
+
+    A write passes `keep`: the membership is locked (shared, until commit) by the query, before
+    the query locks its own row, so the role is the committed one even when the query waited
+    for that row, and it holds until the write commits. `keep_workspace` locks the workspace
+    row too (shared, first), for a write that its deletion does not otherwise meet (restoring
+    from the trash): the deletion waits for it, or it sees the workspace gone.
+    """
+    return repository.caller_access_columns(workspace_id, keep=keep, keep_workspace=keep_workspace)
 
 
 async def role_in(
@@ -94,9 +112,15 @@ async def require_access(
     """require_role for a workspace (None: the caller's personal one), in one query.
 
     The query reads the caller's users row too (`authn.confirm_active`): a write's
-    transaction needs no look-up of its own.
+    transaction needs no look-up of its own. In a write transaction the membership stays
+    locked until commit (see the module's doc).
     """
-    row = await repository.get_access(session, user_id=principal.user_id, workspace_id=workspace_id)
+    row = await repository.get_access(
+        session,
+        user_id=principal.user_id,
+        workspace_id=workspace_id,
+        keep=repository.writing(session),
+    )
     if row is None:
         if workspace_id is None:
             raise NotFound("you have no personal workspace; pass workspace_id")
