@@ -445,6 +445,6 @@ async def _disable(
         ),
     )
     await repo.fail_pending(
-        session, endpoint_id=endpoint.id, now=now, reason="the webhook was disabled"
+        session, endpoint_ids=[endpoint.id], now=now, reason="the webhook was disabled"
     )
     log.warning("webhook disabled after failures", webhook_id=str(endpoint.id))

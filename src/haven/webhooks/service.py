@@ -255,6 +255,35 @@ async def delete_webhook(
     await repo.delete_endpoint(session, endpoint)
 
 
+WORKSPACE_DELETED: Final = "disabled by Haven: its workspace was deleted"
+
+
+async def disable_workspace_webhooks(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID
+) -> None:
+    """A workspace being deleted stops its webhooks: each enabled one is disabled, with its
+    haven.webhook.updated event, and every delivery still pending is given up, so nothing
+    queued before the deletion is sent after it.
+
+    For workspaces.flows, which has checked that the caller may delete the workspace.
+    """
+    endpoints = await repo.lock_endpoints_in(session, workspace_id)
+    enabled = [endpoint for endpoint in endpoints if endpoint.enabled]
+    before = [webhook_events.snapshot(endpoint) for endpoint in enabled]
+    for endpoint in enabled:
+        endpoint.enabled = False
+        endpoint.disabled_reason = WORKSPACE_DELETED
+    await session.flush()
+    for endpoint, state in zip(enabled, before, strict=True):
+        record(session, webhook_events.updated(endpoint, before=state, actor=principal.actor))
+    await repo.fail_pending(
+        session,
+        endpoint_ids=[endpoint.id for endpoint in endpoints],
+        now=utcnow(),
+        reason="not sent: the workspace was deleted",
+    )
+
+
 async def send_test(
     session: AsyncSession, *, principal: Principal, webhook_id: uuid.UUID
 ) -> WebhookDelivery:
