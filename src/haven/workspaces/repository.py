@@ -53,7 +53,8 @@ def access_guard(*, roles: frozenset[str], personal: bool) -> Select[tuple[uuid.
     """A one-row select of the workspace bound as `workspace_id` if the user bound as `user_id`
     may act there, as one part of a larger statement: the workspace is live (and, `personal`,
     the user's own personal one), the user is a member with one of `roles`, active, and their
-    time zone is still the one bound as `caller_zone` (the statement was built with it).
+    time zone is still the one bound as `caller_zone` (the statement was built with it). The
+    membership is locked as a write's access check locks it (`get_role`'s `keep`).
 
     No row: the statement does nothing, and the caller goes the long way (`get_access`), which
     tells why. Built once per (roles, personal)."""
@@ -74,6 +75,9 @@ def access_guard(*, roles: frozenset[str], personal: bool) -> Select[tuple[uuid.
         query = query.where(
             Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
         )
+    # Held like any write's access check (get_role's `keep`): a role change or removal
+    # waits for the statement, or the statement waits for it and then sees the new role.
+    query = query.with_for_update(read=True, of=Membership.__table__)
     return cast(Select[tuple[uuid.UUID]], query)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from haven.workspaces.access import AccessHint, access_hints
 from tests.factories import Account, add_member, make_task, make_workspace, register
 
 ON_POSTGRES = os.environ.get("HAVEN_TEST_DATABASE") == "postgres"  # as conftest decides
@@ -148,6 +150,14 @@ def _create_task(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     return s.client.post("/tasks", json=body, headers=s.member.headers)
 
 
+async def _create_task_in_one_statement(s: Scene) -> httpx.Response:
+    """The create as one statement (PostgreSQL), as after the member's first create there."""
+    me = (await s.client.get("/me", headers=s.member.headers)).json()
+    hint = AccessHint(workspace_id=uuid.UUID(s.team), timezone=me["timezone"])
+    access_hints.remember(uuid.UUID(s.member.id), uuid.UUID(s.team), hint)
+    return await _create_task(s)
+
+
 def _create_subtask(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
     body = {"title": "new", "parent_id": s.task}
     return s.client.post("/tasks", json=body, headers=s.member.headers)
@@ -166,7 +176,14 @@ def _create_tag(s: Scene) -> Coroutine[Any, Any, httpx.Response]:
 # Writes to the task itself also wait for its row, held by another transaction, as in the
 # report that found the race (issue 11).
 TASK_WRITES: list[Write] = [_patch_task, _complete_task, _delete_task, _start_timer]
-WRITES: list[Write] = [*TASK_WRITES, _create_task, _create_subtask, _patch_project, _create_tag]
+WRITES: list[Write] = [
+    *TASK_WRITES,
+    _create_task,
+    _create_task_in_one_statement,
+    _create_subtask,
+    _patch_project,
+    _create_tag,
+]
 
 DEMOTE = "UPDATE memberships SET role = 'viewer' WHERE workspace_id = :team AND user_id = :member"
 REMOVE = "DELETE FROM memberships WHERE workspace_id = :team AND user_id = :member"
