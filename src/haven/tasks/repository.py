@@ -432,6 +432,15 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return await session.get(Task, task_id)
 
 
+async def workspace_of_task(session: AsyncSession, task_id: uuid.UUID) -> uuid.UUID | None:
+    """The workspace a task (live or in the trash) is in, read without a lock."""
+    connection = await session.connection()
+    found: uuid.UUID | None = await connection.scalar(
+        select(tasks_table.c.workspace_id).where(tasks_table.c.id == task_id)
+    )
+    return found
+
+
 class AccessColumns(Protocol):
     """Given a workspace id column, the columns that tell a caller's access to it (bound as
     `user_id`), locking what `keep` and `keep_workspace` say:

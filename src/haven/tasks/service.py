@@ -61,17 +61,22 @@ async def _resolve_workspace(
     """The workspace the parent, project or workspace_id name; None means the personal one."""
     candidates: list[uuid.UUID] = []
     if data.parent_id is not None:
-        parent = await repo.lock_parent(session, data.parent_id)
+        # The caller's membership is held before the parent is locked: a member's removal
+        # takes them in that order (the membership, then the tasks it unassigns), and the
+        # other order could deadlock with it.
+        workspace_id = await repo.workspace_of_task(session, data.parent_id)
         if (
-            parent is None
-            or parent.deleted_at is not None
+            workspace_id is None
             or await workspaces.role_in(
-                session, user_id=principal.user_id, workspace_id=parent.workspace_id
+                session, user_id=principal.user_id, workspace_id=workspace_id, keep=True
             )
             is None
         ):
             raise NotFound("parent task not found")
-        candidates.append(parent.workspace_id)
+        parent = await repo.lock_parent(session, data.parent_id)
+        if parent is None or parent.deleted_at is not None or parent.workspace_id != workspace_id:
+            raise NotFound("parent task not found")
+        candidates.append(workspace_id)
     if data.project_id is not None:
         candidates.append(
             await projects.workspace_of(session, principal=principal, project_id=data.project_id)

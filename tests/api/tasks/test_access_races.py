@@ -308,3 +308,34 @@ async def test_a_restore_waiting_while_the_workspace_is_deleted_is_refused(
 async def _pid(connection: AsyncConnection) -> int:
     pid: int = await connection.scalar(text("SELECT pg_backend_pid()"))
     return pid
+
+
+async def test_a_subtask_created_while_its_author_is_removed_does_not_deadlock(
+    scene: Scene, other_client: AsyncEngine
+) -> None:
+    """A member's removal deletes the membership, then unassigns their tasks. A subtask
+    created meanwhile under one of those tasks holds the membership before it locks the
+    parent, in the same order: it waits for the removal and then finds the parent gone to
+    it (404). In the other order the two would deadlock, and one of them fail."""
+    client, member = scene.client, scene.member
+    assigned = await client.patch(
+        f"/tasks/{scene.task}", json={"assignee_id": member.id}, headers=scene.owner.headers
+    )
+    assert assigned.status_code == 200, assigned.text
+    ids = {"team": scene.team, "member": member.id, "task": scene.task}
+    async with (
+        other_client.connect() as watch,
+        open_transaction(other_client, REMOVE, **ids) as removing,
+    ):
+        await watch.execution_options(isolation_level="AUTOCOMMIT")
+        besides = {await _pid(watch), removing.pid}
+        create = asyncio.create_task(_create_subtask(scene))
+        _, blockers = await until_waiting(watch, create, besides=besides)
+        assert blockers == [removing.pid]
+        # The removal goes on to unassign the member's tasks: the parent is not locked yet.
+        await removing.transaction.connection.execute(
+            text("UPDATE tasks SET assignee_id = NULL WHERE assignee_id = :member"), ids
+        )
+        await removing.commit()
+        created = await asyncio.wait_for(create, WAIT_LIMIT)
+    assert created.status_code == 404, created.text
