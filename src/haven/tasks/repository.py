@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
+from haven.db.driver import fetch_all
 from haven.events.outbox import Change
 from haven.tasks.lists import SortKey, TaskFilters
 from haven.tasks.models import (
@@ -332,7 +333,7 @@ async def list_tasks(
     sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Sequence[Any]]:
     """A page of the tasks in the viewer's workspaces (`workspace_ids_for` says which).
 
     The accounts and tags modules lend the conditions on their tables (which workspaces a
@@ -412,10 +413,9 @@ async def list_tasks(
     statement = _list_statement(shape)
     # Only the parameters this shape uses: unused ones would be an error.
     used = _used(statement, values)
-    # Core execution on the session's connection: plain rows, without the ORM loading layer.
-    result = await connection.execute(statement, used)
-    rows: Sequence[Row[Any]] = result.all()
-    return rows
+    # On the session's connection, and for a read on the driver itself (db.driver): plain
+    # rows, without the ORM's loading layer nor, where it changes nothing, SQLAlchemy's.
+    return await fetch_all(connection, statement, used)
 
 
 def _used(statement: Select[Any], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.accounts import authn
@@ -378,7 +377,7 @@ async def list_tasks(
     sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Sequence[Any]]:
     """Up to `limit` tasks the caller may see, as plain rows of TASK_COLUMNS."""
     require_scope(principal, write=False)
     return await repo.list_tasks(
@@ -400,7 +399,7 @@ async def list_subtasks(
     task_id: uuid.UUID,
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Sequence[Any]]:
     """Up to `limit` of a task's direct subtasks, oldest first (the task list, filtered)."""
     await task_for(session, principal, task_id, write=False)
     return await list_tasks(
