@@ -28,6 +28,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 class _DriverStatement:
     sql: str
     names: tuple[str, ...]  # the bind parameters, in the order of $1, $2, ...
+    fixed: Mapping[str, Any]  # the values the statement itself holds (a literal, a limit)
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[name] if name in values else self.fixed[name] for name in self.names]
 
 
 @functools.lru_cache(maxsize=256)
@@ -45,7 +49,15 @@ def _for_driver(statement: Select[Any], dialect: Dialect) -> _DriverStatement | 
         for column in compiled._result_columns
     ):
         return None
-    return _DriverStatement(sql=compiled.string, names=tuple(compiled.positiontup))
+    names = tuple(compiled.positiontup)
+    if any(name not in compiled.binds for name in names):
+        return None
+    fixed = {
+        name: bind.value
+        for name, bind in ((name, compiled.binds[name]) for name in names)
+        if not bind.required and bind.callable is None
+    }
+    return _DriverStatement(sql=compiled.string, names=names, fixed=fixed)
 
 
 async def fetch_all(
@@ -63,9 +75,9 @@ async def fetch_all(
             driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
             try:
                 rows: list[asyncpg.Record] = await driver.fetch(
-                    prepared.sql, *(values[name] for name in prepared.names)
+                    prepared.sql, *prepared.arguments(values)
                 )
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, KeyError):
                 pass  # through SQLAlchemy below, which translates the error
             else:
                 return rows

@@ -93,3 +93,16 @@ async def test_parameters_go_in_their_places(
     assert fetched == through_sqlalchemy
     assert [row[1] for row in fetched] == ["first"]
     assert fetched[0][4] <= datetime.now(UTC)
+
+
+async def test_values_the_statement_holds_go_in_their_places(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    for title in ("a", "b", "c", "d"):
+        await make_task(client, alice, title=title)
+    statement = TASKS.where(Task.title != "b", Task.title != bindparam("not_this")).limit(2)
+    autocommit = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with autocommit.connect() as connection:
+        fetched, through_sqlalchemy = await _both_ways(connection, statement, {"not_this": "a"})
+    assert fetched == through_sqlalchemy
+    assert [row[1] for row in fetched] == ["c", "d"]
