@@ -1020,7 +1020,7 @@ def code_version() -> str:
 
 def render_report(results: Results, options: Options) -> str:
     command = "make bench-events"
-    if options.argv:
+    if [arg for arg in options.argv if arg != "--verbose"]:  # --verbose changes no figure
         command = ".venv/bin/python -m benchmarks.event_pipeline " + shlex.join(options.argv)
     load = " / ".join(f"{value:.1f}" for value in results.load_before)
     load_after = " / ".join(f"{value:.1f}" for value in results.load_after)
