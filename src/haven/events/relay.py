@@ -15,8 +15,10 @@ Each batch is one transaction:
 3. order the batch: by id, except that each subject's events take that subject's slots in
    entity-version order;
 4. give them positions last + 1, last + 2, ... (gap-free, increasing);
-5. publish them, in that order, through the Bus;
-6. commit (with a NOTIFY on PostgreSQL, a signal in-process: the memory bus's wake-up).
+5. publish them, in that order, through the Bus (while step 4's UPDATE runs: a batch costs
+   the longer of the two round trips);
+6. once the broker accepted all of them, commit (with a NOTIFY on PostgreSQL, a signal
+   in-process: the memory bus's wake-up).
 
 A failed publish (or anything else) rolls the transaction back: no position is consumed,
 and the batch is tried again after an exponential backoff with full jitter. A crash after
@@ -127,15 +129,24 @@ class Relay:
                 to_message(event, position=last + offset)
                 for offset, event in enumerate(ordered, start=1)
             ]
-            await repository.assign_positions(
-                session,
-                [
-                    (event.id, message.position)
-                    for event, message in zip(ordered, messages, strict=True)
-                ],
-            )
-            await repository.announce_positions(session)
-            await self._bus.publish(messages)
+            # The broker and the database work at the same time: the batch costs the longer
+            # of the two round trips, not their sum. Nothing commits before the broker has
+            # accepted every message, and a failed numbering waits for the publish to end
+            # (a batch published and not committed is published again: at least once).
+            publishing = asyncio.ensure_future(self._bus.publish(messages))
+            try:
+                await repository.assign_positions(
+                    session,
+                    [
+                        (event.id, message.position)
+                        for event, message in zip(ordered, messages, strict=True)
+                    ],
+                )
+                await repository.announce_positions(session)
+            except BaseException:
+                await asyncio.gather(publishing, return_exceptions=True)
+                raise
+            await publishing
         positions_assigned.ring()
         self.published += len(messages)
         return len(messages)
