@@ -7,13 +7,15 @@ handling them one at a time, in delivery order, keeps per-entity order (EVENTS.m
 A busy key takes turns with the others (one delivery, then the next key waiting).
 
 - Receiving: at most `capacity` deliveries are held (received and not yet finished); the flow
-  receives again as soon as there is room, so a key stuck on a slow handler or a retry holds
-  back only its own deliveries, plus at most `capacity` of the others.
-- Acknowledging: one task beside the receiving one acknowledges finished deliveries as they
-  come, in batches: across keys in any order, within a key in delivery order. Where the
-  broker's acknowledgement is cumulative (Kafka offsets, the memory bus's group offset), the
-  adapter commits only up to the first delivery not yet acknowledged, so an acknowledgement
-  never overtakes an earlier delivery still in a handler (bus/base.py).
+  receives again once half of that is free, or as soon as any is free while a handler is
+  idle for want of work. A key stuck on a slow handler or a retry holds up the other keys
+  only once its own held deliveries fill the room.
+- Acknowledging: one task beside the receiving one acknowledges finished deliveries in
+  batches (half the capacity, or what finished within `ACK_LINGER_SECONDS`): across keys in
+  any order, within a key in delivery order. Where the broker's acknowledgement is cumulative
+  (Kafka offsets, the memory bus's group offset), the adapter commits only up to the first
+  delivery not yet acknowledged, so an acknowledgement never overtakes an earlier delivery
+  still in a handler (bus/base.py).
 - A handler that returns False was halted while it waited (a retry abandoned): its delivery
   and the rest of its lane stay unacknowledged.
 - Stopping (`stop` set) or a failure (receive, a handler or ack raising): no handler starts
@@ -30,6 +32,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from haven.events.bus.base import Delivery, Subscription
 from haven.events.signals import nap
+
+# How long finished deliveries wait to be acknowledged together.
+ACK_LINGER_SECONDS = 0.25
 
 # Handles one delivery; False when halted before finishing (the delivery stays unacknowledged).
 # The event is the flow's halt: set on stop or failure, a handler waiting to retry leaves.
@@ -59,8 +64,10 @@ class Lanes:
         self._finished: list[Delivery] = []  # to acknowledge
         self._room = asyncio.Event()  # a delivery finished: room to receive
         self._to_ack = asyncio.Event()  # a delivery finished: something to acknowledge
+        self._ack_now = asyncio.Event()  # enough finished to acknowledge without lingering
+        self._ack_batch = max(1, self._capacity // 2)
         self._halt = asyncio.Event()
-        self._drained = False  # every handler has returned: the acknowledger's last round
+        self._drained = asyncio.Event()  # every handler has returned: the acknowledger's last round
         self._failure: Exception | None = None
         self._running = 0
         # For logs and tests.
@@ -82,7 +89,7 @@ class Lanes:
             for _ in workers:
                 self._ready.put_nowait(None)
             await asyncio.gather(*workers)
-            self._drained = True
+            self._drained.set()
             self._to_ack.set()
             await acknowledger
         finally:
@@ -104,7 +111,10 @@ class Lanes:
     async def _receive_all(self) -> None:
         while not self._halt.is_set():
             room = self._capacity - self._held
-            if room <= 0:
+            # Receive in big batches (a receive can be a round trip or a query), unless a
+            # handler is idle for want of work: then whatever there is room for.
+            starved = self._running < self._concurrency and self._ready.empty()
+            if room <= 0 or (room < self._capacity // 2 and not starved):
                 self._room.clear()
                 await nap(self._room, self._halt, self._poll_seconds)
                 continue
@@ -164,6 +174,8 @@ class Lanes:
             self._held -= 1
             self._finished.append(delivery)
             self._to_ack.set()
+            if len(self._finished) >= self._ack_batch:
+                self._ack_now.set()
             self._room.set()
             if lane:
                 self._ready.put_nowait(key)  # behind the keys already waiting
@@ -173,6 +185,10 @@ class Lanes:
     async def _acknowledge(self) -> None:
         while True:
             await self._to_ack.wait()
+            # Let more finish: one acknowledgement for many (on the memory bus each is a
+            # write transaction, which on SQLite waits for the handlers' write lock; on
+            # Kafka a commit round trip).
+            await nap(self._ack_now, self._drained, ACK_LINGER_SECONDS)
             self._to_ack.clear()
             while self._finished:
                 batch, self._finished = self._finished, []
@@ -182,5 +198,5 @@ class Lanes:
                     self._fail(exc)  # not acknowledged: they come again
                     return
                 self.acknowledged += len(batch)
-            if self._drained:
+            if self._drained.is_set():
                 return

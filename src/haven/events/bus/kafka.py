@@ -295,13 +295,13 @@ class KafkaSubscription:
         if not revoked:
             self._assignment += 1
             return
-        awaited = sum(len(self.held[partition].offsets) for partition in revoked)
+        awaited = self._unfinished(revoked)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.bus.handover
         finished = True
         while not self._closed:
             self._acked.clear()
-            if not any(self.held[partition].offsets for partition in revoked):
+            if not self._unfinished(revoked):
                 break
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -317,12 +317,16 @@ class KafkaSubscription:
                 async with asyncio.timeout(remaining):
                     await self._acked.wait()
         else:
-            finished = not any(self.held[partition].offsets for partition in revoked)
+            finished = not self._unfinished(revoked)
         await self._commit(revoked)
         for partition in revoked:
             self.held.pop(partition, None)
         self._assignment += 1  # acknowledgements of what was held now change nothing
         self.handovers.append((awaited, finished))
+
+    def _unfinished(self, partitions: Iterable[TopicPartition]) -> int:
+        """How many deliveries of these partitions are held above the acknowledged prefix."""
+        return sum(len(held.offsets) for p in partitions if (held := self.held.get(p)) is not None)
 
     async def close(self) -> None:
         if self._closed:
