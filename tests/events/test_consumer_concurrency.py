@@ -25,7 +25,7 @@ from haven.events.outbox import record
 from haven.events.reading import read_session
 from haven.events.relay import Relay
 from haven.settings import Settings
-from tests.conftest import backend
+from tests.databases import backend
 from tests.events.helpers import (
     effect_of,
     effects,
