@@ -44,7 +44,7 @@ class ScriptedSubscription:
     acked: list[Delivery] = field(default_factory=list)
     ack_fails: bool = False
 
-    async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
+    async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109 - the Subscription protocol's signature
         self.asked.append(max_messages)
         if not self.deliveries:
             await asyncio.sleep(min(timeout, 0.001))

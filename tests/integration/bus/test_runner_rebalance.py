@@ -44,7 +44,7 @@ class Counting:
         mine: Counter[str] = Counter()
         self.members.append((subscription, mine))
 
-        async def counted(*, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
+        async def counted(*, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109 - the Subscription protocol's signature
             deliveries = await receive(max_messages=max_messages, timeout=timeout)
             self.received.update(d.message.id for d in deliveries)
             mine.update(d.message.id for d in deliveries)
