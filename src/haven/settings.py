@@ -79,8 +79,12 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     relay_retry_base_seconds: float = Field(default=0.2, ge=0)
     relay_retry_max_seconds: float = Field(default=30.0, ge=0)
+    # Deliveries a runner holds at once: received and not yet handled (events/lanes.py).
     consumer_batch_size: int = Field(default=100, ge=1, le=10_000)
     consumer_poll_seconds: float = Field(default=1.0, gt=0)
+    # Handlers one runner runs at once, each on events of another workspace (a database
+    # connection each). PostgreSQL only: on SQLite a runner handles one event at a time.
+    consumer_concurrency: int = Field(default=4, ge=1, le=256)
     consumer_retry_base_seconds: float = Field(default=0.5, ge=0)
     consumer_retry_max_seconds: float = Field(default=60.0, ge=0)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)

@@ -17,10 +17,13 @@ The contract a consumer signs:
   a handler must make them idempotent itself, keyed by the event id (an idempotency key, a
   delivery row written first, a remote upsert), because after a crash between the effect
   and the commit the event is handled again.
-- Order: a runner handles its deliveries one at a time, in delivery order (per entity, the
-  order the events were committed), and acknowledges after handling. While one event is
-  being retried, every later event of this consumer waits, those of the same entity
-  included: per-entity order holds for all that is handled.
+- Order: a runner handles the deliveries of one bus key (the workspace id) one at a time, in
+  delivery order (per entity, the order the events were committed), and those of different
+  keys concurrently, at most `consumer_concurrency` handlers at once (events/lanes.py). It
+  acknowledges each delivery after handling it; on a bus whose acknowledgement is cumulative
+  (Kafka, memory) the commit never passes an earlier delivery still being handled. While one
+  event is being retried, the later events of its key wait; other keys go on. A handler must
+  so expect to run beside itself, for events of other workspaces (in other transactions).
 - Failure: a handler that raises is retried with exponential backoff and full jitter
   (`consumer_retry_base_seconds`, `consumer_retry_max_seconds`), at most
   `consumer_max_attempts` times in all; then the event goes to `dead_letters` (the envelope,
@@ -30,9 +33,11 @@ The contract a consumer signs:
   acknowledgement, without counting attempts. A dead-lettered event is out of its entity's
   order from then on: replaying it (`haven events dlq replay`) handles it after the later
   ones.
-- Shutdown: a runner told to stop finishes the handler in flight, acknowledges what it has
-  handled, and leaves; a retry that is waiting is abandoned (the event comes again at the
-  next start, unacknowledged).
+- Shutdown: a runner told to stop finishes the handlers in flight, starts no other,
+  acknowledges what it has handled, and leaves; a retry that is waiting is abandoned and
+  deliveries received but not started are left (they come again at the next start,
+  unacknowledged). The database being away stops the runner the same way before it backs
+  off.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from haven.core.clock import utcnow
 from haven.db.session import Database
 from haven.events import repository
 from haven.events.bus.base import Bus, Delivery, Message, Subscription
+from haven.events.lanes import Lanes
 from haven.events.models import DeadLetter
 from haven.events.outbox import to_message
 from haven.events.reading import read_session
@@ -161,7 +167,7 @@ class Outcome(enum.Enum):
 
 
 class ConsumerRunner:
-    """Feeds one consumer from its consumer group, in order, once in effect per event."""
+    """Feeds one consumer from its consumer group, in order per key, once in effect per event."""
 
     def __init__(
         self,
@@ -172,6 +178,7 @@ class ConsumerRunner:
         policy: RetryPolicy,
         batch_size: int = 100,
         poll_seconds: float = 1.0,
+        concurrency: int = 1,
     ) -> None:
         self.consumer = consumer
         self._database = database
@@ -179,31 +186,30 @@ class ConsumerRunner:
         self._policy = policy
         self._batch_size = max(1, batch_size)
         self._poll_seconds = poll_seconds
+        self._concurrency = max(1, concurrency)
         self.handled = 0  # counts for logs and tests
         self.dead_lettered = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set: then finish the handler in flight, ack, and leave."""
+        """Consume until `stop` is set: then finish the handlers in flight, ack, and leave."""
         if self._bus is None:
             raise RuntimeError("a runner without a bus can only be fed directly (deliver)")
         subscription = self._bus.subscribe(self.consumer.name)
         failures = 0
         try:
             while not stop.is_set():
-                done: list[Delivery] = []
+                lanes = Lanes(
+                    subscription,
+                    self._handle_delivery,
+                    concurrency=self._concurrency,
+                    capacity=self._batch_size,
+                    poll_seconds=self._poll_seconds,
+                )
                 try:
-                    deliveries = await self._receive(subscription, stop)
-                    for delivery in deliveries:
-                        if stop.is_set():
-                            break
-                        if await self.deliver(delivery.message, stop) is Outcome.STOPPED:
-                            break
-                        done.append(delivery)
-                    await subscription.ack(done)
-                    failures = 0
-                    continue
+                    await lanes.run(stop)
+                    continue  # stopped
                 except Exception as exc:  # the bus or the database is away: wait, go on
-                    failures += 1
+                    failures = failures + 1 if lanes.acknowledged == 0 else 1
                     delay = self._policy.backoff.delay(failures)
                     log.warning(
                         "consumer %s: %s: %s; again in %.2f s",
@@ -220,23 +226,8 @@ class ConsumerRunner:
         finally:
             await _close_quietly(subscription)
 
-    async def _receive(self, subscription: Subscription, stop: asyncio.Event) -> Sequence[Delivery]:
-        """The next deliveries, or none when `stop` is set first (the wait is abandoned:
-        whatever the bus had handed over unacknowledged comes again at the next start)."""
-        receiving = asyncio.ensure_future(
-            subscription.receive(max_messages=self._batch_size, timeout=self._poll_seconds)
-        )
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            if not receiving.done():
-                receiving.cancel()
-                await asyncio.wait({receiving})
-        if receiving.cancelled():
-            return []
-        return receiving.result()
+    async def _handle_delivery(self, delivery: Delivery, halt: asyncio.Event) -> bool:
+        return await self.deliver(delivery.message, halt) is not Outcome.STOPPED
 
     async def deliver(self, message: Message, stop: asyncio.Event | None = None) -> Outcome:
         """Handle one message: skip, handle (with retries) or dead-letter it."""
@@ -394,6 +385,7 @@ def runners_for(
     policy: RetryPolicy,
     batch_size: int,
     poll_seconds: float,
+    concurrency: int = 1,
 ) -> list[ConsumerRunner]:
     return [
         ConsumerRunner(
@@ -403,6 +395,7 @@ def runners_for(
             policy=policy,
             batch_size=batch_size,
             poll_seconds=poll_seconds,
+            concurrency=concurrency,
         )
         for item in consumers
     ]

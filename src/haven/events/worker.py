@@ -3,8 +3,8 @@ one unit to start and stop.
 
 `haven worker` runs it alone; `haven serve` runs it in the app's lifespan unless
 `--no-worker`. Stopping (SIGTERM, SIGINT, the end of the lifespan) sets one event: the relay
-finishes and commits the batch in hand, each runner finishes its handler in flight and
-acknowledges what it handled, and the bus is closed. A SIGKILL loses nothing either: the
+finishes and commits the batch in hand, each runner finishes its handlers in flight and
+acknowledges what they handled, and the bus is closed. A SIGKILL loses nothing either: the
 relay's uncommitted batch is numbered again and unacknowledged deliveries come again, where
 processed_events makes them harmless.
 """
@@ -76,6 +76,12 @@ class Worker:
             ),
             batch_size=settings.consumer_batch_size,
             poll_seconds=settings.consumer_poll_seconds,
+            # SQLite has one writer: a handler's transaction holds the write lock from its
+            # first statement, so a second handler could only wait (and time out after
+            # sqlite_busy_timeout_ms behind a slow one).
+            concurrency=1
+            if database.engine.dialect.name == "sqlite"
+            else settings.consumer_concurrency,
         )
         self.stop = asyncio.Event()
 

@@ -11,9 +11,10 @@ they were published. While a member holds unacknowledged deliveries of a key, no
 of the group receives later messages of that key: each adapter gives a share of the keys
 (a partition; on NATS all of them) to one member at a time. A member's own deliveries of one
 key come in order, over successive `receive` calls too, so a runner that finishes (and
-acknowledges) them in delivery order keeps per-entity order. Messages of different keys may
-interleave and may be spread over group members. After a member leaves or dies, its
-unacknowledged deliveries come again, before any later message of the same key.
+acknowledges) each key's deliveries in delivery order keeps per-entity order, while it
+handles other keys concurrently (events/lanes.py). Messages of different keys may interleave
+and may be spread over group members. After a member leaves or dies, its unacknowledged
+deliveries come again, before any later message of the same key.
 
 Where order can still break (documented per adapter): a member that is alive but cut off
 from the broker longer than the adapter's lease or session timeout loses its share while it
@@ -66,7 +67,11 @@ class Delivery(Protocol):
 
 
 class Subscription(Protocol):
-    """One member of a consumer group. Use it from one task at a time."""
+    """One member of a consumer group.
+
+    One task receives at a time and one task acknowledges at a time; the two may overlap (a
+    runner acknowledges what its handlers finished while it waits for more).
+    """
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
         """Up to `max_messages` deliveries, waiting at most `timeout` seconds for the first.
@@ -79,11 +84,15 @@ class Subscription(Protocol):
         ...
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
-        """Acknowledge these deliveries (in delivery order): the group will not see them again.
+        """Acknowledge these deliveries: the group will not see them again.
 
+        A key's deliveries are acknowledged in delivery order; those of different keys in
+        any order. Where the broker's acknowledgement is cumulative (Kafka's offsets, the
+        memory bus's group offset) the adapter commits only up to the first delivery not yet
+        acknowledged, so acknowledging a later delivery never gives up an earlier one that
+        is still being handled; NATS and Redis acknowledge each message by itself.
         Acknowledging a delivery whose share already moved to another member is harmless
-        (it is delivered there again; consumers deduplicate). On Kafka an acknowledgement
-        commits the partition's offset only up to the first delivery not yet acknowledged.
+        (it is delivered there again; consumers deduplicate).
         """
         ...
 

@@ -1,6 +1,7 @@
 """Kafka adapter (aiokafka): one topic, keyed by workspace id, a consumer group per group.
 
-URL: `kafka://host:9092[,host2:9092]?topic=haven.events&partitions=12`.
+URL: `kafka://host:9092[,host2:9092]?topic=haven.events&partitions=12`
+(`&session_timeout=10&handover=20` too, in seconds).
 
 - The topic is created if missing with `partitions` partitions (default 12: room for a
   dozen worker replicas per group; Kafka cannot lower it later, only raise it). The key is
@@ -16,11 +17,21 @@ URL: `kafka://host:9092[,host2:9092]?topic=haven.events&partitions=12`.
   the oldest retained record), no auto commit, `fetch_max_wait_ms=10` (the default 500 ms
   alone puts produce→consume p99 at ~256 ms, PERFORMANCE.md). `ack` commits, per
   partition, the offset after the longest run of acknowledged deliveries from the oldest
-  one held, so a crash never skips an unacknowledged record.
+  one held, so a crash never skips an unacknowledged record, and acknowledging a later
+  record while an earlier one of the partition is still being handled commits nothing yet.
+  `ack` may run while `receive` waits (a runner acknowledges beside its receiving loop).
 
-Order: Kafka gives each partition to one member of a group at a time. When a rebalance
-moves a partition while its old member still works on records of it, the new member gets
-them again from the committed offset; the old member's late acknowledgements are ignored.
+Order: Kafka gives each partition to one member of a group at a time. A rebalance (a member
+joins or leaves; the eager protocol takes every partition from every member first) calls the
+member's rebalance listener before it gives its partitions up: the member waits until
+everything it received of them is acknowledged (the runner finishes what it holds, at most
+`handover` seconds) and commits, so the next owner starts after it and gets nothing again.
+The rebalance timeout the member announces is `handover` + 10 s, so the group waits for it.
+Past `handover`, the rest goes over unacknowledged: the new member gets it again from the
+committed offset while the old one may still be handling it, and the old member's late
+acknowledgements are ignored (consumers drop the duplicates by id). The group's other members
+stop consuming while a rebalance runs, so keep `handover` short: a handler that takes long
+holds every member of the group, not only its own partition.
 `attempt` is always 1: Kafka does not count deliveries.
 """
 
@@ -30,8 +41,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -54,6 +65,17 @@ class KafkaDelivery:
     attempt: int
     partition: TopicPartition
     offset: int
+    assignment: int  # which of the member's assignments it came in (late acks of old ones drop)
+
+
+@dataclass(slots=True)
+class _Held:
+    """What a member tracks of one partition it owns."""
+
+    offsets: deque[int] = field(default_factory=deque)  # delivered, above the acked prefix
+    acked: set[int] = field(default_factory=set)  # of those, acknowledged
+    position: int | None = None  # the offset after the acknowledged prefix: to commit
+    committed: int | None = None  # the last position the broker took
 
 
 class KafkaBus:
@@ -64,6 +86,7 @@ class KafkaBus:
         self.topic = options.get("topic", "haven.events")
         self.partitions = int(options.get("partitions", "12"))
         self.session_timeout_ms = int(float(options.get("session_timeout", "10")) * 1000)
+        self.handover = float(options.get("handover", "20"))
         self._producer: AIOKafkaProducer | None = None
         self._topic_ready = False
         self._lock = asyncio.Lock()
@@ -147,15 +170,14 @@ class KafkaBus:
             self._producer = None
 
 
-class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Drops what a member tracks of partitions taken from it."""
+class _HandOver(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Finishes and commits what a member holds of partitions before they are taken from it."""
 
     def __init__(self, subscription: KafkaSubscription) -> None:
         self.subscription = subscription
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        for partition in revoked:
-            self.subscription.held.pop(partition, None)
+        await self.subscription.hand_over(set(revoked))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         return None
@@ -166,10 +188,11 @@ class KafkaSubscription:
         self.bus = bus
         self.group = group
         self._consumer: AIOKafkaConsumer | None = None
-        # Per partition: offsets delivered and not yet committed, oldest first, and which
-        # of them are acknowledged.
-        self.held: dict[TopicPartition, tuple[deque[int], set[int]]] = {}
+        self.held: dict[TopicPartition, _Held] = {}
+        self._assignment = 0  # bumped by every revocation
+        self._acked = asyncio.Event()  # rung by ack and close: a hand-over looks again
         self._closed = False
+        self.handovers: list[tuple[int, bool]] = []  # (deliveries awaited, all finished)
 
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -182,9 +205,10 @@ class KafkaSubscription:
                 fetch_max_wait_ms=10,
                 session_timeout_ms=self.bus.session_timeout_ms,
                 heartbeat_interval_ms=max(100, self.bus.session_timeout_ms // 10),
+                rebalance_timeout_ms=int((self.bus.handover + 10) * 1000),
                 request_timeout_ms=15_000,
             )
-            consumer.subscribe([self.bus.topic], listener=_Forget(self))
+            consumer.subscribe([self.bus.topic], listener=_HandOver(self))
             try:
                 await consumer.start()
             except KafkaError as error:
@@ -203,9 +227,11 @@ class KafkaSubscription:
             )
         except KafkaError as error:
             raise BusError(f"kafka receive failed: {error!r}") from error
+        # No await from here on: aiokafka hands records over only between rebalances, so
+        # they are in `held` before a hand-over can look.
         deliveries: list[KafkaDelivery] = []
         for partition, records in batches.items():
-            offsets, _ = self.held.setdefault(partition, (deque(), set()))
+            held = self.held.setdefault(partition, _Held())
             for record in records:
                 headers = {name: value.decode() for name, value in record.headers}
                 message = Message(
@@ -215,8 +241,10 @@ class KafkaSubscription:
                     position=int(headers["haven_position"]),
                     body=record.value or b"",
                 )
-                offsets.append(record.offset)
-                deliveries.append(KafkaDelivery(message, 1, partition, record.offset))
+                held.offsets.append(record.offset)
+                deliveries.append(
+                    KafkaDelivery(message, 1, partition, record.offset, self._assignment)
+                )
         return deliveries
 
     async def ack(self, deliveries: Sequence[Any]) -> None:
@@ -226,30 +254,93 @@ class KafkaSubscription:
         for delivery in deliveries:
             assert isinstance(delivery, KafkaDelivery)
             held = self.held.get(delivery.partition)
-            if held is not None and held[0] and delivery.offset >= held[0][0]:
-                held[1].add(delivery.offset)
+            if delivery.assignment != self._assignment or held is None or not held.offsets:
+                continue  # its partition was handed over since: the new owner decides
+            if delivery.offset >= held.offsets[0]:
+                held.acked.add(delivery.offset)
                 touched.add(delivery.partition)
-        commit: dict[TopicPartition, int] = {}
         for partition in touched:
-            offsets, acked = self.held[partition]
-            while offsets and offsets[0] in acked:
-                acked.discard(offsets[0])
-                commit[partition] = offsets.popleft() + 1
+            held = self.held[partition]
+            while held.offsets and held.offsets[0] in held.acked:
+                held.acked.discard(held.offsets[0])
+                held.position = held.offsets.popleft() + 1
+        self._acked.set()
+        await self._commit(touched)
+
+    async def _commit(self, partitions: Iterable[TopicPartition]) -> None:
+        """Commit the acknowledged prefix of these partitions (those not committed yet)."""
+        if self._consumer is None:
+            return
         assigned = self._consumer.assignment()
-        commit = {tp: offset for tp, offset in commit.items() if tp in assigned}
-        if not commit:
+        offsets = {
+            partition: held.position
+            for partition in partitions
+            if (held := self.held.get(partition)) is not None
+            and held.position is not None
+            and held.position != held.committed
+            and partition in assigned
+        }
+        if not offsets:
             return
         try:
-            await self._consumer.commit(commit)
+            await self._consumer.commit(offsets)
         except KafkaError as error:
             # A rebalance took the partition: its new member starts from the last commit.
             log.info("kafka commit skipped: %r", error)
+            return
+        for partition, position in offsets.items():
+            held = self.held.get(partition)
+            if held is not None:
+                held.committed = position
+
+    async def hand_over(self, revoked: set[TopicPartition]) -> None:
+        """Before `revoked` go: wait (at most `handover` seconds) until everything received of
+        them is acknowledged, commit, and forget them."""
+        revoked &= set(self.held)
+        if not revoked:
+            self._assignment += 1
+            return
+        awaited = self._unfinished(revoked)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.bus.handover
+        finished = True
+        while not self._closed:
+            self._acked.clear()
+            if not self._unfinished(revoked):
+                break
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                finished = False
+                log.warning(
+                    "kafka group %s: handing over partitions with deliveries unfinished "
+                    "after %.1f s: they come again to the next owner",
+                    self.group,
+                    self.bus.handover,
+                )
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._acked.wait()
+        else:
+            finished = not self._unfinished(revoked)
+        await self._commit(revoked)
+        for partition in revoked:
+            self.held.pop(partition, None)
+        self._assignment += 1  # acknowledgements of what was held now change nothing
+        self.handovers.append((awaited, finished))
+
+    def _unfinished(self, partitions: Iterable[TopicPartition]) -> int:
+        """How many deliveries of these partitions are held above the acknowledged prefix."""
+        return sum(len(held.offsets) for p in partitions if (held := self.held.get(p)) is not None)
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self._acked.set()  # a hand-over waiting gives up: this member leaves
         if self._consumer is not None:
+            with contextlib.suppress(KafkaError, BusError):
+                await self._commit(list(self.held))
             with contextlib.suppress(KafkaError):
                 await self._consumer.stop()
             self._consumer = None

@@ -12,11 +12,16 @@ group starts at the beginning of the log. One member of a group is active at a t
 PostgreSQL it holds the group's advisory lock (events/leases.py) and the others stand by;
 on SQLite the one process reads. Unacknowledged deliveries are delivered again to the next
 member (or the next start), from the committed offset.
+
+Acknowledging is cumulative here (an offset), so the subscription moves the offset only over
+the longest run of acknowledged deliveries from the oldest one it holds: acknowledging a
+later delivery while an earlier one is still being handled (another key) moves nothing yet.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +66,9 @@ class MemorySubscription:
             database.engine, f"group:{group}", channels=("haven_positions",), wake=self._wake
         )
         self._cursor: int | None = None  # the last position delivered to this member
+        # Positions delivered and not yet under the offset, oldest first; those acknowledged.
+        self._delivered: deque[int] = deque()
+        self._acked: set[int] = set()
         positions_assigned.add(self._wake)
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
@@ -74,7 +82,11 @@ class MemorySubscription:
                 if deliveries:
                     return deliveries
             else:
-                self._cursor = None  # another member may move the offset meanwhile
+                # Another member may move the offset meanwhile: read again from it, and let
+                # late acknowledgements of what this member held move nothing.
+                self._cursor = None
+                self._delivered.clear()
+                self._acked.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return []
@@ -89,12 +101,20 @@ class MemorySubscription:
             )
         if events:
             self._cursor = events[-1].position
-        return [MemoryDelivery(to_message(event)) for event in events]
+        deliveries: list[Delivery] = [MemoryDelivery(to_message(event)) for event in events]
+        self._delivered.extend(delivery.message.position for delivery in deliveries)
+        return deliveries
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
-        if not deliveries:
+        for delivery in deliveries:
+            if self._delivered and delivery.message.position >= self._delivered[0]:
+                self._acked.add(delivery.message.position)
+        position = None
+        while self._delivered and self._delivered[0] in self._acked:
+            self._acked.discard(self._delivered[0])
+            position = self._delivered.popleft()
+        if position is None:
             return
-        position = max(delivery.message.position for delivery in deliveries)
         async with self._database.sessions() as session, session.begin():
             await repository.advance_group_offset(
                 session, group=self._group, position=position, at=utcnow()
