@@ -17,6 +17,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,7 @@ from tests.integration.bus.brokers import (
     tansu_binary,
     wait_for_port,
 )
+from tests.integration.bus.outages import Outage, start_private
 
 
 @pytest.fixture(scope="session")
@@ -117,3 +119,13 @@ async def bus(broker: Broker) -> AsyncIterator[Bus]:
             await broker.proxy.close()
         if broker.cleanup is not None:
             await broker.cleanup()
+
+
+@pytest.fixture(params=BROKERS)
+async def private_broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Outage]:
+    """A broker of this test's own (tests/integration/bus/outages.py), which it may take down."""
+    started = await start_private(request.param, tmp_path)
+    try:
+        yield started
+    finally:
+        await started.close()
