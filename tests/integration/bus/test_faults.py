@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -36,6 +37,8 @@ from haven.accounts.principal import Principal
 from haven.app import create_app
 from haven.db.session import Database
 from haven.events.bus import open_bus
+from haven.events.bus.base import BusError, Message
+from haven.events.bus.nats import NatsBus
 from haven.events.consumers import Consumer, load_consumers
 from haven.events.models import DeadLetter, Event, ProcessedEvent
 from haven.events.outbox import to_message
@@ -47,7 +50,7 @@ from haven.webhooks.delivery import run_deliveries
 from haven.webhooks.models import WebhookDelivery
 from tests.events.helpers import HANDLED, Recorder, effects, fast, running
 from tests.factories import Account, register
-from tests.integration.bus.outages import Outage
+from tests.integration.bus.outages import Outage, ProcessBroker, start_private
 from tests.support import advance, freeze_clock
 from tests.webhook_support import Receiver, create_webhook, free_port, start_receiver
 
@@ -432,3 +435,57 @@ async def test_a_webhook_failing_three_times_is_delivered_once(
     assert (delivery.status, delivery.attempts) == ("succeeded", 4)
     assert [entry["status_code"] for entry in delivery.attempt_log] == [500, 502, 503, 200]
     assert str(delivery.endpoint_id) == webhook["id"]
+
+
+# --- the NATS adapter after a server restart -------------------------------------------------
+
+
+async def test_after_a_nats_restart_a_new_holder_gets_the_unacknowledged_first(
+    tmp_path: Path,
+) -> None:
+    """JetStream serves messages never delivered before those whose ack_wait has not run
+    out, and a restarted server counts that wait again: without the adapter's wait, a
+    key's later events came before the earlier ones a lost fetch had taken."""
+    server = await start_private("nats", tmp_path)
+    assert isinstance(server, ProcessBroker)
+    bus = NatsBus(server.url(run_name()))
+    try:
+        sent = [
+            Message(str(uuid.uuid4()), "ws", "haven.task.updated", n, b"{}") for n in range(1, 9)
+        ]
+        await bus.publish(sent)
+        first = bus.subscribe("order")
+        [one] = await first.receive(max_messages=1, timeout=10)
+        await first.ack([one])
+        await first.close()
+        # A fetch whose messages never reached the member (a connection cut mid-fetch): a
+        # client of its own takes 2, 3 and 4 from the group and is gone.
+        lost = await nats.connect(f"nats://127.0.0.1:{server.port}")
+        try:
+            raw = await lost.jetstream().pull_subscribe_bind("order", stream=bus.stream)
+            taken = await raw.fetch(3, timeout=10)
+            assert [int((m.headers or {})["haven_position"]) for m in taken] == [2, 3, 4]
+        finally:
+            await lost.close()
+        await asyncio.sleep(0.5)  # the server stores the group's state (delivered, acked)
+        await server.stop()
+        await server.start()
+        second = bus.subscribe("order")
+        got: list[int] = []
+        deadline = time.monotonic() + PATIENCE
+        while not set(got) >= {2, 3, 4, 5, 6, 7, 8} and time.monotonic() < deadline:
+            try:
+                deliveries = await second.receive(max_messages=10, timeout=1)
+            except BusError:
+                await second.close()
+                second = bus.subscribe("order")
+                continue
+            got += [d.message.position for d in deliveries]
+            await second.ack(deliveries)
+        await second.close()
+    finally:
+        await bus.close()
+        await server.close()
+    first_seen = list(dict.fromkeys(got))
+    assert first_seen == sorted(first_seen), f"delivered in the order {got}"
+    assert set(got) >= {2, 3, 4, 5, 6, 7, 8}
