@@ -9,6 +9,9 @@ Each test gets its own names (topic, stream + subject prefix, key prefix), remov
 
 The brokers do not need the database, so the suite runs in the SQLite pass of `make test`
 (the default when HAVEN_TEST_DATABASE is unset) and skips itself in the PostgreSQL pass.
+The fault tests (test_faults.py) are the exception: they drive the whole pipeline on the
+test database, so they run in both passes, each on brokers of its own (`private_broker`,
+outages.py) that it may stop and start.
 """
 
 from __future__ import annotations
