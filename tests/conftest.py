@@ -19,7 +19,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from haven.accounts.active_users import active_users
 from haven.app import create_app
@@ -29,15 +28,10 @@ from haven.db.migrate import upgrade
 from haven.db.registry import metadata
 from haven.db.session import Database
 from haven.settings import Settings
+from haven.workspaces.access import access_hints
+from tests.databases import backend, postgres_url, run_admin
 from tests.factories import Account, register
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "HAVEN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def backend() -> str:
-    return "postgres" if os.environ.get("HAVEN_TEST_DATABASE") == "postgres" else "sqlite"
+from tests.support import TEST_SECRET_KEY
 
 
 @pytest.fixture(scope="session")
@@ -49,20 +43,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         return
     name = f"haven_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(run_admin(f'CREATE DATABASE "{name}"'))
+    url = postgres_url(name)
     try:
         upgrade(url)
         yield url
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(statement))
-    await engine.dispose()
+        asyncio.run(run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +57,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return Settings(
         database_url=database_url,
         data_dir=tmp_path_factory.mktemp("data"),
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        secret_key=TEST_SECRET_KEY,
         log_level="WARNING",
         login_failures_per_account=5,
         login_failures_per_ip=1000,
@@ -112,6 +99,7 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if limiter is not None:
         limiter.reset()
     active_users.reset()
+    access_hints.reset()
 
 
 @pytest.fixture

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import select
 
 from haven.core import clock
 from haven.db.session import Database
 from haven.events.models import Event
+
+# HAVEN_SECRET_KEY of the suite's app: signs its access tokens, seals its webhook secrets.
+TEST_SECRET_KEY: Final = "test-secret-key-that-is-long-enough-for-hs256"
 
 
 async def event_types(database: Database, *, subject_prefix: str = "") -> list[str]:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # is set (local receivers in development and tests).
     webhook_allow_private_targets: bool = False
     webhook_timeout_seconds: float = 10.0
+    # A PEM file of the CAs https:// receivers' certificates must chain to, instead of the
+    # public ones (certifi): for receivers behind a private CA. Never turns verification off.
+    webhook_ca_bundle: Path | None = None
     # A claimed delivery whose worker vanished is due again after this long.
     webhook_lease_seconds: float = 60.0
     # A receiver's Retry-After is honoured up to this long.
@@ -98,6 +101,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    def existing_secret_key(self) -> str | None:
+        """The configured key, or the one kept in the data folder; never a new one (for
+        migrations, which must convert data under the key the servers use)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        return path.read_text().strip() if path.exists() else None
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one generated once and kept in the data folder."""

@@ -238,7 +238,7 @@ async def test_removing_a_member_unassigns_their_tasks_in_that_workspace_only(
     assert (await _show(client, bob, at_home["id"]))["assignee_id"] == bob.id
 
 
-async def test_deleting_a_workspace_deletes_its_tasks_projects_and_tags_each_with_an_event(
+async def test_deleting_a_workspace_deletes_its_tasks_projects_tags_and_webhooks_with_events(
     client: httpx.AsyncClient, alice: Account, database: Database
 ) -> None:
     team = await make_workspace(client, alice)
@@ -248,6 +248,12 @@ async def test_deleting_a_workspace_deletes_its_tasks_projects_and_tags_each_wit
     task = await make_task(client, alice, workspace_id=team, tags=["ops"])
     subtask = await make_task(client, alice, parent_id=task["id"])
     tag = (await client.get("/tags", params={"workspace_id": team}, headers=alice.headers)).json()
+    webhook = await client.post(
+        "/webhooks",
+        json={"url": "https://93.184.216.34/in", "workspace_id": team},
+        headers=alice.headers,
+    )
+    assert webhook.status_code == 201, webhook.text
 
     deleted = await client.delete(f"/workspaces/{team}", headers=alice.headers)
 
@@ -257,6 +263,7 @@ async def test_deleting_a_workspace_deletes_its_tasks_projects_and_tags_each_wit
         (f"tasks/{subtask['id']}", "haven.task.deleted"),
         (f"projects/{project.json()['id']}", "haven.project.deleted"),
         (f"tags/{tag['items'][0]['id']}", "haven.tag.deleted"),
+        (f"webhooks/{webhook.json()['id']}", "haven.webhook.updated"),  # disabled
     ):
         assert (await event_types(database, subject_prefix=subject))[-1] == last
     assert (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).status_code == 404

@@ -29,6 +29,7 @@ from haven.portability import (
 )
 from tests.factories import Account, register
 from tests.ledger import Fold, Viewer, events_since, read_world
+from tests.support import TEST_SECRET_KEY
 
 Document = dict[str, Any]
 
@@ -130,7 +131,9 @@ async def export(database: Database, workspace_id: str | uuid.UUID) -> Document:
 
 async def import_(database: Database, document: Any, owner_email: str | None = None) -> Any:
     async with database.sessions() as session, session.begin():
-        return await import_workspace(session, document=document, owner_email=owner_email)
+        return await import_workspace(
+            session, document=document, owner_email=owner_email, secret_key=TEST_SECRET_KEY
+        )
 
 
 async def wipe(database: Database, *, keep_users: list[str]) -> None:

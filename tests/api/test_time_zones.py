@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import httpx
 import pytest
+from sqlalchemy import select
 
+from haven.db.session import Database
+from haven.tasks.models import Task
 from tests.factories import Account
 
 REFUSED = ["localtime", "posixrules", "Factory", "right/UTC", "posix/Europe/Berlin", "GMT+2"]
@@ -53,3 +59,21 @@ async def test_profiles_and_tasks_accept_the_same_iana_names(
     assert profile.status_code == 200, profile.text
     assert task.status_code == 201, task.text
     assert task.json()["timezone"] == zone
+
+
+async def test_instants_read_back_aware_in_utc_on_every_database(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    # UTCDateTime skips its per-value processing on asyncpg, which must then answer in UTC.
+    made = await client.post("/tasks", json={"title": "t"}, headers=alice.headers)
+    async with database.sessions() as session:
+        row = (
+            await session.execute(
+                select(Task.created_at, Task.updated_at).where(
+                    Task.id == uuid.UUID(made.json()["id"])
+                )
+            )
+        ).one()
+    for instant in row:
+        assert instant.tzinfo is not None
+        assert instant.utcoffset() == timedelta(0)

@@ -49,6 +49,8 @@ def test_only_builders_name_event_types_or_make_events() -> None:
 
 
 def test_every_type_in_the_catalog_is_documented() -> None:
+    """Named in both documents; tests/api/test_event_docs.py checks that each type's
+    documented data is what a real event of it carries."""
     types = [
         value
         for name, value in vars(catalog).items()

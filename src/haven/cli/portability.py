@@ -97,7 +97,12 @@ def import_(
 
     async def write() -> ImportReport:
         async with transaction(settings) as session:
-            return await import_workspace(session, document=document, owner_email=owner)
+            return await import_workspace(
+                session,
+                document=document,
+                owner_email=owner,
+                secret_key=settings.resolved_secret_key(),
+            )
 
     report = run(write())
     for warning in report.warnings:

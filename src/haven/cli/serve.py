@@ -58,7 +58,7 @@ def serve(
     if settings.is_sqlite if migrate is None else migrate:
         console.print("migrating the database …")
         prepare_sqlite_folder(settings)
-        change_schema(url, to="head")
+        change_schema(url, to="head", secret_key=settings.existing_secret_key())
 
     import uvicorn  # the server is only needed here; keep the other commands light
 

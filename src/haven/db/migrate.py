@@ -36,19 +36,39 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     return False
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, *, secret_key: str | None = None) -> Config:
+    """`secret_key`: the application key, for migrations that convert encrypted data
+    (read by `migration_secret_key`)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["secret_key"] = secret_key
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, secret_key: str | None = None) -> None:
+    command.upgrade(alembic_config(url, secret_key=secret_key), revision)
 
 
-def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+def downgrade(url: str, revision: str, *, secret_key: str | None = None) -> None:
+    command.downgrade(alembic_config(url, secret_key=secret_key), revision)
+
+
+def migration_secret_key(given: str | None, *, why: str) -> str:
+    """The application key a data migration encrypts or decrypts with: the one the caller
+    passed, else HAVEN_SECRET_KEY or the data folder's key; never a new one, since data
+    sealed under a key the servers do not have would be lost."""
+    if given:
+        return given
+    from haven.settings import Settings  # only data migrations need the settings
+
+    existing = Settings().existing_secret_key()
+    if existing is None:
+        raise RuntimeError(
+            f"{why} needs the server's secret key: set HAVEN_SECRET_KEY (or HAVEN_DATA_DIR "
+            "to the folder holding its secret_key) as for `haven serve`"
+        )
+    return existing
 
 
 @cache

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from haven.core.errors import ServiceUnavailable
 
@@ -115,13 +117,33 @@ def _takes_write_session(route: Any) -> bool:
 
 def autocommit_engine(app: FastAPI) -> AsyncEngine:
     """The database's engine in autocommit mode (same pool), made once per app."""
-    engine: AsyncEngine | None = getattr(app.state, "autocommit_engine", None)
-    if engine is None:
-        database: Database = app.state.database
-        engine = app.state.autocommit_engine = database.engine.execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
-    return engine
+    database: Database = app.state.database
+    return _autocommit_twin(database.engine)
+
+
+_AUTOCOMMIT_TWINS: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit_twin(engine: AsyncEngine) -> AsyncEngine:
+    twin = _AUTOCOMMIT_TWINS.get(engine)
+    if twin is None:
+        twin = _AUTOCOMMIT_TWINS[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return twin
+
+
+@asynccontextmanager
+async def statement_alone(session: AsyncSession) -> AsyncIterator[AsyncConnection]:
+    """A connection of `session`'s engine outside its transaction, in autocommit: for a write
+    that is one statement, which then commits by itself, without BEGIN and COMMIT round trips.
+
+    Only before the session's first statement: it holds no connection yet, so the request
+    never waits for a second connection while holding one (see `read_session`).
+    """
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("statement_alone needs a session bound to an engine")
+    async with _autocommit_twin(bind).connect() as connection:
+        yield connection
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:

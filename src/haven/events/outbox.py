@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.core.clock import utcnow
 from haven.core.http import dump_json
 from haven.core.ids import new_id
+from haven.db.session import statement_alone
 from haven.events import repository
 from haven.events.bus.base import MAX_BODY_BYTES, Message
 from haven.events.models import Event
-from haven.events.signals import WROTE_EVENTS
+from haven.events.signals import WROTE_EVENTS, events_committed
 
 # A resource as its API shows it (ids and instants not yet JSON), e.g. GET /tasks/{id}.
 State = Mapping[str, object]
@@ -97,6 +98,23 @@ async def record_with(session: AsyncSession, event: DomainEvent, *, change: Chan
         session, _columns(event), change=change.statement, parameters=change.parameters
     )
     session.info[WROTE_EVENTS] = True
+
+
+async def record_alone(session: AsyncSession, event: DomainEvent, *, change: Change) -> bool:
+    """Run a guarded `change` and write its event in one statement that commits on its own,
+    outside the session's transaction (PostgreSQL; `db.session.statement_alone`).
+
+    For a change that is the whole write: it spares the transaction's BEGIN and COMMIT. The
+    change selects its row from a guard (an access check) and returns it; where the guard
+    gives no row, nothing is written, no event either, and this answers False.
+    """
+    async with statement_alone(session) as connection:
+        wrote = await repository.insert_event_after(
+            connection, _columns(event), change=change.statement, parameters=change.parameters
+        )
+    if wrote:
+        events_committed.ring()
+    return wrote
 
 
 async def record_all(session: AsyncSession, events: Iterable[DomainEvent]) -> None:

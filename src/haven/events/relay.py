@@ -15,8 +15,10 @@ Each batch is one transaction:
 3. order the batch: by id, except that each subject's events take that subject's slots in
    entity-version order;
 4. give them positions last + 1, last + 2, ... (gap-free, increasing);
-5. publish them, in that order, through the Bus;
-6. commit (with a NOTIFY on PostgreSQL, a signal in-process: the memory bus's wake-up).
+5. publish them, in that order, through the Bus (while step 4's UPDATE runs: a batch costs
+   the longer of the two round trips; on SQLite see below);
+6. once the broker accepted all of them, commit (with a NOTIFY on PostgreSQL, a signal
+   in-process: the memory bus's wake-up).
 
 On SQLite a transaction holds the database's only write lock, so steps 2-4 are reads outside
 any transaction, the publish comes next, and a short transaction then writes the positions
@@ -124,15 +126,24 @@ class Relay:
             ordered, messages = await self._next_batch(session)
             if not messages:
                 return 0
-            await repository.assign_positions(
-                session,
-                [
-                    (event.id, message.position)
-                    for event, message in zip(ordered, messages, strict=True)
-                ],
-            )
-            await repository.announce_positions(session)
-            await self._bus.publish(messages)
+            # The broker and the database work at the same time: the batch costs the longer
+            # of the two round trips, not their sum. Nothing commits before the broker has
+            # accepted every message, and a failed numbering waits for the publish to end
+            # (a batch published and not committed is published again: at least once).
+            publishing = asyncio.ensure_future(self._bus.publish(messages))
+            try:
+                await repository.assign_positions(
+                    session,
+                    [
+                        (event.id, message.position)
+                        for event, message in zip(ordered, messages, strict=True)
+                    ],
+                )
+                await repository.announce_positions(session)
+            except BaseException:
+                await asyncio.gather(publishing, return_exceptions=True)
+                raise
+            await publishing
         positions_assigned.ring()
         self.published += len(messages)
         return len(messages)

@@ -87,6 +87,31 @@ async def insert_event_with(
         await connection.execute(insert(Event), row)
 
 
+@lru_cache(maxsize=32)
+def _event_after(change: Insert) -> Insert:
+    """`change` (an INSERT ... RETURNING) as a CTE, and the event's INSERT selecting from it:
+    the event is written only when the change wrote its row (PostgreSQL)."""
+    written = change.cte("change")
+    values = select(
+        *(bindparam(f"event_{c.key}", type_=c.type) for c in _EVENT_COLUMNS)
+    ).select_from(written)
+    return insert(Event).from_select([c.key for c in _EVENT_COLUMNS], values).returning(Event.id)
+
+
+async def insert_event_after(
+    connection: AsyncConnection,
+    row: Mapping[str, Any],
+    *,
+    change: Insert,
+    parameters: Mapping[str, Any],
+) -> bool:
+    """Run a guarded INSERT ... RETURNING and, if it wrote its row, insert its event: one
+    statement (PostgreSQL). Whether it wrote."""
+    event_parameters = {f"event_{name}": value for name, value in row.items()}
+    result = await connection.execute(_event_after(change), {**parameters, **event_parameters})
+    return result.first() is not None
+
+
 async def insert_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many events in one statement (batched into multi-row VALUES by the driver)."""
     await session.execute(insert(Event), list(rows))
@@ -132,9 +157,31 @@ async def unpublished_of_subjects(
     return list((await session.scalars(query)).all())
 
 
+# One statement for a whole batch: the executemany below sends an UPDATE per event, and
+# PostgreSQL runs each on its own (500 executor starts per relay batch, the relay's largest
+# cost in benchmarks/event_pipeline.py).
+_ASSIGN_POSITIONS_PG = text(
+    "UPDATE events SET position = batch.position"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:positions AS bigint[])) AS batch(id, position)"
+    " WHERE events.id = batch.id"
+)
+
+
 async def assign_positions(
     session: AsyncSession, positions: Sequence[tuple[uuid.UUID, int]]
 ) -> None:
+    if not positions:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            _ASSIGN_POSITIONS_PG,
+            {
+                "ids": [event_id for event_id, _ in positions],
+                "positions": [position for _, position in positions],
+            },
+        )
+        return
     table = cast(Table, Event.__table__)
     # Core, not the ORM: one executemany, no identity-map bookkeeping.
     statement = (
@@ -142,7 +189,6 @@ async def assign_positions(
         .where(table.c.id == bindparam("b_id"))
         .values(position=bindparam("b_position"))
     )
-    connection = await session.connection()
     await connection.execute(
         statement, [{"b_id": event_id, "b_position": position} for event_id, position in positions]
     )

@@ -27,9 +27,12 @@ from haven.portability.values import chunks, user_columns
 
 
 async def import_workspace(
-    session: AsyncSession, *, document: object, owner_email: str | None = None
+    session: AsyncSession, *, document: object, secret_key: str, owner_email: str | None = None
 ) -> ImportReport:
     """Recreate an exported workspace with the same ids, in the caller's transaction.
+
+    `secret_key` is this server's (Settings.resolved_secret_key()): what an import stores
+    encrypted, it encrypts under that key.
 
     Raises InvalidExport for a document this version cannot read, WorkspaceExists when the
     workspace or any of its rows is already here, NotFound for an unknown owner email.
@@ -51,6 +54,7 @@ async def import_workspace(
         workspace_id=parsed.workspace_id,
         owner_id=await _owner_id(session, owner_email),
         report=report,
+        secret_key=secret_key,
     )
 
     plan: list[tuple[Section, list[Row]]] = []

@@ -47,6 +47,9 @@ class ImportContext:
     # The user --owner named, already found in this database.
     owner_id: uuid.UUID | None
     report: ImportReport
+    # This server's secret key (Settings.resolved_secret_key()), for what is stored
+    # encrypted under it, such as webhook signing secrets.
+    secret_key: str
 
 
 # Reorders a section's parsed rows (before any database work), or raises InvalidExport.

@@ -74,12 +74,16 @@ async def task_for(
             session, principal, workspace_id=task.workspace_id, write=False, what="task"
         )
         return task
-    # A write locks the task and reads the caller's role and users row in the same statement.
+    # A write locks the task and reads the caller's role and users row in the same statement,
+    # holding the membership until commit (the role cannot change under the write). A write
+    # that may reach the trash holds the workspace too: restoring a task must not race the
+    # workspace's deletion, which only trashes live tasks.
     row = await repo.lock_task_with_access(
         session,
         task_id,
         user_id=principal.user_id,
         access_columns=workspaces.caller_access_columns,
+        keep_workspace=include_deleted,
     )
     if row is None:
         raise NotFound("task not found")

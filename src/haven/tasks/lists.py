@@ -13,7 +13,7 @@ from typing import Any
 
 from haven.core.errors import ValidationFailed
 from haven.tasks.models import FAR_FUTURE, FAR_PAST
-from haven.tasks.schemas import SORT_FIELDS
+from haven.tasks.schemas import SORT_FIELDS, TASK_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,23 +59,29 @@ def parse_sort(sort: str | None) -> list[SortKey]:
     return keys
 
 
-def cursor_values(row: Any, sort: Sequence[SortKey]) -> list[Any]:
-    """The values of a row's sort keys (plus its id), as they go into a cursor."""
+def cursor_values(row: Sequence[Any], sort: Sequence[SortKey]) -> list[Any]:
+    """The values of a row's sort keys (plus its id), as they go into a cursor.
+
+    `row` holds TASK_COLUMNS' values in their order (a result row of the driver's or of
+    SQLAlchemy's: read by position, which both take)."""
     values: list[Any] = []
     for key in sort:
         if key.field in ("due", "start"):
-            value = row.due_at if key.field == "due" else row.start_at
+            value = row[_AT["due_at" if key.field == "due" else "start_at"]]
             if value is None:
                 value = FAR_PAST if key.descending else FAR_FUTURE
             values.append(value.isoformat())
         elif key.field == "title":
-            values.append(row.title.lower())
+            values.append(row[_AT["title"]].lower())
         elif key.field in ("created_at", "updated_at"):
-            values.append(getattr(row, key.field).isoformat())
+            values.append(row[_AT[key.field]].isoformat())
         else:
-            values.append(getattr(row, key.field))
-    values.append(str(row.id))
+            values.append(row[_AT[key.field]])
+    values.append(str(row[_AT["id"]]))
     return values
+
+
+_AT = {name: index for index, name in enumerate(TASK_COLUMNS)}
 
 
 def decode_cursor_values(values: Sequence[Any], sort: Sequence[SortKey]) -> list[Any]:

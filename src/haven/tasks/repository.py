@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     CTE,
     BindParameter,
     ColumnElement,
+    Insert,
     Select,
     SQLColumnExpression,
     String,
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
 from haven.db.base import UTCDateTime
+from haven.db.driver import fetch_all
 from haven.events.outbox import Change
 from haven.tasks.lists import SortKey, TaskFilters
 from haven.tasks.models import (
@@ -331,7 +333,7 @@ async def list_tasks(
     sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Sequence[Any]]:
     """A page of the tasks in the viewer's workspaces (`workspace_ids_for` says which).
 
     The accounts and tags modules lend the conditions on their tables (which workspaces a
@@ -411,10 +413,9 @@ async def list_tasks(
     statement = _list_statement(shape)
     # Only the parameters this shape uses: unused ones would be an error.
     used = _used(statement, values)
-    # Core execution on the session's connection: plain rows, without the ORM loading layer.
-    result = await connection.execute(statement, used)
-    rows: Sequence[Row[Any]] = result.all()
-    return rows
+    # On the session's connection, and for a read on the driver itself (db.driver): plain
+    # rows, without the ORM's loading layer nor, where it changes nothing, SQLAlchemy's.
+    return await fetch_all(connection, statement, used)
 
 
 def _used(statement: Select[Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -431,34 +432,56 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return await session.get(Task, task_id)
 
 
-# Every write to a task starts here: built once, with a bind parameter.
-_LOCK_TASK = select(Task).where(Task.id == bindparam("task_id")).with_for_update()
+async def workspace_of_task(session: AsyncSession, task_id: uuid.UUID) -> uuid.UUID | None:
+    """The workspace a task (live or in the trash) is in, read without a lock."""
+    connection = await session.connection()
+    found: uuid.UUID | None = await connection.scalar(
+        select(tasks_table.c.workspace_id).where(tasks_table.c.id == task_id)
+    )
+    return found
 
 
-async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
-    """Load a task for a write; on PostgreSQL the row stays locked until commit."""
-    task: Task | None = (await session.scalars(_LOCK_TASK, {"task_id": task_id})).first()
-    return task
+class AccessColumns(Protocol):
+    """Given a workspace id column, the columns that tell a caller's access to it (bound as
+    `user_id`), locking what `keep` and `keep_workspace` say:
+    `haven.workspaces.access.caller_access_columns`."""
+
+    def __call__(
+        self, workspace_id: ColumnElement[uuid.UUID], *, keep: bool, keep_workspace: bool
+    ) -> tuple[ColumnElement[Any], ...]: ...
+
+    def __hash__(self) -> int: ...  # a key of the statement cache
 
 
-AccessColumns = Callable[[ColumnElement[uuid.UUID]], tuple[ColumnElement[Any], ...]]
-"""Given a workspace id column, the columns that tell a caller's access to it (bound as
-`user_id`): `haven.workspaces.access.caller_access_columns`."""
-
-
+# Every write to a task starts here: built once per shape, with bind parameters.
 @lru_cache(maxsize=4)
-def _lock_with_access(access_columns: AccessColumns) -> Select[Any]:
+def _lock_with_access(access_columns: AccessColumns, keep_workspace: bool) -> Select[Any]:
     workspace_id: ColumnElement[uuid.UUID] = Task.__table__.c.workspace_id
-    columns: list[Any] = [Task, *access_columns(workspace_id)]
+    access = access_columns(workspace_id, keep=True, keep_workspace=keep_workspace)
+    columns: list[Any] = [Task, *access]
     return select(*columns).where(Task.id == bindparam("task_id")).with_for_update(of=Task)
 
 
 async def lock_task_with_access(
-    session: AsyncSession, task_id: uuid.UUID, *, user_id: uuid.UUID, access_columns: AccessColumns
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    access_columns: AccessColumns,
+    keep_workspace: bool = False,
 ) -> tuple[Task, tuple[Any, ...]] | None:
-    """lock_task, and in the same statement the caller's access: (task, access columns)."""
+    """Load a task for a write, and in the same statement the caller's access: (task, access
+    columns). On PostgreSQL the task row stays locked until commit, and so (shared) does the
+    caller's membership, and the workspace row with `keep_workspace`.
+
+    The membership (and workspace) is locked before the task, by the access subquery: when
+    the statement waits for the task's row, the role it answers is still the committed one,
+    and a role change or removal waits for this write, never the other way round (they lock
+    the membership before any task). Read in the subquery without the lock, the role would
+    come from the statement's snapshot, taken before the wait.
+    """
     result = await session.execute(
-        _lock_with_access(access_columns), {"task_id": task_id, "user_id": user_id}
+        _lock_with_access(access_columns, keep_workspace), {"task_id": task_id, "user_id": user_id}
     )
     row: Row[Any] | None = result.first()
     if row is None:
@@ -674,6 +697,38 @@ def task_insert(task: Task) -> Change:
     """
     values = {column.key: getattr(task, column.key) for column in tasks_table.columns}
     return Change(statement=_INSERT_TASK, parameters=values)
+
+
+def task_insert_guarded(task: Task, guard: Select[tuple[uuid.UUID]]) -> Change:
+    """`task_insert` for one statement that checks the caller's access itself (PostgreSQL).
+
+    The row is selected from `guard` (`workspaces.access.access_guard`, whose parameters the
+    caller adds), which also gives its workspace: no row there, no task. A task with this id
+    already there is left alone. Either way nothing is returned, and the caller goes the long
+    way to learn why.
+    """
+    values = {column.key: getattr(task, column.key) for column in tasks_table.columns}
+    del values["workspace_id"]
+    return Change(statement=_guarded_task_insert(guard), parameters=values)
+
+
+@lru_cache(maxsize=8)
+def _guarded_task_insert(guard: Select[tuple[uuid.UUID]]) -> Insert:
+    allowed = guard.cte("guard")
+    row = select(
+        *(
+            allowed.c.workspace_id
+            if column.key == "workspace_id"
+            else bindparam(column.key, type_=column.type)
+            for column in tasks_table.columns
+        )
+    ).select_from(allowed)
+    return (
+        postgresql.insert(Task)
+        .from_select([column.key for column in tasks_table.columns], row)
+        .on_conflict_do_nothing(index_elements=[tasks_table.c.id])
+        .returning(tasks_table.c.id)
+    )
 
 
 async def link_task_tags(

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.accounts import authn
 from haven.accounts.authz import Role
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events.outbox import changes_between, record_now, record_with
+from haven.events.outbox import changes_between, record_alone, record_now, record_with
 from haven.projects import service as projects
 from haven.tags import service as tags_service
 from haven.tasks import bulk, series
@@ -59,17 +60,22 @@ async def _resolve_workspace(
     """The workspace the parent, project or workspace_id name; None means the personal one."""
     candidates: list[uuid.UUID] = []
     if data.parent_id is not None:
-        parent = await repo.lock_parent(session, data.parent_id)
+        # The caller's membership is held before the parent is locked: a member's removal
+        # takes them in that order (the membership, then the tasks it unassigns), and the
+        # other order could deadlock with it.
+        workspace_id = await repo.workspace_of_task(session, data.parent_id)
         if (
-            parent is None
-            or parent.deleted_at is not None
+            workspace_id is None
             or await workspaces.role_in(
-                session, user_id=principal.user_id, workspace_id=parent.workspace_id
+                session, user_id=principal.user_id, workspace_id=workspace_id, keep=True
             )
             is None
         ):
             raise NotFound("parent task not found")
-        candidates.append(parent.workspace_id)
+        parent = await repo.lock_parent(session, data.parent_id)
+        if parent is None or parent.deleted_at is not None or parent.workspace_id != workspace_id:
+            raise NotFound("parent task not found")
+        candidates.append(workspace_id)
     if data.project_id is not None:
         candidates.append(
             await projects.workspace_of(session, principal=principal, project_id=data.project_id)
@@ -88,6 +94,9 @@ async def create_task(
 ) -> tuple[Task, bool]:
     """Create a task; (task, created). A retried create with the same id returns the first."""
     require_scope(principal, write=True)
+    written = await _create_in_one_statement(session, principal=principal, data=data)
+    if written is not None:
+        return written, True
     if data.id is not None:
         existing = await repo.get_task(session, data.id)
         if existing is not None:
@@ -104,12 +113,70 @@ async def create_task(
         at_least=Role.MEMBER,
     )
     workspace_id = access.workspace_id
-    zone = data.timezone or access.timezone
     if data.assignee_id is not None:
         await _ensure_member(session, workspace_id=workspace_id, user_id=data.assignee_id)
+    task = await _new_task(
+        data, principal=principal, workspace_id=workspace_id, caller_zone=access.timezone
+    )
+    tags = await tags_service.tags_named(
+        session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
+    )
+    task.tag_names = [tag.name for tag in tags]
+    created = task_events.created(task, actor=principal.actor)
+    await record_with(session, created, change=repo.task_insert(task))
+    await repo.link_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
+    if data.reminders:
+        for reminder in data.reminders:
+            new_reminder(session, task, reminder)
+        await session.flush()
+    return task, True
 
+
+async def _create_in_one_statement(
+    session: AsyncSession, *, principal: Principal, data: TaskCreate
+) -> Task | None:
+    """The common create (no parent, project, assignee, tags or reminders) as one statement
+    that checks the caller's access itself and commits on its own (PostgreSQL): one round
+    trip instead of BEGIN, the access check, the insert and COMMIT.
+
+    It needs what an earlier create of the caller's found (`workspaces.access_hints`): the
+    workspace's id and the caller's zone. The statement checks them again with the caller's
+    role, so where anything changed (or the id is taken) it writes nothing, and the create
+    goes the long way, which answers or refuses exactly as it always does. None then.
+    """
+    if (
+        session.get_bind().dialect.name != "postgresql"
+        or data.parent_id is not None
+        or data.project_id is not None
+        or data.assignee_id is not None
+        or data.tags
+        or data.reminders
+    ):
+        return None
+    hint = workspaces.access_hints.get(principal.user_id, data.workspace_id)
+    if hint is None:
+        return None
+    task = await _new_task(
+        data, principal=principal, workspace_id=hint.workspace_id, caller_zone=hint.timezone
+    )
+    guard = workspaces.access_guard(at_least=Role.MEMBER, personal=data.workspace_id is None)
+    change = repo.task_insert_guarded(task, guard)
+    parameters = {**change.parameters, **workspaces.guard_parameters(principal, hint)}
+    created = task_events.created(task, actor=principal.actor)
+    if not await record_alone(session, created, change=replace(change, parameters=parameters)):
+        workspaces.access_hints.forget(principal.user_id, data.workspace_id)
+        return None
+    # The guard read the caller's account active in the write's own statement.
+    authn.confirm_active(session, principal, active=True)
+    return task
+
+
+async def _new_task(
+    data: TaskCreate, *, principal: Principal, workspace_id: uuid.UUID, caller_zone: str
+) -> Task:
+    """The task `data` describes, every column set (it is written with one plain INSERT)."""
     now = utcnow()
-    # Every column is set here: the task is written with one plain INSERT, not flushed.
+    zone = data.timezone or caller_zone
     task = Task(
         id=data.id or new_id(),
         workspace_id=workspace_id,
@@ -153,18 +220,7 @@ async def create_task(
     if data.recurrence is not None:
         await series.apply_recurrence(task, series.recurrence_from(data.recurrence))
         await series.check_series(task)
-    tags = await tags_service.tags_named(
-        session, workspace_id=workspace_id, names=data.tags, actor=principal.actor
-    )
-    task.tag_names = [tag.name for tag in tags]
-    created = task_events.created(task, actor=principal.actor)
-    await record_with(session, created, change=repo.task_insert(task))
-    await repo.link_task_tags(session, task_id=task.id, tag_ids=[tag.id for tag in tags])
-    if data.reminders:
-        for reminder in data.reminders:
-            new_reminder(session, task, reminder)
-        await session.flush()
-    return task, True
+    return task
 
 
 async def _ensure_member(
@@ -321,7 +377,7 @@ async def list_tasks(
     sort: Sequence[SortKey],
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Sequence[Any]]:
     """Up to `limit` tasks the caller may see, as plain rows of TASK_COLUMNS."""
     require_scope(principal, write=False)
     return await repo.list_tasks(
@@ -343,7 +399,7 @@ async def list_subtasks(
     task_id: uuid.UUID,
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Sequence[Any]]:
     """Up to `limit` of a task's direct subtasks, oldest first (the task list, filtered)."""
     await task_for(session, principal, task_id, write=False)
     return await list_tasks(

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import ssl
 import time
 import uuid
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -34,7 +35,7 @@ from haven.settings import Settings
 from haven.webhooks import events as webhook_events
 from haven.webhooks import repository as repo
 from haven.webhooks import signing, ssrf
-from haven.webhooks.models import WebhookEndpoint
+from haven.webhooks.models import WebhookDelivery, WebhookEndpoint
 from haven.webhooks.service import secrets_in_use
 
 log = structlog.get_logger("haven.webhooks")
@@ -51,6 +52,8 @@ USER_AGENT: Final = "Haven-Webhooks/1"
 class DeliveryPolicy:
     """How deliveries are sent and retried; tests shorten the schedule and the windows."""
 
+    # Opens the sealed signing secrets (derived from HAVEN_SECRET_KEY).
+    keys: signing.SigningSecrets = field(kw_only=True)
     schedule: tuple[float, ...] = RETRY_SCHEDULE
     timeout_seconds: float = 10.0
     lease_seconds: float = 60.0
@@ -60,10 +63,15 @@ class DeliveryPolicy:
     allow_private_targets: bool = False
     batch_size: int = 20
     poll_seconds: float = 1.0
+    # PEM file of the CAs an https:// receiver's certificate must chain to; None: the
+    # public CAs httpx ships (certifi). Certificates are verified either way.
+    ca_bundle: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
         return cls(
+            keys=signing.signing_secrets(settings.resolved_secret_key()),
+            ca_bundle=str(settings.webhook_ca_bundle) if settings.webhook_ca_bundle else None,
             timeout_seconds=settings.webhook_timeout_seconds,
             lease_seconds=settings.webhook_lease_seconds,
             max_retry_after_seconds=settings.webhook_max_retry_after_seconds,
@@ -86,6 +94,8 @@ class Claimed:
     secrets: tuple[str, ...]
     event_id: str
     payload: dict[str, Any]
+    # Why the secrets could not be opened (the attempt then sends nothing).
+    unreadable: str | None = None
 
 
 @dataclass(slots=True)
@@ -107,7 +117,11 @@ def new_http_client(policy: DeliveryPolicy) -> httpx.AsyncClient:
     proxy would connect to the name, not to the checked address), and no kept-alive
     connections: a pool keyed by address could carry one host's request over a TLS
     connection verified for another host at the same address."""
+    verify: ssl.SSLContext | bool = (
+        ssl.create_default_context(cafile=policy.ca_bundle) if policy.ca_bundle else True
+    )
     return httpx.AsyncClient(
+        verify=verify,
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(policy.timeout_seconds),
@@ -163,18 +177,31 @@ async def _claim(database: Database, policy: DeliveryPolicy) -> list[Claimed]:
             lease_until=now + timedelta(seconds=policy.lease_seconds),
             token=token,
         )
-        return [
-            Claimed(
-                delivery_id=delivery.id,
-                endpoint_id=endpoint.id,
-                token=token,
-                url=endpoint.url,
-                secrets=tuple(secrets_in_use(endpoint, now=now)),
-                event_id=str(delivery.event_id),
-                payload=dict(delivery.payload),
-            )
-            for delivery, endpoint in rows
-        ]
+        return [_claimed(delivery, endpoint, token, policy, now=now) for delivery, endpoint in rows]
+
+
+def _claimed(
+    delivery: WebhookDelivery,
+    endpoint: WebhookEndpoint,
+    token: uuid.UUID,
+    policy: DeliveryPolicy,
+    *,
+    now: datetime,
+) -> Claimed:
+    try:
+        opened, unreadable = tuple(secrets_in_use(endpoint, now=now, keys=policy.keys)), None
+    except signing.SecretUnreadable as exc:
+        opened, unreadable = (), str(exc)
+    return Claimed(
+        delivery_id=delivery.id,
+        endpoint_id=endpoint.id,
+        token=token,
+        url=endpoint.url,
+        secrets=opened,
+        event_id=str(delivery.event_id),
+        payload=dict(delivery.payload),
+        unreadable=unreadable,
+    )
 
 
 async def _attempt_all(
@@ -204,6 +231,10 @@ async def attempt(
 ) -> Outcome:
     """POST one delivery once, to an address checked just now; never raises."""
     outcome = Outcome(started_at=utcnow())
+    if claimed.unreadable is not None:
+        # Retried: the operator may put the right HAVEN_SECRET_KEY back.
+        outcome.error = claimed.unreadable[:500]
+        return outcome
     began = time.perf_counter()
     try:
         target = await ssrf.resolve_target(
@@ -414,6 +445,6 @@ async def _disable(
         ),
     )
     await repo.fail_pending(
-        session, endpoint_id=endpoint.id, now=now, reason="the webhook was disabled"
+        session, endpoint_ids=[endpoint.id], now=now, reason="the webhook was disabled"
     )
     log.warning("webhook disabled after failures", webhook_id=str(endpoint.id))

@@ -25,7 +25,9 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Versioned, Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     # Why Haven disabled it (None when enabled, or when a person disabled it).
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
-    # The signing secret (whsec_...), and the one it replaced while both are valid.
+    # The signing secret, and the one it replaced while both are valid: sealed
+    # (signing.SigningSecrets, AES-GCM under a key derived from HAVEN_SECRET_KEY), never
+    # the plain whsec_ value.
     secret: Mapped[str] = mapped_column(String(100))
     previous_secret: Mapped[str | None] = mapped_column(String(100))
     previous_secret_expires_at: Mapped[datetime | None]

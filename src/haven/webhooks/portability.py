@@ -1,7 +1,10 @@
 """How a workspace's webhooks travel in a workspace export (haven.portability).
 
-Secrets never leave: an imported webhook gets a fresh secret and arrives disabled, since
-its receiver knows only the old secret and the other Haven may still be sending to it.
+Secrets never leave, not even sealed (they are sealed under this server's key, which the
+other Haven does not have): an imported webhook gets a fresh secret, sealed under the
+importing server's key, and arrives disabled, since its receiver knows only the old secret
+and the other Haven may still be sending to it. Nobody is shown that fresh secret: rotating
+it is how the owner gets one to give the receiver.
 Deliveries travel as the log they are; one still pending is not sent from here.
 """
 
@@ -17,8 +20,9 @@ IMPORTED = "imported from another Haven: rotate the secret, then enable it"
 
 
 async def disabled_with_fresh_secrets(context: ImportContext, rows: list[Row]) -> list[Row]:
+    keys = signing.signing_secrets(context.secret_key)
     for row in rows:
-        row["secret"] = signing.new_secret()
+        row["secret"] = keys.seal(signing.new_secret(), endpoint_id=row["id"])
         row["previous_secret"] = None
         row["previous_secret_expires_at"] = None
         if row["enabled"]:

@@ -33,6 +33,21 @@ async def lock_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> Webhoo
     return endpoint
 
 
+async def lock_endpoints_in(
+    session: AsyncSession, workspace_id: uuid.UUID
+) -> Sequence[WebhookEndpoint]:
+    """Every endpoint of a workspace, locked until commit on PostgreSQL (in id order, so two
+    writers of the same endpoints never wait for each other crosswise)."""
+    query = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.workspace_id == workspace_id)
+        .order_by(WebhookEndpoint.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def count_endpoints(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     query = select(func.count()).where(WebhookEndpoint.workspace_id == workspace_id)
     return int((await session.scalar(query)) or 0)
@@ -155,13 +170,22 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Webhoo
 
 
 async def fail_pending(
-    session: AsyncSession, *, endpoint_id: uuid.UUID, now: datetime, reason: str
+    session: AsyncSession, *, endpoint_ids: Sequence[uuid.UUID], now: datetime, reason: str
 ) -> None:
-    """Give up every pending delivery of an endpoint (it was disabled)."""
+    """Give up every pending delivery of these endpoints (they were disabled). An attempt a
+    worker already has on the wire may still arrive; its result is not recorded."""
+    if not endpoint_ids:
+        return
     await session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == PENDING)
-        .values(status="failed", next_attempt_at=None, finished_at=now, last_error=reason)
+        .where(WebhookDelivery.endpoint_id.in_(endpoint_ids), WebhookDelivery.status == PENDING)
+        .values(
+            status="failed",
+            next_attempt_at=None,
+            lease_token=None,
+            finished_at=now,
+            last_error=reason,
+        )
     )
 
 

@@ -23,7 +23,7 @@ from haven.core.pagination import (
 )
 from haven.db.session import ReadSession, WriteSession
 from haven.settings import Settings
-from haven.webhooks import service
+from haven.webhooks import service, signing
 from haven.webhooks.schemas import (
     DeliveryOut,
     TestDelivery,
@@ -42,6 +42,12 @@ router = APIRouter(tags=["webhooks"])
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _keys(request: Request) -> signing.SigningSecrets:
+    """What seals secrets at rest: derived from the app's one secret key (HAVEN_SECRET_KEY)."""
+    application_key: str = request.app.state.secret_key
+    return signing.signing_secrets(application_key)
 
 
 @router.get("/webhooks", summary="List a workspace's webhooks", response_model=Page[WebhookOut])
@@ -83,6 +89,7 @@ async def create_webhook(
         principal=principal,
         data=data,
         allow_private_targets=_settings(request).webhook_allow_private_targets,
+        keys=_keys(request),
     )
     return json_response(
         {**webhook_to_dict(endpoint), "secret": secret},
@@ -161,6 +168,7 @@ async def rotate_secret(
         webhook_id=webhook_id,
         if_match=parse_if_match(if_match),
         overlap=timedelta(hours=_settings(request).webhook_secret_overlap_hours),
+        keys=_keys(request),
     )
     body = {
         "secret": secret,

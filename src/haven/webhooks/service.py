@@ -85,13 +85,15 @@ def _ensure_version(endpoint: WebhookEndpoint, if_match: int | None) -> None:
     )
 
 
-def secrets_in_use(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
-    """The secrets a delivery is signed with now: the current one, and the previous one
-    while its overlap lasts."""
-    valid = [endpoint.secret]
+def secrets_in_use(
+    endpoint: WebhookEndpoint, *, now: datetime, keys: signing.SigningSecrets
+) -> list[str]:
+    """The secrets a delivery is signed with now, opened: the current one, and the previous
+    one while its overlap lasts. Raises signing.SecretUnreadable."""
+    valid = [keys.open(endpoint.secret, endpoint_id=endpoint.id)]
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret and expires is not None and expires > now:
-        valid.append(endpoint.previous_secret)
+        valid.append(keys.open(endpoint.previous_secret, endpoint_id=endpoint.id))
     return valid
 
 
@@ -101,6 +103,7 @@ async def create_webhook(
     principal: Principal,
     data: WebhookCreate,
     allow_private_targets: bool,
+    keys: signing.SigningSecrets,
     resolver: ssrf.Resolver = ssrf.system_resolver,
 ) -> tuple[WebhookEndpoint, str | None]:
     """(endpoint, secret): the secret only for a new endpoint; a retried create gets None."""
@@ -127,15 +130,16 @@ async def create_webhook(
     if await repo.count_endpoints(session, access.workspace_id) >= MAX_ENDPOINTS_PER_WORKSPACE:
         raise Conflict(f"a workspace has at most {MAX_ENDPOINTS_PER_WORKSPACE} webhooks")
     secret = signing.new_secret()
+    endpoint_id = data.id or new_id()
     endpoint = WebhookEndpoint(
-        id=data.id or new_id(),
+        id=endpoint_id,
         workspace_id=access.workspace_id,
         url=data.url,
         event_types=list(data.event_types),
         description=data.description,
         enabled=data.enabled,
         disabled_reason=None,
-        secret=secret,
+        secret=keys.seal(secret, endpoint_id=endpoint_id),
         previous_secret=None,
         previous_secret_expires_at=None,
         failing_since=None,
@@ -212,15 +216,27 @@ async def rotate_secret(
     webhook_id: uuid.UUID,
     if_match: int | None,
     overlap: timedelta,
+    keys: signing.SigningSecrets,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new secret; the one it replaces stays valid for `overlap` (both signatures sent)."""
+    """A new secret; the one it replaces stays valid for `overlap` (both signatures sent).
+
+    A replaced secret that no longer opens (HAVEN_SECRET_KEY changed) cannot sign anything:
+    it is dropped, so the new secret alone signs from now on.
+    """
     endpoint = await _manageable(session, principal, webhook_id, write=True)
     _ensure_version(endpoint, if_match)
     before = webhook_events.snapshot(endpoint)
     secret = signing.new_secret()
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = utcnow() + overlap
-    endpoint.secret = secret
+    try:
+        keys.open(endpoint.secret, endpoint_id=endpoint.id)
+    except signing.SecretUnreadable:
+        endpoint.previous_secret = None
+        endpoint.previous_secret_expires_at = None
+    else:
+        # Still sealed for this endpoint: the sealed value moves as it is.
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = utcnow() + overlap
+    endpoint.secret = keys.seal(secret, endpoint_id=endpoint.id)
     await session.flush()
     record(
         session,
@@ -237,6 +253,35 @@ async def delete_webhook(
     before = webhook_events.snapshot(endpoint)
     record(session, webhook_events.deleted(endpoint, before=before, actor=principal.actor))
     await repo.delete_endpoint(session, endpoint)
+
+
+WORKSPACE_DELETED: Final = "disabled by Haven: its workspace was deleted"
+
+
+async def disable_workspace_webhooks(
+    session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID
+) -> None:
+    """A workspace being deleted stops its webhooks: each enabled one is disabled, with its
+    haven.webhook.updated event, and every delivery still pending is given up, so nothing
+    queued before the deletion is sent after it.
+
+    For workspaces.flows, which has checked that the caller may delete the workspace.
+    """
+    endpoints = await repo.lock_endpoints_in(session, workspace_id)
+    enabled = [endpoint for endpoint in endpoints if endpoint.enabled]
+    before = [webhook_events.snapshot(endpoint) for endpoint in enabled]
+    for endpoint in enabled:
+        endpoint.enabled = False
+        endpoint.disabled_reason = WORKSPACE_DELETED
+    await session.flush()
+    for endpoint, state in zip(enabled, before, strict=True):
+        record(session, webhook_events.updated(endpoint, before=state, actor=principal.actor))
+    await repo.fail_pending(
+        session,
+        endpoint_ids=[endpoint.id for endpoint in endpoints],
+        now=utcnow(),
+        reason="not sent: the workspace was deleted",
+    )
 
 
 async def send_test(

@@ -1,5 +1,5 @@
-"""What leaving or deleting a workspace does beyond the workspace: its tasks, projects
-and tags change too, each with its own event."""
+"""What leaving or deleting a workspace does beyond the workspace: its tasks, projects,
+tags and webhooks change too, each with its own event."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from haven.projects import service as projects
 from haven.tags import service as tags
 from haven.tasks import service as tasks
 from haven.tasks import trash
+from haven.webhooks import service as webhooks
 from haven.workspaces import members, service
 
 
@@ -35,7 +36,8 @@ async def delete_workspace(
     if_match: int | None = None,
 ) -> None:
     """Delete a workspace with everything in it, at one instant: its live tasks go to the
-    trash, its projects and tags are deleted."""
+    trash, its projects and tags are deleted, its webhooks are disabled with nothing left
+    to send."""
     workspace = await service.delete_workspace(
         session, principal=principal, workspace_id=workspace_id, if_match=if_match
     )
@@ -47,3 +49,6 @@ async def delete_workspace(
         session, principal=principal, workspace_id=workspace.id, deleted_at=workspace.deleted_at
     )
     await tags.forget_workspace_tags(session, principal=principal, workspace_id=workspace.id)
+    await webhooks.disable_workspace_webhooks(
+        session, principal=principal, workspace_id=workspace.id
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -41,14 +42,60 @@ _ACCESS_TO = _ACCESS.where(Membership.workspace_id == bindparam("workspace_id"))
 _ACCESS_TO_PERSONAL = _ACCESS.where(
     Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
 ).limit(1)
+# The same, holding the membership read (shared, until commit: see get_role).
+_ROLE_KEPT = _ROLE.with_for_update(read=True, of=Membership.__table__)
+_ACCESS_TO_KEPT = _ACCESS_TO.with_for_update(read=True, of=Membership.__table__)
+_ACCESS_TO_PERSONAL_KEPT = _ACCESS_TO_PERSONAL.with_for_update(read=True, of=Membership.__table__)
+
+
+@functools.cache
+def access_guard(*, roles: frozenset[str], personal: bool) -> Select[tuple[uuid.UUID]]:
+    """A one-row select of the workspace bound as `workspace_id` if the user bound as `user_id`
+    may act there, as one part of a larger statement: the workspace is live (and, `personal`,
+    the user's own personal one), the user is a member with one of `roles`, active, and their
+    time zone is still the one bound as `caller_zone` (the statement was built with it). The
+    membership is locked as a write's access check locks it (`get_role`'s `keep`).
+
+    No row: the statement does nothing, and the caller goes the long way (`get_access`), which
+    tells why. Built once per (roles, personal)."""
+    query = (
+        select(Membership.workspace_id)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .join(_USERS, _USERS.c.id == Membership.user_id)
+        .where(
+            Membership.workspace_id == bindparam("workspace_id"),
+            Membership.user_id == bindparam("user_id"),
+            Membership.role.in_(sorted(roles)),
+            Workspace.deleted_at.is_(None),
+            _USERS.c.is_active.is_(True),
+            _USERS.c.timezone == bindparam("caller_zone"),
+        )
+    )
+    if personal:
+        query = query.where(
+            Workspace.is_personal.is_(True), Workspace.created_by == bindparam("user_id")
+        )
+    # Held like any write's access check (get_role's `keep`): a role change or removal
+    # waits for the statement, or the statement waits for it and then sees the new role.
+    query = query.with_for_update(read=True, of=Membership.__table__)
+    return cast(Select[tuple[uuid.UUID]], query)
 
 
 def caller_access_columns(
-    workspace_id: ColumnElement[uuid.UUID],
+    workspace_id: ColumnElement[uuid.UUID], *, keep: bool = False, keep_workspace: bool = False
 ) -> tuple[ColumnElement[str | None], ColumnElement[bool | None]]:
     """For another module's query, by the workspace id column it reads: the role in that
     live workspace of the user bound as `user_id` (NULL: not a member), and whether the user
-    is active (NULL: no such user)."""
+    is active (NULL: no such user).
+
+    `keep` (for a write) locks the membership read, shared until commit (PostgreSQL): the role
+    is the committed one when the lock is taken, even if the outer statement then waits for
+    its own row lock (the subquery runs, and locks, first; unlocked, it would answer from the
+    snapshot taken before that wait), and it cannot change, nor the member go, until the
+    write commits. `keep_workspace` locks the workspace row too, before the membership (the
+    order in which workspace and member changes lock them), for writes that a workspace's
+    deletion does not otherwise meet.
+    """
     role = (
         select(Membership.role)
         .join(Workspace, Workspace.id == Membership.workspace_id)
@@ -57,18 +104,30 @@ def caller_access_columns(
             Membership.user_id == bindparam("user_id"),
             Workspace.deleted_at.is_(None),
         )
-        .scalar_subquery()
     )
+    if keep_workspace:
+        # The workspace first: workspace changes lock it before the membership.
+        role = role.with_for_update(read=True, of=[Workspace.__table__, Membership.__table__])
+    elif keep:
+        role = role.with_for_update(read=True, of=Membership.__table__)
     active = select(_USERS.c.is_active).where(_USERS.c.id == bindparam("user_id"))
-    return role, active.scalar_subquery()
+    return role.scalar_subquery(), active.scalar_subquery()
+
+
+def writing(session: AsyncSession) -> bool:
+    """Whether the session is a write transaction (not an autocommit read): an access check
+    there holds the membership it read until commit (see `get_role`)."""
+    options = session.get_bind().get_execution_options()
+    return bool(options.get("isolation_level") != "AUTOCOMMIT")
 
 
 async def get_role(
     session: AsyncSession, *, workspace_id: uuid.UUID, user_id: uuid.UUID, keep: bool = False
 ) -> str | None:
     """The user's role in the live workspace; `keep` holds the membership (a shared lock on
-    PostgreSQL, until commit) so it cannot be removed before the caller's change commits."""
-    query = _ROLE.with_for_update(read=True, of=Membership) if keep else _ROLE
+    PostgreSQL, until commit) so it cannot be removed, nor its role change, before the
+    caller's change commits: the removal or role change waits for it instead."""
+    query = _ROLE_KEPT if keep else _ROLE
     # On the session's connection: a plain column query needs none of the ORM's result work.
     connection = await session.connection()
     role: str | None = await connection.scalar(
@@ -92,16 +151,22 @@ def member_workspace_ids(
 
 
 async def get_access(
-    session: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID | None
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    workspace_id: uuid.UUID | None,
+    keep: bool = False,
 ) -> Row[uuid.UUID, str, str, bool] | None:
     """(workspace id, role, the user's time zone, is the user active) for a workspace, or the
-    personal one."""
+    personal one; `keep` holds the membership as in get_role."""
     connection = await session.connection()  # as in get_role: no ORM result work
     if workspace_id is None:
-        result = await connection.execute(_ACCESS_TO_PERSONAL, {"user_id": user_id})
+        personal = _ACCESS_TO_PERSONAL_KEPT if keep else _ACCESS_TO_PERSONAL
+        result = await connection.execute(personal, {"user_id": user_id})
     else:
         result = await connection.execute(
-            _ACCESS_TO, {"user_id": user_id, "workspace_id": workspace_id}
+            _ACCESS_TO_KEPT if keep else _ACCESS_TO,
+            {"user_id": user_id, "workspace_id": workspace_id},
         )
     row: Row[uuid.UUID, str, str, bool] | None = result.first()
     return row

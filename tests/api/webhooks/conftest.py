@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from haven.app import create_app
 from haven.db.session import Database
 from haven.settings import Settings
+from haven.webhooks import signing
 from haven.webhooks.delivery import DeliveryPolicy
 from tests.webhook_support import Receiver, free_port, start_receiver
 
@@ -38,9 +39,13 @@ async def strict_client(strict_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
 
 
 @pytest.fixture
-def policy() -> DeliveryPolicy:
+def policy(settings: Settings) -> DeliveryPolicy:
     """The real schedule; tests move Haven's clock instead of waiting."""
-    return DeliveryPolicy(allow_private_targets=True, timeout_seconds=5.0)
+    return DeliveryPolicy(
+        keys=signing.signing_secrets(settings.secret_key),
+        allow_private_targets=True,
+        timeout_seconds=5.0,
+    )
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import orjson
@@ -30,31 +27,12 @@ from tests.support import advance, freeze_clock
 from tests.webhook_support import (
     Receiver,
     create_webhook,
+    deliveries,
     free_port,
     queue_events,
     start_receiver,
+    verify_independently,
 )
-
-
-def verify_independently(secret: str, received_headers: dict[str, str], body: bytes) -> bool:
-    """The spec's check, written from the spec: HMAC-SHA256 over id.timestamp.body with
-    the base64-decoded secret, compared with each space-separated v1 signature."""
-    headers = {k.lower(): v for k, v in received_headers.items()}
-    key = base64.b64decode(secret.split("_", 1)[1])
-    content = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    expected = hmac.new(key, content, hashlib.sha256).digest()
-    for candidate in headers["webhook-signature"].split(" "):
-        version, _, encoded = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(base64.b64decode(encoded), expected):
-            return True
-    return False
-
-
-async def deliveries(client: httpx.AsyncClient, owner: Account, webhook_id: str) -> list[Any]:
-    response = await client.get(f"/webhooks/{webhook_id}/deliveries", headers=owner.headers)
-    assert response.status_code == 200, response.text
-    items: list[Any] = response.json()["items"]
-    return items
 
 
 async def test_a_delivery_is_a_signed_cloudevent(
@@ -250,7 +228,7 @@ async def test_a_receiver_that_is_down_is_retried_after_a_restart_and_a_lost_cla
                 token=uuid.uuid4(),
             )
             assert len(claimed) == 1
-        restarted = DeliveryPolicy(allow_private_targets=True)
+        restarted = DeliveryPolicy(keys=policy.keys, allow_private_targets=True)
         assert await deliver_due_once(database, restarted) == 0
         advance(now, seconds=60)
         assert await deliver_due_once(database, restarted) == 1

@@ -14,7 +14,7 @@ from haven.webhooks.events import matches
 
 
 def test_the_schedule_is_the_published_one_and_ends_after_eight_attempts() -> None:
-    policy = DeliveryPolicy()
+    policy = DeliveryPolicy(keys=signing.signing_secrets("a-unit-test-key"))
     assert RETRY_SCHEDULE == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
     delays = [next_delay(policy, attempts=n, retry_after=None) for n in range(1, 9)]
     assert delays == [5, 300, 1800, 7200, 18000, 36000, 36000, None]

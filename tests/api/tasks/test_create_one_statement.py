@@ -1,0 +1,205 @@
+"""A plain create is one statement on PostgreSQL, and answers exactly as the long way does.
+
+After a caller's first create, Haven remembers the workspace and the caller's zone it found
+(`workspaces.access.access_hints`) and writes the next plain create as one statement that
+checks the caller's access itself. What another process changes meanwhile (a role, an
+account, a zone, the workspace) must still decide the answer: the statement writes nothing
+and the create goes the long way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, func, select, text
+
+from haven.db.session import Database
+from haven.events.models import Event
+from haven.tasks.models import Task
+from tests.factories import Account, make_task, make_workspace
+from tests.support import event_types
+
+pytestmark = pytest.mark.usefixtures("postgres_only")
+
+
+@pytest.fixture
+def postgres_only(database: Database) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("data-modifying CTEs are PostgreSQL's; SQLite always goes the long way")
+
+
+@contextmanager
+def round_trips(database: Database) -> Iterator[list[str]]:
+    """The first word of each statement the engine sends meanwhile, BEGIN and COMMIT of its
+    transactions included (an autocommit connection sends neither)."""
+    sent: list[str] = []
+    engine = database.engine.sync_engine
+
+    def on_statement(*args: Any) -> None:
+        sent.append(args[2].split()[0].upper())
+
+    def in_transaction(connection: Any) -> bool:  # autocommit sends no BEGIN and no COMMIT
+        return connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+
+    def on_begin(connection: Any) -> None:
+        if in_transaction(connection):
+            sent.append("BEGIN")
+
+    def on_commit(connection: Any) -> None:
+        if in_transaction(connection):
+            sent.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "begin", on_begin)
+        event.remove(engine, "commit", on_commit)
+
+
+async def _as_another_process(database: Database, statement: str, **values: object) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text(statement), values)
+
+
+async def _count(database: Database, model: type[Task] | type[Event]) -> int:
+    async with database.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_a_plain_create_after_the_first_is_one_statement(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    await make_task(client, alice, title="first: the long way")
+    with round_trips(database) as sent:
+        task = await make_task(client, alice, title="second", priority="high", due="2030-01-02")
+    assert sent == ["WITH"], sent
+    shown = (await client.get(f"/tasks/{task['id']}", headers=alice.headers)).json()
+    assert shown == task
+    assert shown["due"] == "2030-01-02"
+    assert shown["priority"] == "high"
+    assert await event_types(database, subject_prefix=f"tasks/{task['id']}") == [
+        "haven.task.created"
+    ]
+
+
+async def test_what_the_one_statement_cannot_do_goes_the_long_way(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    await make_task(client, alice)
+    with round_trips(database) as sent:
+        tagged = await make_task(client, alice, tags=["home"])
+    assert "BEGIN" in sent
+    assert tagged["tags"] == ["home"]
+
+
+async def test_a_role_lowered_elsewhere_refuses_the_next_create(
+    client: httpx.AsyncClient, alice: Account, bob: Account, database: Database
+) -> None:
+    team = await make_workspace(client, alice)
+    added = await client.post(
+        f"/workspaces/{team}/members",
+        json={"email": bob.email, "role": "member"},
+        headers=alice.headers,
+    )
+    assert added.status_code == 201
+    await make_task(client, bob, workspace_id=team)
+    tasks, events = await _count(database, Task), await _count(database, Event)
+    await _as_another_process(
+        database,
+        "UPDATE memberships SET role = 'viewer' WHERE user_id = :u AND workspace_id = :w",
+        u=uuid.UUID(bob.id),
+        w=uuid.UUID(team),
+    )
+    refused = await client.post(
+        "/tasks", json={"title": "no", "workspace_id": team}, headers=bob.headers
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await _count(database, Task), await _count(database, Event)) == (tasks, events)
+
+
+async def test_a_member_removed_elsewhere_gets_not_found(
+    client: httpx.AsyncClient, alice: Account, bob: Account, database: Database
+) -> None:
+    team = await make_workspace(client, alice)
+    await client.post(
+        f"/workspaces/{team}/members",
+        json={"email": bob.email, "role": "member"},
+        headers=alice.headers,
+    )
+    await make_task(client, bob, workspace_id=team)
+    await _as_another_process(
+        database,
+        "DELETE FROM memberships WHERE user_id = :u AND workspace_id = :w",
+        u=uuid.UUID(bob.id),
+        w=uuid.UUID(team),
+    )
+    gone = await client.post(
+        "/tasks", json={"title": "no", "workspace_id": team}, headers=bob.headers
+    )
+    assert gone.status_code == 404, gone.text
+
+
+async def test_an_account_deactivated_elsewhere_cannot_create(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    await make_task(client, alice)
+    tasks = await _count(database, Task)
+    await _as_another_process(
+        database, "UPDATE users SET is_active = false WHERE id = :u", u=uuid.UUID(alice.id)
+    )
+    refused = await client.post("/tasks", json={"title": "no"}, headers=alice.headers)
+    assert refused.status_code == 401, refused.text
+    assert await _count(database, Task) == tasks
+
+
+async def test_a_zone_changed_elsewhere_is_the_next_tasks_zone(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    first = await make_task(client, alice)
+    await _as_another_process(
+        database, "UPDATE users SET timezone = 'Asia/Tokyo' WHERE id = :u", u=uuid.UUID(alice.id)
+    )
+    second = await make_task(client, alice, due="2030-01-02")
+    assert first["timezone"] != "Asia/Tokyo"
+    assert second["timezone"] == "Asia/Tokyo"
+    assert second["due"] == "2030-01-02"
+
+
+async def test_a_workspace_deleted_elsewhere_gets_not_found(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    team = await make_workspace(client, alice)
+    await make_task(client, alice, workspace_id=team)
+    await _as_another_process(
+        database, "UPDATE workspaces SET deleted_at = now() WHERE id = :w", w=uuid.UUID(team)
+    )
+    gone = await client.post(
+        "/tasks", json={"title": "no", "workspace_id": team}, headers=alice.headers
+    )
+    assert gone.status_code == 404, gone.text
+
+
+async def test_a_retried_create_answers_the_first_and_writes_once(
+    client: httpx.AsyncClient, alice: Account, bob: Account, database: Database
+) -> None:
+    await make_task(client, alice)
+    chosen = str(uuid.uuid4())
+    body = {"id": chosen, "title": "once"}
+    first = await client.post("/tasks", json=body, headers=alice.headers)
+    again = await client.post("/tasks", json={**body, "title": "twice"}, headers=alice.headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert await event_types(database, subject_prefix=f"tasks/{chosen}") == ["haven.task.created"]
+    await make_task(client, bob)  # bob has a hint too; another's id is still not his to take
+    taken = await client.post("/tasks", json=body, headers=bob.headers)
+    assert taken.status_code in (404, 409), taken.text
