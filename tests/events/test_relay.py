@@ -183,6 +183,46 @@ async def test_a_relay_that_crashes_after_publishing_publishes_again_and_consume
     assert await positions(database) == list(range(1, 9))
 
 
+class StalledBus:
+    """The memory bus behind a broker that takes its time: a publish waits for `release`."""
+
+    def __init__(self, inner: MemoryBus) -> None:
+        self.inner = inner
+        self.publishing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        self.publishing.set()
+        await self.release.wait()
+        await self.inner.publish(messages)
+
+    def subscribe(self, group: str) -> Any:
+        return self.inner.subscribe(group)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_publish_that_waits_on_the_broker_holds_no_writer_back(database: Database) -> None:
+    """While a publish waits (a broker down until the bus gives up takes seconds), changes
+    and their events still commit: on SQLite the relay holds the write lock only to write
+    positions, never across a publish."""
+    bus = StalledBus(MemoryBus(database))
+    relay = Relay(database, bus)
+    await write(database, task_event("tasks/a", 1))
+    stalled = asyncio.create_task(relay.relay_once())
+    await asyncio.wait_for(bus.publishing.wait(), timeout=10)
+    try:
+        async with asyncio.timeout(5):  # well under the writers' busy timeout (10 s)
+            await write(database, task_event("tasks/a", 2))
+    finally:
+        bus.release.set()
+    assert await stalled == 1
+    assert await relay_all(relay) == 1
+    found = [(event.entity_version, event.position) for event in await all_events(database)]
+    assert found == [(1, 1), (2, 2)]
+
+
 # --- 3. Per-entity order ---------------------------------------------------------------------
 
 

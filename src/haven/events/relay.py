@@ -16,9 +16,14 @@ Each batch is one transaction:
    entity-version order;
 4. give them positions last + 1, last + 2, ... (gap-free, increasing);
 5. publish them, in that order, through the Bus (while step 4's UPDATE runs: a batch costs
-   the longer of the two round trips);
+   the longer of the two round trips; on SQLite see below);
 6. once the broker accepted all of them, commit (with a NOTIFY on PostgreSQL, a signal
    in-process: the memory bus's wake-up).
+
+On SQLite a transaction holds the database's only write lock, so steps 2-4 are reads outside
+any transaction, the publish comes next, and a short transaction then writes the positions
+(checking that the last position has not moved): a broker that is slow or down never holds
+the application's writers back (`_relay_once_sqlite`).
 
 A failed publish (or anything else) rolls the transaction back: no position is consumed,
 and the batch is tried again after an exponential backoff with full jitter. A crash after
@@ -53,6 +58,7 @@ from haven.events.bus.base import Bus, Message
 from haven.events.leases import Lease, lock_key
 from haven.events.models import Event
 from haven.events.outbox import to_message
+from haven.events.reading import read_session
 from haven.events.signals import events_committed, nap, positions_assigned
 
 log = logging.getLogger(__name__)
@@ -113,22 +119,13 @@ class Relay:
 
     async def relay_once(self) -> int:
         """Number and publish one batch; the count published (0: nothing was waiting)."""
+        if self._database.engine.dialect.name == "sqlite":
+            return await self._relay_once_sqlite()
         async with self._database.sessions() as session, session.begin():
             await repository.lock_relay(session, key=BATCH_LOCK_KEY)
-            batch = await repository.unpublished_events(session, limit=self._batch_size)
-            if not batch:
+            ordered, messages = await self._next_batch(session)
+            if not messages:
                 return 0
-            if len(batch) == self._batch_size:
-                # A batch cut short by its limit may have left out an earlier version whose
-                # id sorts later; a batch under the limit holds every event committed
-                # before its read, and so every earlier version of what it holds.
-                batch += await self._earlier_versions(session, batch)
-            ordered = publication_order(batch)
-            last = await repository.last_position(session)
-            messages: list[Message] = [
-                to_message(event, position=last + offset)
-                for offset, event in enumerate(ordered, start=1)
-            ]
             # The broker and the database work at the same time: the batch costs the longer
             # of the two round trips, not their sum. Nothing commits before the broker has
             # accepted every message, and a failed numbering waits for the publish to end
@@ -150,6 +147,58 @@ class Relay:
         positions_assigned.ring()
         self.published += len(messages)
         return len(messages)
+
+    async def _relay_once_sqlite(self) -> int:
+        """SQLite: read and number the batch without a lock, publish, then write the positions.
+
+        Every SQLite transaction holds the database's one write lock from its start (BEGIN
+        IMMEDIATE), so publishing inside it would stop every writer of the application for
+        as long as a publish can take: while the broker is down, each attempt until the bus
+        gives up (seconds), past the writers' busy timeout. The relay is the only writer of
+        positions (one process owns the file), so the numbering read before the publish
+        still holds when the positions are written, which this checks: had another relay
+        (one that lost its lease without noticing) numbered events meanwhile, this one
+        writes nothing and returns 0; what it published goes again at the positions the
+        other one gives (consumers drop the copies by id).
+        """
+        async with read_session(self._database) as session:
+            ordered, messages = await self._next_batch(session)
+        if not messages:
+            return 0
+        await self._bus.publish(messages)
+        async with self._database.sessions() as session, session.begin():
+            if await repository.last_position(session) != messages[0].position - 1:
+                log.info("relay: another relay numbered events first; %d copies", len(messages))
+                return 0
+            await repository.assign_positions(
+                session,
+                [
+                    (event.id, message.position)
+                    for event, message in zip(ordered, messages, strict=True)
+                ],
+            )
+        positions_assigned.ring()
+        self.published += len(messages)
+        return len(messages)
+
+    async def _next_batch(self, session: AsyncSession) -> tuple[list[Event], list[Message]]:
+        """The oldest unpublished events in publication order, as messages numbered from the
+        last position on."""
+        batch = await repository.unpublished_events(session, limit=self._batch_size)
+        if not batch:
+            return [], []
+        if len(batch) == self._batch_size:
+            # A batch cut short by its limit may have left out an earlier version whose
+            # id sorts later; a batch under the limit holds every event committed
+            # before its read, and so every earlier version of what it holds.
+            batch += await self._earlier_versions(session, batch)
+        ordered = publication_order(batch)
+        last = await repository.last_position(session)
+        messages = [
+            to_message(event, position=last + offset)
+            for offset, event in enumerate(ordered, start=1)
+        ]
+        return ordered, messages
 
     async def _earlier_versions(self, session: AsyncSession, batch: list[Event]) -> list[Event]:
         newest: dict[str, int] = {}

@@ -9,6 +9,9 @@ Each test gets its own names (topic, stream + subject prefix, key prefix), remov
 
 The brokers do not need the database, so the suite runs in the SQLite pass of `make test`
 (the default when HAVEN_TEST_DATABASE is unset) and skips itself in the PostgreSQL pass.
+The fault tests (test_faults.py) are the exception: they drive the whole pipeline on the
+test database, so they run in both passes, each on brokers of its own (`private_broker`,
+outages.py) that it may stop and start.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +38,7 @@ from tests.integration.bus.brokers import (
     tansu_binary,
     wait_for_port,
 )
+from tests.integration.bus.outages import Outage, start_private
 
 
 @pytest.fixture(scope="session")
@@ -117,3 +122,13 @@ async def bus(broker: Broker) -> AsyncIterator[Bus]:
             await broker.proxy.close()
         if broker.cleanup is not None:
             await broker.cleanup()
+
+
+@pytest.fixture(params=BROKERS)
+async def private_broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Outage]:
+    """A broker of this test's own (tests/integration/bus/outages.py), which it may take down."""
+    started = await start_private(request.param, tmp_path)
+    try:
+        yield started
+    finally:
+        await started.close()

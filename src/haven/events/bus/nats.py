@@ -22,8 +22,12 @@ closes (it first naks what it holds, so that comes again at once and before anyt
 newer) or dies (its lease expires). For a dead holder, anything it held is delivered again
 before anything newer only if `ack_wait` has passed by the time the lease expires: the
 lease runs out at least two thirds of `lease` after the holder's last pull, so keep
-`lease` > 1.5 * `ack_wait` (the defaults: 30 s and 50 s). A runner must acknowledge within
-`ack_wait`, or its messages come again (to it) while it still works on them.
+`lease` > 1.5 * `ack_wait` (the defaults: 30 s and 50 s). That timing does not hold across
+a server restart (the server counts ack_wait again from its start) nor for deliveries a
+holder lost in flight, so a new holder that finds unacknowledged deliveries in the group
+fetches nothing for `ack_wait` first (a takeover can so take `ack_wait` longer). A runner
+must acknowledge within `ack_wait`, or its messages come again (to it) while it still works
+on them.
 The group's throughput is one member's; the other members are hot standbys.
 """
 
@@ -195,6 +199,9 @@ class NatsSubscription:
         self._renewer: asyncio.Task[None] | None = None
         self._unacked: dict[str, NatsDelivery] = {}
         self._closed = False
+        # Until then this new holder fetches nothing: a former holder's unacknowledged
+        # deliveries must come again first (see _take_over).
+        self._former_due = 0.0
 
     async def _subscription(self) -> JetStreamContext.PullSubscription:
         if self._sub is None:
@@ -231,7 +238,22 @@ class NatsSubscription:
         self._renewed_at = time.monotonic()
         if self._renewer is None:
             self._renewer = asyncio.create_task(self._keep_lease())
+        await self._take_over()
         return True
+
+    async def _take_over(self) -> None:
+        """A new holder waits `ack_wait` before its first fetch when the group has deliveries
+        that nobody acknowledged: JetStream hands them out again only once their ack_wait has
+        run (counted again from a server's restart), and serves newer messages first until
+        then, which would put a key's later events before its earlier ones. A former holder
+        that closed cleanly gave its deliveries back (nak: served first), but one that lost
+        a fetch in flight (a cut connection, a restarted server) could not; from outside
+        the two look the same, so the wait is taken whenever something is outstanding.
+        """
+        _, js, _ = await self.bus.connected()
+        info = await js.consumer_info(self.bus.stream, self.durable)
+        if info.num_ack_pending:
+            self._former_due = time.monotonic() + self.bus.ack_wait * 1.1 + 0.1
 
     async def _renew(self) -> None:
         if self._revision is None:
@@ -264,6 +286,10 @@ class NatsSubscription:
                     return []
                 # A standby: the lease frees when the holder closes, or `lease` after it died.
                 await asyncio.sleep(min(remaining, max(0.1, self.bus.lease / 10)))
+            if time.monotonic() < self._former_due:
+                await asyncio.sleep(max(0.0, min(deadline, self._former_due) - time.monotonic()))
+                if time.monotonic() < self._former_due:
+                    return []
             remaining = max(0.001, deadline - time.monotonic())
             try:
                 msgs = await sub.fetch(batch=max_messages, timeout=remaining)
