@@ -14,39 +14,12 @@ import pytest
 from haven.events.bus import open_bus
 from haven.events.bus.base import MAX_BODY_BYTES, Bus, BusError, Delivery, Message, Subscription
 from tests.integration.bus.brokers import Broker, Proxy, free_port
+from tests.integration.bus.deliveries import PATIENCE, collect, collect_for, messages
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HAVEN_TEST_DATABASE") == "postgres",
     reason="the bus contract needs no database: it runs once, in the SQLite pass",
 )
-
-# Generous: the first receive of a Kafka member joins its group (a rebalance).
-PATIENCE = 20.0
-
-
-def messages(count: int, *, keys: int = 3, start: int = 1) -> list[Message]:
-    out = []
-    for n in range(start, start + count):
-        key = f"ws-{n % keys}"
-        body = f'{{"specversion":"1.0","id":"e{n}","data":{{"n":{n}}}}}'.encode()
-        out.append(Message(f"{uuid.uuid4()}", key, "haven.task.updated", n, body))
-    return out
-
-
-async def collect(
-    subscription: Subscription, count: int, *, ack: bool = True, batch: int = 50
-) -> list[Delivery]:
-    """Receive until `count` distinct messages came (or PATIENCE ran out)."""
-    got: list[Delivery] = []
-    seen: set[str] = set()
-    deadline = time.monotonic() + PATIENCE
-    while len(seen) < count and time.monotonic() < deadline:
-        received = await subscription.receive(max_messages=batch, timeout=0.5)
-        got += received
-        seen |= {d.message.id for d in received}
-        if ack:
-            await subscription.ack(received)
-    return got
 
 
 def ids(deliveries: Sequence[Delivery]) -> list[str]:
@@ -174,14 +147,6 @@ async def test_acknowledged_messages_do_not_come_again(bus: Bus) -> None:
     second = bus.subscribe("acked")
     assert await collect_for(second, 1.5) == []
     await second.close()
-
-
-async def collect_for(subscription: Subscription, seconds: float) -> list[Delivery]:
-    got: list[Delivery] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got += await subscription.receive(max_messages=50, timeout=0.3)
-    return got
 
 
 async def test_a_new_group_starts_at_the_oldest_message(bus: Bus) -> None:

@@ -19,7 +19,7 @@ from haven.events.bus.base import Bus, Delivery, Message
 from haven.events.bus.kafka import KafkaSubscription
 from haven.events.lanes import Lanes
 from tests.integration.bus.brokers import Broker
-from tests.integration.bus.lanes_support import PATIENCE, collect, collect_for, messages
+from tests.integration.bus.deliveries import PATIENCE, collect, collect_for, messages
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HAVEN_TEST_DATABASE") == "postgres",

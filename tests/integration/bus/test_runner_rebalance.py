@@ -19,7 +19,7 @@ from haven.db.session import Database
 from haven.events.bus.base import Bus, Delivery, Message, Subscription
 from haven.events.consumers import ConsumerRunner, RetryPolicy
 from tests.events.helpers import Recorder, effects, eventually
-from tests.integration.bus.lanes_support import PATIENCE
+from tests.integration.bus.deliveries import PATIENCE
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HAVEN_TEST_DATABASE") == "postgres",

@@ -1,4 +1,4 @@
-"""What the lanes tests over real brokers share: messages to publish, receiving until done."""
+"""What the bus tests over real brokers share: messages to publish, receiving until done."""
 
 from __future__ import annotations
 
