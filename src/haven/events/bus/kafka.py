@@ -341,7 +341,17 @@ class KafkaSubscription:
         if self._consumer is not None:
             with contextlib.suppress(KafkaError, BusError):
                 await self._commit(list(self.held))
-            with contextlib.suppress(KafkaError):
+            try:
                 await self._consumer.stop()
+            except KafkaError:
+                pass
+            except asyncio.CancelledError:
+                # With the broker unreachable, aiokafka's stop() raises the CancelledError of
+                # its own background tasks. Only a cancellation of this task goes on: letting
+                # aiokafka's through would end the consumer runner for good, silently.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                log.warning("kafka: stopping a consumer was cut short (broker unreachable?)")
             self._consumer = None
         self.held.clear()
