@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -168,3 +172,55 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 30
         if loop.time() > deadline:
             raise AssertionError("the pipeline did not get there in time")
         await asyncio.sleep(0.02)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class WorkerProcess:
+    """`haven worker` as a process on the test database, with the sample consumer
+    (tests/events/sample_consumer.py: its effect in its transaction), on the bus at `bus_url`
+    (None: the default, the events table itself)."""
+
+    def __init__(
+        self, settings: Settings, log: Path, *, bus_url: str | None = None, relay_batch: int = 25
+    ) -> None:
+        self.env = {
+            **os.environ,
+            "HAVEN_DATABASE_URL": settings.effective_database_url,
+            "HAVEN_DATA_DIR": str(settings.data_dir),
+            "HAVEN_LOG_LEVEL": "WARNING",
+            "HAVEN_CONSUMER_MODULES": '["tests.events.sample_consumer"]',
+            "HAVEN_RELAY_BATCH_SIZE": str(relay_batch),
+            "HAVEN_RELAY_POLL_SECONDS": "0.05",
+            "HAVEN_CONSUMER_BATCH_SIZE": "40",
+            "HAVEN_CONSUMER_POLL_SECONDS": "0.05",
+            "HAVEN_CONSUMER_RETRY_BASE_SECONDS": "0.01",
+            "HAVEN_CONSUMER_RETRY_MAX_SECONDS": "0.2",
+            "HAVEN_TEST_HANDLER_SECONDS": "0.002",
+        }
+        if bus_url is not None:
+            self.env["HAVEN_BUS_URL"] = bus_url
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "haven", "worker"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def signal(self, number: int) -> int:
+        """Send `number` and wait (off the event loop) for the process to end: its code."""
+        assert self.process is not None
+        self.process.send_signal(number)
+        return await asyncio.to_thread(self.process.wait, 60)
+
+    def kill_if_running(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=60)

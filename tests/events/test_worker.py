@@ -3,10 +3,7 @@ drains and exits cleanly. And `haven serve`'s app runs the same loops in its lif
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from haven.events.reading import read_session
 from haven.settings import Settings
 from tests.events.helpers import (
     Recorder,
+    WorkerProcess,
     all_events,
     effects,
     eventually,
@@ -31,52 +29,13 @@ from tests.events.helpers import (
 )
 
 EVENTS = 150
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class WorkerProcess:
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "HAVEN_DATABASE_URL": settings.effective_database_url,
-            "HAVEN_DATA_DIR": str(settings.data_dir),
-            "HAVEN_LOG_LEVEL": "WARNING",
-            "HAVEN_CONSUMER_MODULES": '["tests.events.sample_consumer"]',
-            "HAVEN_RELAY_BATCH_SIZE": "25",
-            "HAVEN_RELAY_POLL_SECONDS": "0.05",
-            "HAVEN_CONSUMER_BATCH_SIZE": "40",
-            "HAVEN_CONSUMER_POLL_SECONDS": "0.05",
-            "HAVEN_TEST_HANDLER_SECONDS": "0.002",
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "haven", "worker"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-
-    def signal(self, number: int) -> int:
-        assert self.process is not None
-        self.process.send_signal(number)
-        return self.process.wait(timeout=60)
-
-    def stop_if_running(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=60)
 
 
 @pytest.fixture
 def worker_process(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
     process = WorkerProcess(settings, tmp_path / "worker.log")
     yield process
-    process.stop_if_running()
+    process.kill_if_running()
 
 
 async def handled(database: Database) -> int:
@@ -94,7 +53,7 @@ async def test_a_killed_worker_loses_nothing_and_its_successor_duplicates_no_eff
         return await handled(database) >= 20
 
     await eventually(some_handled, within=60)
-    assert worker_process.signal(signal.SIGKILL) == -signal.SIGKILL
+    assert await worker_process.signal(signal.SIGKILL) == -signal.SIGKILL
     assert await handled(database) < EVENTS, "the kill landed after the work was done"
 
     worker_process.start()
@@ -103,7 +62,7 @@ async def test_a_killed_worker_loses_nothing_and_its_successor_duplicates_no_eff
         return await handled(database) == EVENTS
 
     await eventually(all_handled, within=60)
-    assert worker_process.signal(signal.SIGTERM) == 0, worker_process.log.read_text()
+    assert await worker_process.signal(signal.SIGTERM) == 0, worker_process.log.read_text()
 
     tasks = {str(event.id) for event in await all_events(database)}
     counts = await effects(database)

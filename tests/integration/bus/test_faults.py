@@ -16,10 +16,7 @@ the consumers did by event id, from their own writes:
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -48,13 +45,12 @@ from haven.tasks import service as tasks
 from haven.tasks.schemas import TaskCreate, TaskUpdate
 from haven.webhooks.delivery import run_deliveries
 from haven.webhooks.models import WebhookDelivery
-from tests.events.helpers import HANDLED, Recorder, effects, fast, running
+from tests.events.helpers import HANDLED, Recorder, WorkerProcess, effects, fast, running
 from tests.factories import Account, register
 from tests.integration.bus.outages import Outage, ProcessBroker, start_private
 from tests.support import advance, freeze_clock
 from tests.webhook_support import Receiver, create_webhook, free_port, start_receiver
 
-ROOT = Path(__file__).resolve().parents[3]
 TASKS = 1_000
 # Tasks written before the outage; the rest are written while the broker is down.
 BEFORE_OUTAGE = 200
@@ -222,55 +218,13 @@ async def test_a_broker_outage_loses_no_event_and_repeats_no_effect(
 # --- 2. the worker is killed mid-batch ------------------------------------------------------
 
 
-class WorkerProcess:
-    """`haven worker` as a process on the test database and a private broker, with the
-    sample consumer (tests/events/sample_consumer.py: its effect in its transaction)."""
-
-    def __init__(self, settings: Settings, bus_url: str, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "HAVEN_DATABASE_URL": settings.effective_database_url,
-            "HAVEN_DATA_DIR": str(settings.data_dir),
-            "HAVEN_BUS_URL": bus_url,
-            "HAVEN_LOG_LEVEL": "WARNING",
-            "HAVEN_CONSUMER_MODULES": '["tests.events.sample_consumer"]',
-            "HAVEN_RELAY_BATCH_SIZE": "50",
-            "HAVEN_RELAY_POLL_SECONDS": "0.05",
-            "HAVEN_CONSUMER_BATCH_SIZE": "40",
-            "HAVEN_CONSUMER_POLL_SECONDS": "0.05",
-            "HAVEN_CONSUMER_RETRY_BASE_SECONDS": "0.01",
-            "HAVEN_CONSUMER_RETRY_MAX_SECONDS": "0.2",
-            "HAVEN_TEST_HANDLER_SECONDS": "0.002",
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "haven", "worker"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def signal(self, number: int) -> int:
-        assert self.process is not None
-        self.process.send_signal(number)
-        return await asyncio.to_thread(self.process.wait, 60)
-
-    def kill_if_running(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=60)
-
-
 @pytest.fixture
 def worker_process(
     settings: Settings, private_broker: Outage, tmp_path: Path
 ) -> Iterator[WorkerProcess]:
-    process = WorkerProcess(settings, private_broker.url(run_name()), tmp_path / "worker.log")
+    process = WorkerProcess(
+        settings, tmp_path / "worker.log", bus_url=private_broker.url(run_name()), relay_batch=50
+    )
     yield process
     process.kill_if_running()
 
