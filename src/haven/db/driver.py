@@ -14,12 +14,12 @@ decides what the error means (the pool's invalidation, the API's 503).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Dialect, Select
+from sqlalchemy import ClauseElement, Dialect, Insert, Select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -29,21 +29,26 @@ class _DriverStatement:
     sql: str
     names: tuple[str, ...]  # the bind parameters, in the order of $1, $2, ...
     fixed: Mapping[str, Any]  # the values the statement itself holds (a literal, a limit)
+    # SQLAlchemy's own conversion of a parameter's value for the driver (an instant to UTC,
+    # a JSON value to its text), by position; None where there is none.
+    processors: tuple[Callable[[Any], Any] | None, ...]
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        return [values[name] if name in values else self.fixed[name] for name in self.names]
+        arguments = [values[name] if name in values else self.fixed[name] for name in self.names]
+        return [
+            value if process is None else process(value)
+            for value, process in zip(arguments, self.processors, strict=True)
+        ]
 
 
 @functools.lru_cache(maxsize=256)
-def _for_driver(statement: Select[Any], dialect: Dialect) -> _DriverStatement | None:
+def _for_driver(statement: ClauseElement, dialect: Dialect) -> _DriverStatement | None:
     """The statement as the driver takes it, or None if it needs SQLAlchemy's conversions."""
     compiled = statement.compile(dialect=dialect)
     if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
         return None
     if compiled.post_compile_params or compiled.literal_execute_params:
         return None  # rendered anew for each execution's values
-    if compiled._bind_processors:
-        return None
     if any(
         column.type._cached_result_processor(dialect, None) is not None
         for column in compiled._result_columns
@@ -57,13 +62,22 @@ def _for_driver(statement: Select[Any], dialect: Dialect) -> _DriverStatement | 
         for name, bind in ((name, compiled.binds[name]) for name in names)
         if not bind.required and bind.callable is None
     }
-    return _DriverStatement(sql=compiled.string, names=names, fixed=fixed)
+    processors: list[Callable[[Any], Any] | None] = []
+    for name in names:
+        process = compiled._bind_processors.get(name)
+        if process is not None and not callable(process):
+            return None  # a tuple's processors, one per element
+        processors.append(process)
+    return _DriverStatement(
+        sql=compiled.string, names=names, fixed=fixed, processors=tuple(processors)
+    )
 
 
 async def fetch_all(
-    connection: AsyncConnection, statement: Select[Any], values: Mapping[str, Any]
+    connection: AsyncConnection, statement: Select[Any] | Insert, values: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
-    """All rows of a select, as sequences of column values (by position)."""
+    """All rows of a select (or what a statement's RETURNING gives), as sequences of column
+    values (by position)."""
     if (
         connection.dialect.driver == "asyncpg"
         and connection.sync_connection is not None

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from haven.db.driver import fetch_all
 from haven.events.models import ConsumerOffset, DeadLetter, Event, ProcessedEvent
 
 
@@ -108,8 +109,8 @@ async def insert_event_after(
     """Run a guarded INSERT ... RETURNING and, if it wrote its row, insert its event: one
     statement (PostgreSQL). Whether it wrote."""
     event_parameters = {f"event_{name}": value for name, value in row.items()}
-    result = await connection.execute(_event_after(change), {**parameters, **event_parameters})
-    return result.first() is not None
+    written = await fetch_all(connection, _event_after(change), {**parameters, **event_parameters})
+    return bool(written)
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, literal, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,7 +65,8 @@ def access_guard(*, roles: frozenset[str], personal: bool) -> Select[tuple[uuid.
         .where(
             Membership.workspace_id == bindparam("workspace_id"),
             Membership.user_id == bindparam("user_id"),
-            Membership.role.in_(sorted(roles)),
+            # Each role a bind of its own (an IN list would be rendered anew per execution).
+            Membership.role.in_([literal(role) for role in sorted(roles)]),
             Workspace.deleted_at.is_(None),
             _USERS.c.is_active.is_(True),
             _USERS.c.timezone == bindparam("caller_zone"),

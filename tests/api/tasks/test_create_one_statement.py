@@ -35,34 +35,33 @@ def postgres_only(database: Database) -> None:
 
 @contextmanager
 def round_trips(database: Database) -> Iterator[list[str]]:
-    """The first word of each statement the engine sends meanwhile, BEGIN and COMMIT of its
-    transactions included (an autocommit connection sends neither)."""
+    """The first word of each statement sent to PostgreSQL meanwhile: those SQLAlchemy runs
+    (prepared statements), and those asyncpg runs itself (BEGIN and COMMIT of a transaction,
+    and the statements `db.driver` hands it), seen by asyncpg's query logger."""
     sent: list[str] = []
     engine = database.engine.sync_engine
+    logged: list[Any] = []
 
     def on_statement(*args: Any) -> None:
         sent.append(args[2].split()[0].upper())
 
-    def in_transaction(connection: Any) -> bool:  # autocommit sends no BEGIN and no COMMIT
-        return connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+    def on_query(record: Any) -> None:
+        sent.append(record.query.split()[0].upper())
 
-    def on_begin(connection: Any) -> None:
-        if in_transaction(connection):
-            sent.append("BEGIN")
-
-    def on_commit(connection: Any) -> None:
-        if in_transaction(connection):
-            sent.append("COMMIT")
+    def on_checkout(dbapi_connection: Any, *_: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        driver.add_query_logger(on_query)
+        logged.append(driver)
 
     event.listen(engine, "before_cursor_execute", on_statement)
-    event.listen(engine, "begin", on_begin)
-    event.listen(engine, "commit", on_commit)
+    event.listen(engine.pool, "checkout", on_checkout)
     try:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", on_statement)
-        event.remove(engine, "begin", on_begin)
-        event.remove(engine, "commit", on_commit)
+        event.remove(engine.pool, "checkout", on_checkout)
+        for driver in logged:
+            driver.remove_query_logger(on_query)
 
 
 async def _as_another_process(database: Database, statement: str, **values: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -49,9 +50,9 @@ def test_which_statements_go_to_the_driver(database: Database) -> None:
     if dialect.driver != "asyncpg":
         pytest.skip("only asyncpg reads go to the driver")
     assert driver._for_driver(TASKS, dialect) is not None
-    # An instant given as a parameter needs UTCDateTime's conversion: SQLAlchemy's way.
+    # A parameter with a conversion (UTCDateTime's) gets it from its SQLAlchemy type.
     due_before = TASKS.where(Task.due_at < bindparam("before", type_=UTCDateTime()))
-    assert driver._for_driver(due_before, dialect) is None
+    assert driver._for_driver(due_before, dialect) is not None
     # An IN list is rendered anew for each execution's values.
     among = TASKS.where(Task.id.in_(bindparam("ids", expanding=True)))
     assert driver._for_driver(among, dialect) is None
@@ -106,3 +107,23 @@ async def test_values_the_statement_holds_go_in_their_places(
         fetched, through_sqlalchemy = await _both_ways(connection, statement, {"not_this": "a"})
     assert fetched == through_sqlalchemy
     assert [row[1] for row in fetched] == ["c", "d"]
+
+
+async def test_parameters_are_converted_by_their_types(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    """An instant in another zone (UTCDateTime converts it) and a JSON value (JSON's type
+    serialises it, a None as JSON null) reach the database as through SQLAlchemy."""
+    await make_task(client, alice, title="early", due="2030-01-02T08:00:00Z")
+    await make_task(client, alice, title="late", due="2030-01-02T10:00:00Z")
+    tokyo = datetime(2030, 1, 2, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # 09:00 UTC
+    due_before = TASKS.where(Task.due_at < bindparam("before", type_=UTCDateTime()))
+    same_tags = TASKS.where(Task.tag_names == bindparam("tags", type_=Task.tag_names.type))
+    autocommit = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with autocommit.connect() as connection:
+        fetched, through_sqlalchemy = await _both_ways(connection, due_before, {"before": tokyo})
+        assert fetched == through_sqlalchemy
+        assert [row[1] for row in fetched] == ["early"]
+        fetched, through_sqlalchemy = await _both_ways(connection, same_tags, {"tags": []})
+        assert fetched == through_sqlalchemy
+        assert len(fetched) == 2
