@@ -277,7 +277,7 @@ def test_which_database_errors_mean_unavailable(sqlstate: str | None, unreachabl
         pass
 
     orig = DriverError("driver says no")
-    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]  # as asyncpg's errors carry it
     error = DBAPIError("SELECT 1", None, orig)
     assert database_unreachable(error) is unreachable
 

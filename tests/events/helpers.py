@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.db.session import Database
 from haven.events.bus.base import Bus, Message, Subscription
@@ -88,11 +89,11 @@ class Recorder:
     fail: Callable[[Envelope], bool] = lambda _envelope: False
     calls: Counter[str] = field(default_factory=Counter)
 
-    async def handle(self, session: object, envelope: Envelope) -> None:
+    async def handle(self, session: AsyncSession, envelope: Envelope) -> None:
         self.calls[str(envelope["id"])] += 1
         if self.fail(envelope):
             raise RuntimeError(f"poison: {envelope['id']}")
-        record(session, effect_of(envelope))  # type: ignore[arg-type]
+        record(session, effect_of(envelope))
         self.seen.append(
             (envelope["subject"], envelope["haven_version"], envelope["haven_position"])
         )

@@ -210,7 +210,7 @@ class AckFailsOnce:
                 raise ConnectionError("lost the connection while acknowledging")
             await ack(deliveries)
 
-        subscription.ack = lossy_ack  # type: ignore[method-assign]
+        subscription.ack = lossy_ack  # type: ignore[method-assign]  # a fault put into the fake
         return subscription
 
     async def close(self) -> None:

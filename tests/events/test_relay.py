@@ -585,7 +585,7 @@ class CheckingBus:
         self.accepted.extend(messages)
 
     def subscribe(self, group: str) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError  # the relay only publishes; no test here subscribes
 
     async def close(self) -> None:
         return None

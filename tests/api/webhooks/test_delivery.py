@@ -100,7 +100,7 @@ async def test_during_a_rotation_both_secrets_sign_and_after_it_only_the_new_one
 def database_of(client: httpx.AsyncClient) -> Database:
     transport = client._transport
     assert isinstance(transport, httpx.ASGITransport)
-    database: Database = transport.app.state.database  # type: ignore[attr-defined]
+    database: Database = transport.app.state.database  # type: ignore[attr-defined]  # an ASGI app, typed without .state
     return database
 
 

@@ -74,6 +74,7 @@ class Subscription(Protocol):
     """
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
+        # (ASYNC109: `timeout` is the broker long-poll handed to the driver, not a cancel.)
         """Up to `max_messages` deliveries, waiting at most `timeout` seconds for the first.
 
         Returns an empty sequence when nothing came in time (never raises for that). The

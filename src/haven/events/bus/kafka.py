@@ -218,6 +218,7 @@ class KafkaSubscription:
         return self._consumer
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[KafkaDelivery]:  # noqa: ASYNC109
+        # (ASYNC109: `timeout` is the broker long-poll handed to the driver, not a cancel.)
         if self._closed:
             raise BusError("subscription is closed")
         consumer = await self._started()

@@ -72,6 +72,7 @@ class MemorySubscription:
         positions_assigned.add(self._wake)
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[Delivery]:  # noqa: ASYNC109
+        # (ASYNC109: `timeout` is the broker long-poll handed to the driver, not a cancel.)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         never = asyncio.Event()

@@ -275,6 +275,7 @@ class NatsSubscription:
                 await self._renew()  # a failure is retried next round: the lease outlives it
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[NatsDelivery]:  # noqa: ASYNC109
+        # (ASYNC109: `timeout` is the broker long-poll handed to the driver, not a cancel.)
         if self._closed:
             raise BusError("subscription is closed")
         deadline = time.monotonic() + timeout

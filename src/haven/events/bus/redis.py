@@ -333,6 +333,7 @@ class RedisSubscription:
         return [self._ready.popleft() for _ in range(count)]
 
     async def receive(self, *, max_messages: int, timeout: float) -> Sequence[RedisDelivery]:  # noqa: ASYNC109
+        # (ASYNC109: `timeout` is the broker long-poll handed to the driver, not a cancel.)
         if self._closed:
             raise BusError("subscription is closed")
         deadline = time.monotonic() + timeout
