@@ -23,6 +23,8 @@ from sqlalchemy import ClauseElement, Dialect, Insert, Select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from haven.db.engine import in_autocommit
+
 
 @dataclass(frozen=True, slots=True)
 class _DriverStatement:
@@ -81,8 +83,7 @@ async def fetch_all(
     if (
         connection.dialect.driver == "asyncpg"
         and connection.sync_connection is not None
-        and connection.sync_connection.get_execution_options().get("isolation_level")
-        == "AUTOCOMMIT"
+        and in_autocommit(connection.sync_connection)
     ):
         prepared = _for_driver(statement, connection.dialect)
         if prepared is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,6 +15,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from haven.settings import Settings
+
+
+def in_autocommit(bind: Engine | Connection) -> bool:
+    """Whether statements on `bind` run outside a transaction (a read session's engine)."""
+    return bool(bind.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
@@ -68,7 +73,7 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        if in_autocommit(connection):
             return  # a read: one statement at a time, no transaction, no lock
         # A deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT
         # when another writer committed in between; taking the lock first makes it wait.

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haven.accounts.authz import Role
 from haven.accounts.users import user_directory
 from haven.core.pagination import keyset_after
+from haven.db.engine import in_autocommit
 from haven.workspaces.models import Membership, Workspace
 
 # Members' emails, names and time zones, as the accounts module publishes them.
@@ -118,8 +119,7 @@ def caller_access_columns(
 def writing(session: AsyncSession) -> bool:
     """Whether the session is a write transaction (not an autocommit read): an access check
     there holds the membership it read until commit (see `get_role`)."""
-    options = session.get_bind().get_execution_options()
-    return bool(options.get("isolation_level") != "AUTOCOMMIT")
+    return not in_autocommit(session.get_bind())
 
 
 async def get_role(
