@@ -27,7 +27,11 @@ a server restart (the server counts ack_wait again from its start) nor for deliv
 holder lost in flight, so a new holder that finds unacknowledged deliveries in the group
 fetches nothing for `ack_wait` first (a takeover can so take `ack_wait` longer). A runner
 must acknowledge within `ack_wait`, or its messages come again (to it) while it still works
-on them.
+on them, so the member tells the server it is still at work: every third of `ack_wait` it
+sends "in progress" (`+WPI`, which starts the message's ack_wait again) for each delivery it
+has held that long unacknowledged, while it holds the lease: one waiting in a runner's lane
+behind a slow key is not delivered a second time meanwhile. A member that lost the lease (or
+died) stops, so what it held comes again to the new holder once ack_wait runs out.
 The group's throughput is one member's; the other members are hot standbys.
 """
 
@@ -198,6 +202,9 @@ class NatsSubscription:
         self._renewed_at = 0.0
         self._renewer: asyncio.Task[None] | None = None
         self._unacked: dict[str, NatsDelivery] = {}
+        # When each held delivery last had its ack_wait started (received, or +WPI sent).
+        self._touched: dict[str, float] = {}
+        self._keeper: asyncio.Task[None] | None = None
         self._closed = False
         # Until then this new holder fetches nothing: a former holder's unacknowledged
         # deliveries must come again first (see _take_over).
@@ -299,9 +306,33 @@ class NatsSubscription:
         except (NatsError, OSError) as error:
             raise BusError(f"nats receive failed: {error!r}") from error
         deliveries = [self._delivery(msg) for msg in msgs]
+        now = time.monotonic()
         for delivery in deliveries:
             self._unacked[delivery.message.id] = delivery
+            self._touched[delivery.message.id] = now
+        if deliveries and self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_in_progress())
         return deliveries
+
+    async def _keep_in_progress(self) -> None:
+        """Until closed: "in progress" for each delivery held unacknowledged for a third of
+        ack_wait since it came or since the last one, while this member holds the lease."""
+        interval = max(0.05, self.bus.ack_wait / 3)
+        while not self._closed:
+            await asyncio.sleep(interval / 2)
+            if self._revision is None:
+                continue  # not the holder (any more): let the server give them to the next
+            now = time.monotonic()
+            due = [
+                delivery
+                for message_id, delivery in list(self._unacked.items())
+                if now - self._touched.get(message_id, now) >= interval
+            ]
+            with contextlib.suppress(NatsError, OSError):  # the next round tries again
+                for delivery in due:
+                    if delivery.message.id in self._unacked:
+                        await delivery.raw.in_progress()
+                        self._touched[delivery.message.id] = now
 
     @staticmethod
     def _delivery(msg: Msg) -> NatsDelivery:
@@ -323,6 +354,7 @@ class NatsSubscription:
                 assert isinstance(delivery, NatsDelivery)
                 await delivery.raw.ack()
                 self._unacked.pop(delivery.message.id, None)
+                self._touched.pop(delivery.message.id, None)
             nc, _, _ = await self.bus.connected()
             await nc.flush(timeout=5)
         except (NatsError, OSError, TimeoutError) as error:
@@ -332,15 +364,17 @@ class NatsSubscription:
         if self._closed:
             return
         self._closed = True
-        if self._renewer is not None:
-            self._renewer.cancel()
-            await asyncio.gather(self._renewer, return_exceptions=True)
+        for task in (self._renewer, self._keeper):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         with contextlib.suppress(NatsError, OSError, BusError, TimeoutError):
             # Give back what this member holds, oldest first, so the next holder gets it first.
             held = sorted(self._unacked.values(), key=lambda d: d.raw.metadata.sequence.stream)
             for delivery in held:
                 await delivery.raw.nak()
             self._unacked.clear()
+            self._touched.clear()
             nc, _, kv = await self.bus.connected()
             await nc.flush(timeout=5)
             if self._revision is not None:
