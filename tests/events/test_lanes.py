@@ -265,3 +265,92 @@ async def until(check: Callable[[], Awaitable[bool]]) -> None:
     while not await check():
         assert time.monotonic() < deadline, "not in time"
         await asyncio.sleep(0.005)
+
+
+@CONCURRENCY_PROPERTY
+@given(
+    keys=st.lists(st.integers(0, 9), min_size=1, max_size=60),
+    concurrency=st.integers(1, 4),
+    max_batch=st.integers(2, 6),
+    chunk=st.integers(1, 20),
+    failing=st.sets(st.integers(1, 60), max_size=6),
+)
+def test_shared_calls_take_one_delivery_per_key_and_a_failed_call_goes_again_alone(
+    keys: list[int], concurrency: int, max_batch: int, chunk: int, failing: set[int]
+) -> None:
+    deliveries = scripted([f"ws-{key}" for key in keys])
+    initially_failing = set(failing)
+
+    async def scenario() -> None:
+        subscription = ScriptedSubscription(deque(deliveries), chunk=chunk)
+        handler = Handler(done_after=len(deliveries))
+        calls: list[list[Delivery]] = []  # every shared call, as it came
+        alone_after_failing: list[int] = []  # positions handled by themselves after failing
+
+        async def handle(delivery: Delivery, halt: asyncio.Event) -> bool:
+            if delivery.message.position in failing:
+                failing.discard(delivery.message.position)
+                alone_after_failing.append(delivery.message.position)
+            return await handler(delivery, halt)
+
+        async def handle_many(batch: Sequence[Delivery], halt: asyncio.Event) -> list[bool | None]:
+            calls.append(list(batch))
+            if any(d.message.position in failing for d in batch):
+                return [None] * len(batch)  # "rolled back": each again, by itself
+            return [await handler(delivery, halt) for delivery in batch]
+
+        lanes = Lanes(
+            subscription,
+            handle,
+            concurrency=concurrency,
+            capacity=12,
+            poll_seconds=0.01,
+            handle_many=handle_many,
+            max_batch=max_batch,
+        )
+        await asyncio.wait_for(lanes.run(handler.stop), timeout=30)
+        for batch in calls:
+            assert 2 <= len(batch) <= max_batch
+            assert len({d.message.key for d in batch}) == len(batch), "one per key"
+        in_a_call = {d.message.position for batch in calls for d in batch}
+        # A delivery whose shared call failed was then handled by itself.
+        assert initially_failing & in_a_call <= set(alone_after_failing)
+        assert Counter(d.message.id for d in handler.finished) == {
+            d.message.id: 1 for d in deliveries
+        }
+        expected = positions_by_key(deliveries)
+        assert positions_by_key(handler.started) == expected  # each key in delivery order
+        assert handler.overlaps == 0
+        assert lanes.busiest <= concurrency
+        assert positions_by_key(subscription.acked) == expected
+        assert lanes.acknowledged == len(deliveries)
+
+    asyncio.run(scenario())
+
+
+async def test_keys_share_a_call_only_when_more_wait_than_handlers_are_idle() -> None:
+    # Four keys arrive at once: with four idle handlers each takes one; with one, it takes all.
+    for concurrency, expected in ((4, []), (1, [["a", "b", "c"]])):
+        deliveries = scripted(["a", "b", "c", "d"])
+        subscription = ScriptedSubscription(deque(deliveries))
+        handler = Handler(done_after=len(deliveries))
+        calls: list[list[str]] = []
+
+        async def handle_many(
+            batch: Sequence[Delivery], halt: asyncio.Event, calls: list[list[str]] = calls
+        ) -> list[bool | None]:
+            calls.append([d.message.key for d in batch])
+            return [await handler(delivery, halt) for delivery in batch]
+
+        lanes = Lanes(
+            subscription,
+            handler,
+            concurrency=concurrency,
+            capacity=10,
+            poll_seconds=0.01,
+            handle_many=handle_many,
+            max_batch=3,
+        )
+        await asyncio.wait_for(lanes.run(handler.stop), timeout=10)
+        assert calls == expected
+        assert len(handler.finished) == len(deliveries)

@@ -24,6 +24,13 @@ The contract a consumer signs:
   (Kafka, memory) the commit never passes an earlier delivery still being handled. While one
   event is being retried, the later events of its key wait; other keys go on. A handler must
   so expect to run beside itself, for events of other workspaces (in other transactions).
+- Sharing a transaction (PostgreSQL): when more workspaces have events waiting than handlers
+  are idle, the runner handles the first waiting event of up to `SHARED_BATCH` workspaces in
+  one transaction, one after the other, each with its own mark: one BEGIN and COMMIT for all
+  (a probe: ~2.5x less CPU per event, in Python and in PostgreSQL). Should one of them
+  raise, the transaction is rolled back, nothing of it stays, and each event is handled
+  again by itself (the one that raised counts that as its first attempt): a handler may so
+  run a second time for an event whose first run was undone, as after a crash.
 - Failure: a handler that raises is retried with exponential backoff and full jitter
   (`consumer_retry_base_seconds`, `consumer_retry_max_seconds`), at most
   `consumer_max_attempts` times in all; then the event goes to `dead_letters` (the envelope,
@@ -78,6 +85,23 @@ CONSUMER_MODULES: Final[tuple[str, ...]] = ()
 UNAVAILABLE: Final = (OSError, OperationalError, InterfaceError)
 # The longest error text kept with a dead letter.
 ERROR_CHARS: Final = 4000
+# At most this many events (of as many workspaces) share one transaction.
+SHARED_BATCH: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """A handler's failure in a shared transaction: the event's first attempt."""
+
+    error: Exception
+    at: Any
+
+
+class _SharedFailure(Exception):
+    def __init__(self, message: Message, error: Exception) -> None:
+        super().__init__(str(error))
+        self.message = message
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +203,7 @@ class ConsumerRunner:
         batch_size: int = 100,
         poll_seconds: float = 1.0,
         concurrency: int = 1,
+        shared_batch: int = 1,
     ) -> None:
         self.consumer = consumer
         self._database = database
@@ -187,8 +212,12 @@ class ConsumerRunner:
         self._batch_size = max(1, batch_size)
         self._poll_seconds = poll_seconds
         self._concurrency = max(1, concurrency)
+        self._shared_batch = max(1, shared_batch)
+        self._failed_first: dict[str, _Failed] = {}  # by event id: failed in a shared one
         self.handled = 0  # counts for logs and tests
         self.dead_lettered = 0
+        self.shared = 0  # events handled in a shared transaction
+        self.shared_failed = 0  # shared transactions rolled back (their events went alone)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set: then finish the handlers in flight, ack, and leave."""
@@ -204,6 +233,8 @@ class ConsumerRunner:
                     concurrency=self._concurrency,
                     capacity=self._batch_size,
                     poll_seconds=self._poll_seconds,
+                    handle_many=self._handle_deliveries,
+                    max_batch=self._shared_batch,
                 )
                 try:
                     await lanes.run(stop)
@@ -229,24 +260,70 @@ class ConsumerRunner:
     async def _handle_delivery(self, delivery: Delivery, halt: asyncio.Event) -> bool:
         return await self.deliver(delivery.message, halt) is not Outcome.STOPPED
 
+    async def _handle_deliveries(
+        self, deliveries: Sequence[Delivery], halt: asyncio.Event
+    ) -> list[bool | None]:
+        """Deliveries of different keys in one transaction (the lanes' `handle_many`): all
+        finished (True), or, when one failed, none recorded (None: each again, alone)."""
+        wanted = [d.message for d in deliveries if self.consumer.wants(d.message.type)]
+        if halt.is_set():
+            return [False] * len(deliveries)
+        try:
+            await self._handle_together(wanted)
+        except _SharedFailure as failure:
+            self.shared_failed += 1
+            log.info(
+                "consumer %s: event %s failed in a shared transaction (%s); %d events again,"
+                " one at a time",
+                self.consumer.name,
+                failure.message.id,
+                failure.error,
+                len(wanted),
+            )
+            if len(self._failed_first) >= 10_000:  # ones never delivered here again (moved)
+                self._failed_first.clear()
+            self._failed_first[failure.message.id] = _Failed(failure.error, utcnow())
+            return [None if self.consumer.wants(d.message.type) else True for d in deliveries]
+        self.handled += len(wanted)
+        self.shared += len(wanted)
+        return [True] * len(deliveries)
+
+    async def _handle_together(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        async with self._database.sessions() as session, session.begin():
+            for message in messages:
+                envelope: dict[str, Any] = orjson.loads(message.body)
+                try:
+                    if await repository.claim(
+                        session,
+                        consumer=self.consumer.name,
+                        event_id=uuid.UUID(message.id),
+                        at=utcnow(),
+                    ):
+                        await self.consumer.handler(session, envelope)
+                        await session.flush()  # its writes' errors are its own
+                except UNAVAILABLE:
+                    raise
+                except Exception as exc:
+                    raise _SharedFailure(message, exc) from exc
+
     async def deliver(self, message: Message, stop: asyncio.Event | None = None) -> Outcome:
         """Handle one message: skip, handle (with retries) or dead-letter it."""
         if not self.consumer.wants(message.type):
             return Outcome.SKIPPED
         envelope: dict[str, Any] = orjson.loads(message.body)
         event_id = uuid.UUID(message.id)
-        first_failure = None
         attempt = 0
+        first_failure = None
+        error: Exception | None = None
+        if (earlier := self._failed_first.pop(message.id, None)) is not None:
+            attempt, first_failure, error = 1, earlier.at, earlier.error
         while True:
-            attempt += 1
-            try:
-                await self._handle(event_id, envelope)
-            except UNAVAILABLE:
-                raise  # the database is away, not the event at fault: the runner waits
-            except Exception as exc:
-                first_failure = first_failure or utcnow()
+            if error is not None:
                 if attempt >= self._policy.max_attempts:
-                    await self._dead_letter(message, envelope, exc, attempt, first_failure)
+                    assert first_failure is not None
+                    await self._dead_letter(message, envelope, error, attempt, first_failure)
                     return Outcome.DEAD_LETTERED
                 delay = self._policy.backoff.delay(attempt)
                 log.warning(
@@ -255,7 +332,7 @@ class ConsumerRunner:
                     message.id,
                     attempt,
                     self._policy.max_attempts,
-                    exc,
+                    error,
                     delay,
                 )
                 if stop is not None:
@@ -264,6 +341,14 @@ class ConsumerRunner:
                         return Outcome.STOPPED
                 else:
                     await asyncio.sleep(delay)
+            attempt += 1
+            try:
+                await self._handle(event_id, envelope)
+            except UNAVAILABLE:
+                raise  # the database is away, not the event at fault: the runner waits
+            except Exception as exc:
+                first_failure = first_failure or utcnow()
+                error = exc
                 continue
             self.handled += 1
             return Outcome.HANDLED
@@ -386,6 +471,7 @@ def runners_for(
     batch_size: int,
     poll_seconds: float,
     concurrency: int = 1,
+    shared_batch: int = 1,
 ) -> list[ConsumerRunner]:
     return [
         ConsumerRunner(
@@ -396,6 +482,7 @@ def runners_for(
             batch_size=batch_size,
             poll_seconds=poll_seconds,
             concurrency=concurrency,
+            shared_batch=shared_batch,
         )
         for item in consumers
     ]

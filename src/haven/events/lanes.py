@@ -18,6 +18,14 @@ A busy key takes turns with the others (one delivery, then the next key waiting)
   still in a handler (bus/base.py).
 - A handler that returns False was halted while it waited (a retry abandoned): its delivery
   and the rest of its lane stay unacknowledged.
+- Sharing a handler call (`handle_many`, at most `max_batch` deliveries): when more keys are
+  waiting than handlers are idle, a handler takes the first delivery of several waiting keys
+  at once (never two of one key), which the runner handles in one transaction: far cheaper
+  per event than one each. Those keys then wait for each other (a slow one holds up at most
+  the others of its call), as they would have waited for a free handler anyway. For each
+  delivery `handle_many` says finished (True), halted (False) or "again, alone" (None: the
+  call failed and nothing of it was recorded): that delivery goes back to its key's turn
+  and is then handled by itself.
 - Stopping (`stop` set) or a failure (receive, a handler or ack raising): no handler starts
   after that; those in flight finish; what finished is acknowledged; then `run` returns, or
   raises the first failure. What was received and not finished comes again (at least once),
@@ -39,6 +47,9 @@ ACK_LINGER_SECONDS = 0.25
 # Handles one delivery; False when halted before finishing (the delivery stays unacknowledged).
 # The event is the flow's halt: set on stop or failure, a handler waiting to retry leaves.
 Handle = Callable[[Delivery, asyncio.Event], Awaitable[bool]]
+# Handles deliveries of different keys together: per delivery True (finished), False (halted)
+# or None (not handled: again, by itself).
+HandleMany = Callable[[Sequence[Delivery], asyncio.Event], Awaitable[Sequence[bool | None]]]
 
 
 class Lanes:
@@ -52,9 +63,14 @@ class Lanes:
         concurrency: int,
         capacity: int,
         poll_seconds: float,
+        handle_many: HandleMany | None = None,
+        max_batch: int = 1,
     ) -> None:
         self._subscription = subscription
         self._handle = handle
+        self._handle_many = handle_many
+        self._max_batch = max(1, max_batch) if handle_many is not None else 1
+        self._alone: set[int] = set()  # id() of deliveries to handle by themselves
         self._concurrency = max(1, concurrency)
         self._capacity = max(1, capacity, self._concurrency)
         self._poll_seconds = poll_seconds
@@ -157,30 +173,60 @@ class Lanes:
             key = await self._ready.get()
             if key is None or self._halt.is_set():
                 return
-            lane = self._lanes[key]
-            delivery = lane[0]
+            keys = self._more_keys([key])
+            deliveries = [self._lanes[each][0] for each in keys]
             self._running += 1
             self.busiest = max(self.busiest, self._running)
             try:
-                finished = await self._handle(delivery, self._halt)
+                if len(deliveries) == 1:
+                    results: Sequence[bool | None] = [await self._handle(deliveries[0], self._halt)]
+                else:
+                    assert self._handle_many is not None
+                    results = await self._handle_many(deliveries, self._halt)
             except Exception as exc:
                 self._fail(exc)
                 return
             finally:
                 self._running -= 1
-            if not finished:
+            halted = False
+            for each, delivery, result in zip(keys, deliveries, results, strict=True):
+                if result is None:
+                    self._alone.add(id(delivery))
+                    self._ready.put_nowait(each)  # its turn again, by itself
+                elif result:
+                    self._finish(each, delivery)
+                else:
+                    halted = True  # it and the rest of its lane stay unacknowledged
+            if halted:
                 return
-            lane.popleft()
-            self._held -= 1
-            self._finished.append(delivery)
-            self._to_ack.set()
-            if len(self._finished) >= self._ack_batch:
-                self._ack_now.set()
-            self._room.set()
-            if lane:
-                self._ready.put_nowait(key)  # behind the keys already waiting
-            else:
-                del self._lanes[key]
+
+    def _more_keys(self, keys: list[str]) -> list[str]:
+        """Add waiting keys to `keys` while more keys wait than other handlers are idle."""
+        if self._max_batch == 1 or id(self._lanes[keys[0]][0]) in self._alone:
+            return keys
+        idle = self._concurrency - self._running - 1
+        while len(keys) < self._max_batch and self._ready.qsize() > idle:
+            key = self._ready.get_nowait()
+            if key is None or id(self._lanes[key][0]) in self._alone:
+                self._ready.put_nowait(key)  # a halt's marker, or one to handle by itself
+                break
+            keys.append(key)
+        return keys
+
+    def _finish(self, key: str, delivery: Delivery) -> None:
+        self._alone.discard(id(delivery))
+        lane = self._lanes[key]
+        lane.popleft()
+        self._held -= 1
+        self._finished.append(delivery)
+        self._to_ack.set()
+        if len(self._finished) >= self._ack_batch:
+            self._ack_now.set()
+        self._room.set()
+        if lane:
+            self._ready.put_nowait(key)  # behind the keys already waiting
+        else:
+            del self._lanes[key]
 
     async def _acknowledge(self) -> None:
         while True:

@@ -19,6 +19,7 @@ from haven.db.session import Database
 from haven.events.bus import open_bus
 from haven.events.bus.base import Bus
 from haven.events.consumers import (
+    SHARED_BATCH,
     Consumer,
     ConsumerRunner,
     RetryPolicy,
@@ -65,6 +66,7 @@ class Worker:
             poll_seconds=settings.relay_poll_seconds,
             backoff=Backoff(settings.relay_retry_base_seconds, settings.relay_retry_max_seconds),
         )
+        sqlite = database.engine.dialect.name == "sqlite"
         self.runners: list[ConsumerRunner] = runners_for(
             consumers,
             database=database,
@@ -79,9 +81,10 @@ class Worker:
             # SQLite has one writer: a handler's transaction holds the write lock from its
             # first statement, so a second handler could only wait (and time out after
             # sqlite_busy_timeout_ms behind a slow one).
-            concurrency=1
-            if database.engine.dialect.name == "sqlite"
-            else settings.consumer_concurrency,
+            concurrency=1 if sqlite else settings.consumer_concurrency,
+            # SQLite: one event per transaction, so the runner holds the application's only
+            # write lock for one handler at a time, never for several.
+            shared_batch=1 if sqlite else SHARED_BATCH,
         )
         self.stop = asyncio.Event()
 
