@@ -337,7 +337,10 @@ async def test_keys_share_a_call_only_when_more_wait_than_handlers_are_idle() ->
         calls: list[list[str]] = []
 
         async def handle_many(
-            batch: Sequence[Delivery], halt: asyncio.Event, calls: list[list[str]] = calls
+            batch: Sequence[Delivery],
+            halt: asyncio.Event,
+            calls: list[list[str]] = calls,
+            handler: Handler = handler,
         ) -> list[bool | None]:
             calls.append([d.message.key for d in batch])
             return [await handler(delivery, halt) for delivery in batch]
