@@ -1038,7 +1038,7 @@ async def measure_latency(
         f"{bus_name}: latency p50 {_num(lat.percentile(0.5), '.1f')} ms"
         f"  p99 {_num(lat.percentile(0.99), '.1f')} ms  max {_num(lat.percentile(1.0), '.1f')} ms;"
         f" {lat.received:,}/{lat.committed:,} received, "
-        f"{lat.achieved_rate:,.0f} commits/s (writer lag p99 {lat.lag_p99_ms:.1f} ms, "
+        f"{lat.achieved_rate:,.0f} events/s written (writer lag p99 {lat.lag_p99_ms:.1f} ms, "
         f"{lat.shed:,} shed, {lat.failures:,} failed); cores: writers {cpu['writers']:.2f},"
         f" worker {cpu['worker']:.2f}, PostgreSQL {cpu['postgres']:.2f}, rest {cpu['other']:.2f}"
     )
