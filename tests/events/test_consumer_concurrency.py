@@ -18,16 +18,17 @@ import pytest
 from sqlalchemy import select
 
 from haven.db.session import Database
-from haven.events.bus.memory import MemoryBus
-from haven.events.consumers import Consumer, Envelope
+from haven.events.bus.memory import MemoryBus, MemoryDelivery
+from haven.events.consumers import Consumer, ConsumerRunner, Envelope, Outcome, RetryPolicy
 from haven.events.models import ConsumerOffset, DeadLetter, ProcessedEvent
-from haven.events.outbox import record
+from haven.events.outbox import record, to_message
 from haven.events.reading import read_session
 from haven.events.relay import Relay
 from haven.settings import Settings
 from tests.databases import backend
 from tests.events.helpers import (
     Recorder,
+    all_events,
     effect_of,
     effects,
     eventually,
@@ -264,3 +265,33 @@ async def test_waiting_workspaces_share_a_transaction_and_a_failure_in_it_undoes
     assert recorder.calls[poison] == 3, "the shared try counted as the first attempt"
     assert set((await effects(database)).values()) == {1}  # the others: once each
     assert await processed(database) == 11
+
+
+@needs_concurrent_writers
+async def test_a_shared_transaction_whose_commit_fails_sends_each_again_counting_no_attempt(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [task_event(f"tasks/{n}", 1, workspace=uuid.uuid4()) for n in range(3)]
+    await write(database, *events)
+    await Relay(database, MemoryBus(database)).relay_once()
+    deliveries = [MemoryDelivery(to_message(event)) for event in await all_events(database)]
+    recorder = Recorder()
+    runner = ConsumerRunner(
+        recorder.consumer(),
+        database=database,
+        bus=None,
+        policy=RetryPolicy.of(base_seconds=0, max_seconds=0, max_attempts=1),
+        shared_batch=10,
+    )
+
+    async def commit_refused(_messages: Any) -> None:
+        raise RuntimeError("could not serialize access")
+
+    monkeypatch.setattr(runner, "_handle_together", commit_refused)  # the commit fails
+    halt = asyncio.Event()
+    assert await runner._handle_deliveries(deliveries, halt) == [None, None, None]
+    assert runner.shared_failed == 1
+    # Alone, each is handled at its first attempt (max_attempts=1: none was counted).
+    outcomes = [await runner.deliver(delivery.message, halt) for delivery in deliveries]
+    assert outcomes == [Outcome.HANDLED] * 3
+    assert await processed(database) == 3

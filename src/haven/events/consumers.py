@@ -268,8 +268,11 @@ class ConsumerRunner:
         wanted = [d.message for d in deliveries if self.consumer.wants(d.message.type)]
         if halt.is_set():
             return [False] * len(deliveries)
+        again = [None if self.consumer.wants(d.message.type) else True for d in deliveries]
         try:
             await self._handle_together(wanted)
+        except UNAVAILABLE:
+            raise  # the database is away: the runner waits, as for one event
         except _SharedFailure as failure:
             self.shared_failed += 1
             log.info(
@@ -283,7 +286,18 @@ class ConsumerRunner:
             if len(self._failed_first) >= 10_000:  # ones never delivered here again (moved)
                 self._failed_first.clear()
             self._failed_first[failure.message.id] = _Failed(failure.error, utcnow())
-            return [None if self.consumer.wants(d.message.type) else True for d in deliveries]
+            return again
+        except Exception as exc:
+            # The commit itself failed (a deferred check, a serialization failure): whose
+            # fault is unknown, so no attempt is counted; alone, each finds out.
+            self.shared_failed += 1
+            log.info(
+                "consumer %s: a shared transaction of %d events failed (%s); again, one at a time",
+                self.consumer.name,
+                len(wanted),
+                exc,
+            )
+            return again
         self.handled += len(wanted)
         self.shared += len(wanted)
         return [True] * len(deliveries)
