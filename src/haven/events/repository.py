@@ -25,6 +25,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -161,8 +162,8 @@ _UNPUBLISHED_COLUMNS = tuple(
 
 
 @lru_cache(maxsize=16)
-def _unpublished_batch(limit: int) -> Select[Any]:
-    """The batch read (see `unpublished_batch`), built once per batch size."""
+def _unpublished_batch(limit: int, dialect: str) -> Select[Any]:
+    """The batch read (see `unpublished_batch`), built once per batch size and dialect."""
     events = cast(Table, Event.__table__)
     batch = (
         select(*_UNPUBLISHED_COLUMNS)
@@ -177,22 +178,28 @@ def _unpublished_batch(limit: int) -> Select[Any]:
         .group_by(batch.c.subject)
         .cte("newest")
     )
-    # The partial index ix_events_unpublished_subject: a probe per subject of the batch,
-    # whatever the backlog holds. (The batch's last id: PostgreSQL has no max(uuid).)
-    earlier = (
-        select(*_UNPUBLISHED_COLUMNS)
-        .join(
-            newest,
-            and_(
-                events.c.subject == newest.c.subject,
-                events.c.entity_version < newest.c.version,
-            ),
-        )
-        .where(
-            events.c.position.is_(None),
-            events.c.id > select(batch.c.id).order_by(batch.c.id.desc()).limit(1).scalar_subquery(),
-        )
+    # (The batch's last id: PostgreSQL has no max(uuid).)
+    beyond_batch = events.c.id > (
+        select(batch.c.id).order_by(batch.c.id.desc()).limit(1).scalar_subquery()
     )
+    of_newest = and_(
+        events.c.subject == newest.c.subject,
+        events.c.entity_version < newest.c.version,
+        events.c.position.is_(None),
+    )
+    if dialect == "postgresql":
+        # One probe of ix_events_unpublished_subject per subject of the batch, whatever
+        # the backlog holds. As a join, the planner guesses that a third of the backlog
+        # lies beyond the batch (it cannot know the batch's last id) and, for a batch of
+        # many subjects, reads all of it instead; OFFSET 0 keeps the lateral subquery a
+        # subquery, run once per subject.
+        probe = (
+            select(*_UNPUBLISHED_COLUMNS).where(of_newest, beyond_batch).offset(0).lateral("probe")
+        )
+        earlier = select(*probe.c).select_from(newest.join(probe, true()))
+    else:
+        # SQLite probes the index for each subject of `newest` by itself.
+        earlier = select(*_UNPUBLISHED_COLUMNS).join(newest, of_newest).where(beyond_batch)
     both = union_all(select(*batch.c), earlier).subquery("unpublished")
     last = select(func.coalesce(func.max(events.c.position), 0)).scalar_subquery()
     return select(*both.c, last.label("last_position"))
@@ -209,7 +216,7 @@ async def unpublished_batch(session: AsyncSession, *, limit: int) -> tuple[list[
     event of the snapshot and the second part finds nothing.) In no particular order.
     """
     connection = await session.connection()
-    result = await connection.execute(_unpublished_batch(limit))
+    result = await connection.execute(_unpublished_batch(limit, connection.dialect.name))
     rows = result.all()
     if not rows:
         return [], 0
