@@ -134,7 +134,7 @@ async def test_an_earlier_version_beyond_the_batch_is_read_from_the_subject_inde
     """A backlog of BACKLOG events, batches of BATCH: the read touches about a batch of
     rows, and finds an earlier version whose id sorts after the batch."""
     await _seed_backlog(database)
-    query = repository._unpublished_batch(BATCH, database.engine.dialect.name)
+    query, parameters = repository._unpublished_batch_statement(database.engine.dialect.name, BATCH)
     async with database.engine.connect() as connection:
         if database.engine.dialect.name == "postgresql":
             compiled = query.compile(dialect=connection.dialect)
@@ -145,13 +145,12 @@ async def test_an_earlier_version_beyond_the_batch_is_read_from_the_subject_inde
             assert "ix_events_unpublished_subject" in _index_names(plan["Plan"])
             assert _rows_read(plan["Plan"]) < 4 * BATCH, plan
         else:
-            compiled = query.compile(dialect=connection.dialect)
-            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-            plan_rows = (
-                await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
-            ).all()
+            explain = text("EXPLAIN QUERY PLAN " + str(query))
+            plan_rows = (await connection.execute(explain, parameters)).all()
             details = " | ".join(str(detail) for *_, detail in plan_rows)
-            assert "ix_events_unpublished_subject" in details, details
+            assert "USING INDEX ix_events_unpublished " in details, details
+            assert "USING INDEX ix_events_unpublished_subject (subject=?" in details, details
+            assert "(position=?)" not in details, details  # the unique index, every NULL
     async with database.sessions() as session, session.begin():
         batch, last = await repository.unpublished_batch(session, limit=BATCH)
     assert last == 0
@@ -168,13 +167,13 @@ async def _seed_backlog(database: Database) -> None:
         one["subject"], one["entity_version"] = "tasks/busy", n
     late_first_version = row("tasks/late", 1)
     await insert(database, [*first, *rows, late_first_version])
-    async with database.engine.connect() as connection:
-        if database.engine.dialect.name == "postgresql":
+    if database.engine.dialect.name == "postgresql":
+        async with database.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text("ANALYZE events"))
-        else:
-            await connection.execute(text("ANALYZE"))
-            await connection.commit()
+    # (SQLite: Haven runs no ANALYZE, so neither does this. After one, SQLite counts each
+    # NULL of the unique index on position as a distinct value and reads the unpublished
+    # events through it, this read as the one before it.)
 
 
 def _index_names(plan: dict[str, Any]) -> set[str]:

@@ -8,17 +8,30 @@ Each batch is one transaction:
 
 1. take a transaction-level advisory lock (PostgreSQL), so even a relay that lost its lease
    without noticing cannot number events concurrently with the new holder;
-2. read the oldest committed events without a position (the partial index
-   ix_events_unpublished), plus any unpublished earlier versions of the same subjects whose
-   ids sort later: ids are UUIDv7, but clocks of different processes may disagree, while an
-   entity's versions are committed strictly in order (row locks);
+2. in one statement (one snapshot: `repository.unpublished_batch`), read the oldest
+   committed events without a position (the partial index ix_events_unpublished), any
+   unpublished earlier versions of the same subjects whose ids sort later (one probe of the
+   partial index ix_events_unpublished_subject per subject, migration 0009): ids are
+   UUIDv7, but clocks of different processes may disagree, while an entity's versions are
+   committed strictly in order (row locks); and the last position given. Plain rows, no
+   ORM objects; `data` stays the stored JSON text and goes into the body as it is;
 3. order the batch: by id, except that each subject's events take that subject's slots in
    entity-version order;
-4. give them positions last + 1, last + 2, ... (gap-free, increasing);
+4. give them positions last + 1, last + 2, ... (gap-free, increasing), one UPDATE for the
+   batch (on PostgreSQL with the NOTIFY for change-feed readers in the same statement);
 5. publish them, in that order, through the Bus (while step 4's UPDATE runs: a batch costs
-   the longer of the two round trips; on SQLite see below);
+   the longer of the two round trips; on SQLite see below). Behind a full batch (a
+   backlog), the next batch is read and numbered in the same transaction while the broker
+   works: it sees this batch's positions, so it starts after them;
 6. once the broker accepted all of them, commit (with a NOTIFY on PostgreSQL, a signal
    in-process: the memory bus's wake-up).
+
+A batch read ahead in step 5 is used by the next transaction only if, once that one holds
+the lock, the last position is still the one the batch was numbered after: then nobody
+numbered events in between, and every event it holds is still unpublished, its earlier
+versions either published or in it. Otherwise (this batch did not commit, or another relay
+numbered events meanwhile) it is dropped and the batch read afresh. Events committed after
+it was read simply wait for a later batch, as they would after any read.
 
 On SQLite a transaction holds the database's only write lock, so steps 2-4 are reads outside
 any transaction, the publish comes next, and a short transaction then writes the positions

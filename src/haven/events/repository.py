@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Insert,
+    Integer,
     Select,
     String,
     Table,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    column,
     delete,
     exists,
     func,
@@ -33,6 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import TextualSelect
 
 from haven.db.driver import fetch_all
 from haven.events.models import ConsumerOffset, DeadLetter, Event, ProcessedEvent
@@ -162,8 +165,8 @@ _UNPUBLISHED_COLUMNS = tuple(
 
 
 @lru_cache(maxsize=16)
-def _unpublished_batch(limit: int, dialect: str) -> Select[Any]:
-    """The batch read (see `unpublished_batch`), built once per batch size and dialect."""
+def _unpublished_batch(limit: int) -> Select[Any]:
+    """The batch read on PostgreSQL (see `unpublished_batch`), built once per batch size."""
     events = cast(Table, Event.__table__)
     batch = (
         select(*_UNPUBLISHED_COLUMNS)
@@ -178,31 +181,69 @@ def _unpublished_batch(limit: int, dialect: str) -> Select[Any]:
         .group_by(batch.c.subject)
         .cte("newest")
     )
-    # (The batch's last id: PostgreSQL has no max(uuid).)
-    beyond_batch = events.c.id > (
-        select(batch.c.id).order_by(batch.c.id.desc()).limit(1).scalar_subquery()
-    )
-    of_newest = and_(
-        events.c.subject == newest.c.subject,
-        events.c.entity_version < newest.c.version,
-        events.c.position.is_(None),
-    )
-    if dialect == "postgresql":
-        # One probe of ix_events_unpublished_subject per subject of the batch, whatever
-        # the backlog holds. As a join, the planner guesses that a third of the backlog
-        # lies beyond the batch (it cannot know the batch's last id) and, for a batch of
-        # many subjects, reads all of it instead; OFFSET 0 keeps the lateral subquery a
-        # subquery, run once per subject.
-        probe = (
-            select(*_UNPUBLISHED_COLUMNS).where(of_newest, beyond_batch).offset(0).lateral("probe")
+    # One probe of ix_events_unpublished_subject per subject of the batch, whatever the
+    # backlog holds. As a join, the planner guesses that a third of the backlog lies beyond
+    # the batch (it cannot know the batch's last id) and, for a batch of many subjects,
+    # reads all of it instead; OFFSET 0 keeps the lateral subquery a subquery, run once per
+    # subject. (The batch's last id: PostgreSQL has no max(uuid).)
+    probe = (
+        select(*_UNPUBLISHED_COLUMNS)
+        .where(
+            events.c.subject == newest.c.subject,
+            events.c.entity_version < newest.c.version,
+            events.c.position.is_(None),
+            events.c.id > select(batch.c.id).order_by(batch.c.id.desc()).limit(1).scalar_subquery(),
         )
-        earlier = select(*probe.c).select_from(newest.join(probe, true()))
-    else:
-        # SQLite probes the index for each subject of `newest` by itself.
-        earlier = select(*_UNPUBLISHED_COLUMNS).join(newest, of_newest).where(beyond_batch)
+        .offset(0)
+        .lateral("probe")
+    )
+    earlier = select(*probe.c).select_from(newest.join(probe, true()))
     both = union_all(select(*batch.c), earlier).subquery("unpublished")
     last = select(func.coalesce(func.max(events.c.position), 0)).scalar_subquery()
     return select(*both.c, last.label("last_position"))
+
+
+# The same read on SQLite, which would otherwise take `position IS NULL` to the unique index
+# on position (an equality on a unique index: one row, it guesses) and read every
+# unpublished event, twice; INDEXED BY names the partial indexes (SQLAlchemy renders no
+# SQLite table hints, hence the text).
+_UNPUBLISHED_BATCH_SQLITE = text(
+    """
+WITH batch AS (
+    SELECT id, type, source, subject, workspace_id, actor, entity_version, time, traceparent,
+           CAST(data AS TEXT) AS data
+    FROM events INDEXED BY ix_events_unpublished
+    WHERE position IS NULL
+    ORDER BY id
+    LIMIT :limit
+),
+newest AS (
+    SELECT subject, max(entity_version) AS version
+    FROM batch
+    WHERE entity_version IS NOT NULL
+    GROUP BY subject
+)
+SELECT unpublished.*, (SELECT coalesce(max(position), 0) FROM events) AS last_position
+FROM (
+    SELECT * FROM batch
+    UNION ALL
+    SELECT e.id, e.type, e.source, e.subject, e.workspace_id, e.actor, e.entity_version,
+           e.time, e.traceparent, CAST(e.data AS TEXT)
+    FROM newest
+    JOIN events AS e INDEXED BY ix_events_unpublished_subject
+      ON e.subject = newest.subject AND e.entity_version < newest.version
+    WHERE e.position IS NULL AND e.id > (SELECT max(id) FROM batch)
+) AS unpublished
+"""
+).columns(*_UNPUBLISHED_COLUMNS, column("last_position", Integer()))
+
+
+def _unpublished_batch_statement(
+    dialect: str, limit: int
+) -> tuple[Select[Any] | TextualSelect, dict[str, int]]:
+    if dialect == "sqlite":
+        return _UNPUBLISHED_BATCH_SQLITE, {"limit": limit}
+    return _unpublished_batch(limit), {}
 
 
 async def unpublished_batch(session: AsyncSession, *, limit: int) -> tuple[list[Unpublished], int]:
@@ -216,7 +257,8 @@ async def unpublished_batch(session: AsyncSession, *, limit: int) -> tuple[list[
     event of the snapshot and the second part finds nothing.) In no particular order.
     """
     connection = await session.connection()
-    result = await connection.execute(_unpublished_batch(limit, connection.dialect.name))
+    statement, parameters = _unpublished_batch_statement(connection.dialect.name, limit)
+    result = await connection.execute(statement, parameters)
     rows = result.all()
     if not rows:
         return [], 0
