@@ -11,6 +11,7 @@ database, and that its shortcuts keep the guarantees tests/events/test_relay.py 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -236,3 +237,24 @@ async def test_an_event_committed_after_the_read_ahead_is_published_next(
     assert early["id"] in published
     assert [m.position for m in bus.published] == list(range(1, 8))
     assert await positions(database) == list(range(1, 8))
+
+
+async def test_a_committed_batch_wakes_listeners_of_haven_positions(database: Database) -> None:
+    """The NOTIFY rides in the batch's UPDATE: sent at its commit, not before."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("NOTIFY is PostgreSQL's (SQLite: the in-process signal)")
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    async with database.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+
+        def listen(*args: Any) -> None:
+            heard.put_nowait(args[2])  # (connection, pid, channel, payload)
+
+        await raw.add_listener("haven_positions", listen)
+        try:
+            await write(database, task_event("tasks/a", 1))
+            assert await Relay(database, MemoryBus(database)).relay_once() == 1
+            assert await asyncio.wait_for(heard.get(), timeout=5) == "haven_positions"
+        finally:
+            await raw.remove_listener("haven_positions", listen)

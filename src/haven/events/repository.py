@@ -159,8 +159,8 @@ class Unpublished(NamedTuple):
 
 
 _UNPUBLISHED_COLUMNS = tuple(
-    column.cast(Text()).label("data") if column.key == "data" else column
-    for column in (cast(Table, Event.__table__).c[name] for name in Unpublished._fields)
+    each.cast(Text()).label("data") if each.key == "data" else each
+    for each in (cast(Table, Event.__table__).c[name] for name in Unpublished._fields)
 )
 
 
