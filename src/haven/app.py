@@ -15,6 +15,7 @@ from haven.core.api_docs import install_api_docs
 from haven.core.health import router as health_router
 from haven.core.logging import configure_logging
 from haven.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from haven.core.openapi import install_openapi_schema
 from haven.core.problems import API_PROBLEMS, install_problem_handlers, problem_responses
 from haven.core.security import use_password_cost
 from haven.db.engine import create_engine, create_sessionmaker
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.include_router(health_router)
     install_api_docs(app)
+    install_openapi_schema(app)
     # Until the web UI is served here (a later issue), the root shows the API's docs.
     app.add_api_route(
         "/", lambda: RedirectResponse("/docs"), include_in_schema=False, methods=["GET"]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from haven.db.pool import FairAsyncQueuePool
 from haven.settings import Settings
 
 
@@ -30,13 +31,14 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             url,
-            poolclass=NullPool if ":memory:" in url else None,
+            poolclass=NullPool if ":memory:" in url else FairAsyncQueuePool,
             json_serializer=_dump_json,
             json_deserializer=orjson.loads,
         )
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
     # A fixed pool: overflow connections are closed on check-in, which churns backends.
+    # Requests waiting for a connection are served in arrival order (db/pool.py).
     # Plans are made for each execution's values: a prepared list statement may otherwise
     # settle on a generic plan, which cannot tell a rare project, tag or word from a common
     # one and reads a whole big workspace (tests/api/tasks/test_list_plans.py).
@@ -48,6 +50,7 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         connect_args=connect_args,
         json_serializer=_dump_json,
         json_deserializer=orjson.loads,
+        poolclass=FairAsyncQueuePool,
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_pre_ping=False,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from haven.db.base import Base, IdMixin
 
-# Must equal the predicate of migration 0007's partial index.
+# Must equal the predicate of the partial indexes of migrations 0007 and 0009.
 UNPUBLISHED_SQL: Final = "position IS NULL"
 
 
@@ -38,6 +38,15 @@ class Event(IdMixin, Base):
         Index(
             "ix_events_unpublished",
             "id",
+            sqlite_where=text(UNPUBLISHED_SQL),
+            postgresql_where=text(UNPUBLISHED_SQL),
+        ),
+        # The relay's pull-in of a batch's earlier versions: a probe per subject instead of
+        # a scan of the whole backlog (migration 0009).
+        Index(
+            "ix_events_unpublished_subject",
+            "subject",
+            "entity_version",
             sqlite_where=text(UNPUBLISHED_SQL),
             postgresql_where=text(UNPUBLISHED_SQL),
         ),

@@ -184,3 +184,45 @@ def to_message(event: Event, *, position: int | None = None) -> Message:
         position=int(envelope["haven_position"]),
         body=body,
     )
+
+
+# orjson writes a UTC instant as to_cloudevent does: RFC 3339 with Z.
+_RELAY_JSON_OPTIONS: Final = orjson.OPT_UTC_Z
+
+
+def to_message_with_stored_data(event: repository.Unpublished, *, position: int) -> Message:
+    """`to_message` for the relay: `event.data` is the JSON text the database holds, put
+    into the body as it is instead of being decoded and encoded again (half of what the
+    relay's process spent per event).
+
+    The body carries the same members as to_message's, `data` last; the text is the
+    database's (PostgreSQL writes a space after each colon and comma), so it may differ
+    from to_message's in whitespace, never in value.
+    """
+    event_id = str(event.id)
+    head: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id,
+        "type": event.type,
+        "source": event.source,
+        "subject": event.subject,
+        "time": event.time,
+        "datacontenttype": "application/json",
+        "haven_position": position,
+        "haven_actor": event.actor,
+        "haven_version": event.entity_version,
+    }
+    if event.traceparent:
+        head["traceparent"] = event.traceparent
+    encoded = orjson.dumps(head, option=_RELAY_JSON_OPTIONS)
+    body = b"".join((encoded[:-1], b',"data":', event.data.encode(), b"}"))
+    if len(body) > MAX_BODY_BYTES:  # see to_message
+        head["haven_data_omitted"] = True
+        body = orjson.dumps(head, option=_RELAY_JSON_OPTIONS)
+    return Message(
+        id=event_id,
+        key=str(event.workspace_id) if event.workspace_id else "",
+        type=event.type,
+        position=position,
+        body=body,
+    )

@@ -8,17 +8,30 @@ Each batch is one transaction:
 
 1. take a transaction-level advisory lock (PostgreSQL), so even a relay that lost its lease
    without noticing cannot number events concurrently with the new holder;
-2. read the oldest committed events without a position (the partial index
-   ix_events_unpublished), plus any unpublished earlier versions of the same subjects whose
-   ids sort later: ids are UUIDv7, but clocks of different processes may disagree, while an
-   entity's versions are committed strictly in order (row locks);
+2. in one statement (one snapshot: `repository.unpublished_batch`), read the oldest
+   committed events without a position (the partial index ix_events_unpublished), any
+   unpublished earlier versions of the same subjects whose ids sort later (one probe of the
+   partial index ix_events_unpublished_subject per subject, migration 0009): ids are
+   UUIDv7, but clocks of different processes may disagree, while an entity's versions are
+   committed strictly in order (row locks); and the last position given. Plain rows, no
+   ORM objects; `data` stays the stored JSON text and goes into the body as it is;
 3. order the batch: by id, except that each subject's events take that subject's slots in
    entity-version order;
-4. give them positions last + 1, last + 2, ... (gap-free, increasing);
+4. give them positions last + 1, last + 2, ... (gap-free, increasing), one UPDATE for the
+   batch (on PostgreSQL with the NOTIFY for change-feed readers in the same statement);
 5. publish them, in that order, through the Bus (while step 4's UPDATE runs: a batch costs
-   the longer of the two round trips; on SQLite see below);
+   the longer of the two round trips; on SQLite see below). Behind a full batch (a
+   backlog), the next batch is read and numbered in the same transaction while the broker
+   works: it sees this batch's positions, so it starts after them;
 6. once the broker accepted all of them, commit (with a NOTIFY on PostgreSQL, a signal
    in-process: the memory bus's wake-up).
+
+A batch read ahead in step 5 is used by the next transaction only if, once that one holds
+the lock, the last position is still the one the batch was numbered after: then nobody
+numbered events in between, and every event it holds is still unpublished, its earlier
+versions either published or in it. Otherwise (this batch did not commit, or another relay
+numbered events meanwhile) it is dropped and the batch read afresh. Events committed after
+it was read simply wait for a later batch, as they would after any read.
 
 On SQLite a transaction holds the database's only write lock, so steps 2-4 are reads outside
 any transaction, the publish comes next, and a short transaction then writes the positions
@@ -46,9 +59,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,8 +71,7 @@ from haven.db.session import Database
 from haven.events import repository
 from haven.events.bus.base import Bus, Message
 from haven.events.leases import Lease, lock_key
-from haven.events.models import Event
-from haven.events.outbox import to_message
+from haven.events.outbox import to_message_with_stored_data
 from haven.events.reading import read_session
 from haven.events.signals import events_committed, nap, positions_assigned
 
@@ -80,7 +94,19 @@ class Backoff:
         return (rng or random).uniform(0.0, ceiling)
 
 
-def publication_order(events: Sequence[Event]) -> list[Event]:
+class _Versioned(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def entity_version(self) -> int | None: ...
+
+
+E = TypeVar("E", bound=_Versioned)
+
+
+def publication_order(events: Sequence[E]) -> list[E]:
     """Id order, but each subject's events in entity-version order within its slots.
 
     A subject with an event without a version keeps id order (nothing to order it by).
@@ -91,13 +117,31 @@ def publication_order(events: Sequence[Event]) -> list[Event]:
         slots[event.subject].append(index)
     ordered = list(by_id)
     for indices in slots.values():
+        if len(indices) < 2:
+            continue
         group = [by_id[index] for index in indices]
-        if len(group) < 2 or any(event.entity_version is None for event in group):
+        if any(event.entity_version is None for event in group):
             continue
         group.sort(key=lambda event: (event.entity_version or 0, event.id))
         for index, event in zip(indices, group, strict=True):
             ordered[index] = event
     return ordered
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Events in publication order and their messages, numbered from `after + 1` on."""
+
+    events: list[repository.Unpublished]
+    messages: list[Message]
+    after: int
+
+    @property
+    def positions(self) -> list[tuple[uuid.UUID, int]]:
+        return [
+            (event.id, message.position)
+            for event, message in zip(self.events, self.messages, strict=True)
+        ]
 
 
 class Relay:
@@ -115,38 +159,47 @@ class Relay:
         self._batch_size = max(1, batch_size)
         self._poll_seconds = poll_seconds
         self._backoff = backoff or Backoff(base_seconds=0.2, max_seconds=30.0)
+        # The next batch, read and numbered while the last one was being published
+        # (PostgreSQL, behind a full batch); valid while the last position is its `after`.
+        self._ahead: _Batch | None = None
         self.published = 0  # events published since start (a count for logs and tests)
 
     async def relay_once(self) -> int:
         """Number and publish one batch; the count published (0: nothing was waiting)."""
         if self._database.engine.dialect.name == "sqlite":
             return await self._relay_once_sqlite()
+        ahead, self._ahead = self._ahead, None
         async with self._database.sessions() as session, session.begin():
             await repository.lock_relay(session, key=BATCH_LOCK_KEY)
-            ordered, messages = await self._next_batch(session)
-            if not messages:
+            if ahead is not None and await repository.last_position(session) == ahead.after:
+                batch = ahead  # nobody numbered events since it was read: it still holds
+            else:
+                batch = await self._next_batch(session)
+            if not batch.messages:
                 return 0
             # The broker and the database work at the same time: the batch costs the longer
             # of the two round trips, not their sum. Nothing commits before the broker has
             # accepted every message, and a failed numbering waits for the publish to end
             # (a batch published and not committed is published again: at least once).
-            publishing = asyncio.ensure_future(self._bus.publish(messages))
+            publishing = asyncio.ensure_future(self._bus.publish(batch.messages))
             try:
-                await repository.assign_positions(
-                    session,
-                    [
-                        (event.id, message.position)
-                        for event, message in zip(ordered, messages, strict=True)
-                    ],
-                )
-                await repository.announce_positions(session)
+                await repository.assign_positions(session, batch.positions)
+                if len(batch.events) >= self._batch_size:
+                    # A backlog: read and number the next batch while the broker works. In
+                    # this transaction it sees this batch's positions, so it starts after
+                    # them; it is used only if this one commits and nobody numbers events
+                    # in between (the last position is then still its `after`).
+                    ahead = await self._next_batch(session)
+                else:
+                    ahead = None
             except BaseException:
                 await asyncio.gather(publishing, return_exceptions=True)
                 raise
             await publishing
+        self._ahead = ahead if ahead is not None and ahead.messages else None
         positions_assigned.ring()
-        self.published += len(messages)
-        return len(messages)
+        self.published += len(batch.messages)
+        return len(batch.messages)
 
     async def _relay_once_sqlite(self) -> int:
         """SQLite: read and number the batch without a lock, publish, then write the positions.
@@ -162,62 +215,31 @@ class Relay:
         other one gives (consumers drop the copies by id).
         """
         async with read_session(self._database) as session:
-            ordered, messages = await self._next_batch(session)
-        if not messages:
+            batch = await self._next_batch(session)
+        if not batch.messages:
             return 0
-        await self._bus.publish(messages)
+        await self._bus.publish(batch.messages)
         async with self._database.sessions() as session, session.begin():
-            if await repository.last_position(session) != messages[0].position - 1:
-                log.info("relay: another relay numbered events first; %d copies", len(messages))
+            if await repository.last_position(session) != batch.after:
+                log.info(
+                    "relay: another relay numbered events first; %d copies", len(batch.messages)
+                )
                 return 0
-            await repository.assign_positions(
-                session,
-                [
-                    (event.id, message.position)
-                    for event, message in zip(ordered, messages, strict=True)
-                ],
-            )
+            await repository.assign_positions(session, batch.positions)
         positions_assigned.ring()
-        self.published += len(messages)
-        return len(messages)
+        self.published += len(batch.messages)
+        return len(batch.messages)
 
-    async def _next_batch(self, session: AsyncSession) -> tuple[list[Event], list[Message]]:
-        """The oldest unpublished events in publication order, as messages numbered from the
-        last position on."""
-        batch = await repository.unpublished_events(session, limit=self._batch_size)
-        if not batch:
-            return [], []
-        if len(batch) == self._batch_size:
-            # A batch cut short by its limit may have left out an earlier version whose
-            # id sorts later; a batch under the limit holds every event committed
-            # before its read, and so every earlier version of what it holds.
-            batch += await self._earlier_versions(session, batch)
-        ordered = publication_order(batch)
-        last = await repository.last_position(session)
+    async def _next_batch(self, session: AsyncSession) -> _Batch:
+        """The oldest unpublished events (and their subjects' earlier versions) in
+        publication order, as messages numbered from the last position on."""
+        events, last = await repository.unpublished_batch(session, limit=self._batch_size)
+        ordered = publication_order(events)
         messages = [
-            to_message(event, position=last + offset)
+            to_message_with_stored_data(event, position=last + offset)
             for offset, event in enumerate(ordered, start=1)
         ]
-        return ordered, messages
-
-    async def _earlier_versions(self, session: AsyncSession, batch: list[Event]) -> list[Event]:
-        newest: dict[str, int] = {}
-        for event in batch:
-            if event.entity_version is not None:
-                newest[event.subject] = max(newest.get(event.subject, 0), event.entity_version)
-        if not newest:
-            return []
-        beyond = await repository.unpublished_of_subjects(
-            session,
-            subjects=newest.keys(),
-            after_id=max(event.id for event in batch),
-            below_version=max(newest.values()),
-        )
-        return [
-            event
-            for event in beyond
-            if event.entity_version is not None and event.entity_version < newest[event.subject]
-        ]
+        return _Batch(ordered, messages, after=last)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; the batch in hand is finished (committed) first."""

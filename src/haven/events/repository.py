@@ -6,15 +6,19 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Insert,
+    Integer,
+    Select,
     String,
     Table,
+    Text,
     Uuid,
     and_,
     bindparam,
+    column,
     delete,
     exists,
     func,
@@ -23,12 +27,15 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import TextualSelect
 
 from haven.db.driver import fetch_all
 from haven.events.models import ConsumerOffset, DeadLetter, Event, ProcessedEvent
@@ -135,42 +142,149 @@ async def last_position(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.coalesce(func.max(Event.position), 0))) or 0)
 
 
-async def unpublished_events(session: AsyncSession, *, limit: int) -> list[Event]:
-    """The oldest committed events without a position (the partial index ix_events_unpublished)."""
-    query = select(Event).where(Event.position.is_(None)).order_by(Event.id).limit(limit)
-    return list((await session.scalars(query)).all())
+class Unpublished(NamedTuple):
+    """A committed event waiting for a position, as the relay reads it: a Core row (no ORM
+    object, no identity map), its `data` as the database's JSON text."""
+
+    id: uuid.UUID
+    type: str
+    source: str
+    subject: str
+    workspace_id: uuid.UUID | None
+    actor: str
+    entity_version: int | None
+    time: datetime
+    traceparent: str | None
+    data: str  # the stored JSON text, not decoded: the relay puts it in the body as it is
 
 
-async def unpublished_of_subjects(
-    session: AsyncSession, *, subjects: Collection[str], after_id: uuid.UUID, below_version: int
-) -> list[Event]:
-    """Unpublished events of these subjects beyond a batch (by id) with a version below
-    `below_version`: earlier versions whose ids sort later (clocks of different processes
-    disagree) must be published first."""
-    if not subjects:
-        return []
-    query = select(Event).where(
-        Event.subject.in_(sorted(subjects)),
-        Event.position.is_(None),
-        Event.id > after_id,
-        Event.entity_version < below_version,
+_UNPUBLISHED_COLUMNS = tuple(
+    each.cast(Text()).label("data") if each.key == "data" else each
+    for each in (cast(Table, Event.__table__).c[name] for name in Unpublished._fields)
+)
+
+
+@lru_cache(maxsize=16)
+def _unpublished_batch(limit: int) -> Select[Any]:
+    """The batch read on PostgreSQL (see `unpublished_batch`), built once per batch size."""
+    events = cast(Table, Event.__table__)
+    batch = (
+        select(*_UNPUBLISHED_COLUMNS)
+        .where(events.c.position.is_(None))
+        .order_by(events.c.id)
+        .limit(limit)
+        .cte("batch")
     )
-    return list((await session.scalars(query)).all())
+    newest = (
+        select(batch.c.subject, func.max(batch.c.entity_version).label("version"))
+        .where(batch.c.entity_version.is_not(None))
+        .group_by(batch.c.subject)
+        .cte("newest")
+    )
+    # One probe of ix_events_unpublished_subject per subject of the batch, whatever the
+    # backlog holds. As a join, the planner guesses that a third of the backlog lies beyond
+    # the batch (it cannot know the batch's last id) and, for a batch of many subjects,
+    # reads all of it instead; OFFSET 0 keeps the lateral subquery a subquery, run once per
+    # subject. (The batch's last id: PostgreSQL has no max(uuid).)
+    probe = (
+        select(*_UNPUBLISHED_COLUMNS)
+        .where(
+            events.c.subject == newest.c.subject,
+            events.c.entity_version < newest.c.version,
+            events.c.position.is_(None),
+            events.c.id > select(batch.c.id).order_by(batch.c.id.desc()).limit(1).scalar_subquery(),
+        )
+        .offset(0)
+        .lateral("probe")
+    )
+    earlier = select(*probe.c).select_from(newest.join(probe, true()))
+    both = union_all(select(*batch.c), earlier).subquery("unpublished")
+    last = select(func.coalesce(func.max(events.c.position), 0)).scalar_subquery()
+    return select(*both.c, last.label("last_position"))
 
 
-# One statement for a whole batch: the executemany below sends an UPDATE per event, and
-# PostgreSQL runs each on its own (500 executor starts per relay batch, the relay's largest
-# cost in benchmarks/event_pipeline.py).
+# The same read on SQLite, which would otherwise take `position IS NULL` to the unique index
+# on position (an equality on a unique index: one row, it guesses) and read every
+# unpublished event, twice; INDEXED BY names the partial indexes (SQLAlchemy renders no
+# SQLite table hints, hence the text).
+_UNPUBLISHED_BATCH_SQLITE = text(
+    """
+WITH batch AS (
+    SELECT id, type, source, subject, workspace_id, actor, entity_version, time, traceparent,
+           CAST(data AS TEXT) AS data
+    FROM events INDEXED BY ix_events_unpublished
+    WHERE position IS NULL
+    ORDER BY id
+    LIMIT :limit
+),
+newest AS (
+    SELECT subject, max(entity_version) AS version
+    FROM batch
+    WHERE entity_version IS NOT NULL
+    GROUP BY subject
+)
+SELECT unpublished.*, (SELECT coalesce(max(position), 0) FROM events) AS last_position
+FROM (
+    SELECT * FROM batch
+    UNION ALL
+    SELECT e.id, e.type, e.source, e.subject, e.workspace_id, e.actor, e.entity_version,
+           e.time, e.traceparent, CAST(e.data AS TEXT)
+    FROM newest
+    JOIN events AS e INDEXED BY ix_events_unpublished_subject
+      ON e.subject = newest.subject AND e.entity_version < newest.version
+    WHERE e.position IS NULL AND e.id > (SELECT max(id) FROM batch)
+) AS unpublished
+"""
+).columns(*_UNPUBLISHED_COLUMNS, column("last_position", Integer()))
+
+
+def _unpublished_batch_statement(
+    dialect: str, limit: int
+) -> tuple[Select[Any] | TextualSelect, dict[str, int]]:
+    if dialect == "sqlite":
+        return _UNPUBLISHED_BATCH_SQLITE, {"limit": limit}
+    return _unpublished_batch(limit), {}
+
+
+async def unpublished_batch(session: AsyncSession, *, limit: int) -> tuple[list[Unpublished], int]:
+    """The oldest `limit` committed events without a position (the partial index
+    ix_events_unpublished), the unpublished earlier versions of their subjects whose ids
+    sort later, and the last position given: one statement, so one snapshot.
+
+    Ids are UUIDv7, but clocks of different processes disagree, while an entity's versions
+    are committed strictly in order (row locks): an earlier version may sort after the
+    batch, and must be published first. (Where the batch is under `limit`, it holds every
+    event of the snapshot and the second part finds nothing.) In no particular order.
+    """
+    connection = await session.connection()
+    statement, parameters = _unpublished_batch_statement(connection.dialect.name, limit)
+    result = await connection.execute(statement, parameters)
+    rows = result.all()
+    if not rows:
+        return [], 0
+    width = len(Unpublished._fields)
+    return [Unpublished._make(row[:width]) for row in rows], int(rows[0][width])
+
+
+# One statement for a whole batch: an executemany would send an UPDATE per event, and
+# PostgreSQL runs each on its own (500 executor starts per relay batch). The notification
+# wakes readers in other processes when the relay's transaction commits (a data-modifying
+# CTE runs to completion whether or not the query reads it).
 _ASSIGN_POSITIONS_PG = text(
+    "WITH numbered AS ("
     "UPDATE events SET position = batch.position"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:positions AS bigint[])) AS batch(id, position)"
     " WHERE events.id = batch.id"
+    " RETURNING events.id"
+    ") SELECT pg_notify('haven_positions', '')"
 )
 
 
 async def assign_positions(
     session: AsyncSession, positions: Sequence[tuple[uuid.UUID, int]]
 ) -> None:
+    """Give each event its position: one statement on PostgreSQL, which also wakes the
+    change-feed readers of other processes at commit (NOTIFY haven_positions)."""
     if not positions:
         return
     connection = await session.connection()
@@ -193,12 +307,6 @@ async def assign_positions(
     await connection.execute(
         statement, [{"b_id": event_id, "b_position": position} for event_id, position in positions]
     )
-
-
-async def announce_positions(session: AsyncSession) -> None:
-    """Wake readers in other processes when this transaction commits (PostgreSQL)."""
-    if _dialect(session) == "postgresql":
-        await session.execute(text("SELECT pg_notify('haven_positions', '')"))
 
 
 # --- Reading the change feed ------------------------------------------------------------
