@@ -137,13 +137,26 @@ async def statement_alone(session: AsyncSession) -> AsyncIterator[AsyncConnectio
     that is one statement, which then commits by itself, without BEGIN and COMMIT round trips.
 
     Only before the session's first statement: it holds no connection yet, so the request
-    never waits for a second connection while holding one (see `read_session`).
+    never waits for a second connection while holding one (see `read_session`), and nothing
+    already written in the session's transaction could be rolled back while this stays. Only
+    for a write that is its caller's whole write (for the same reason).
     """
     bind = session.bind
     if not isinstance(bind, AsyncEngine):
         raise TypeError("statement_alone needs a session bound to an engine")
+    if holds_connection(session):
+        raise RuntimeError(
+            "statement_alone after the session's first statement: the write would commit"
+            " outside its transaction"
+        )
     async with _autocommit_twin(bind).connect() as connection:
         yield connection
+
+
+def holds_connection(session: AsyncSession) -> bool:
+    """Whether `session`'s transaction has run a statement (and so holds a connection)."""
+    transaction = session.sync_session.get_transaction()
+    return transaction is not None and bool(transaction.connections)
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
