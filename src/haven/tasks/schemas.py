@@ -18,6 +18,7 @@ from pydantic import (
     StrictInt,
     model_validator,
 )
+from sqlalchemy import inspect
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from haven.core.schemas import FromText, PatchBody, RequestBody
@@ -395,8 +396,16 @@ def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
 
 
 def task_to_dict(task: Any) -> dict[str, Any]:
-    """A task (ORM object) as the API shows it; the shape of TaskOut."""
-    return task_values_to_dict([getattr(task, name) for name in TASK_COLUMNS])
+    """A task (ORM object) as the API shows it; the shape of TaskOut.
+
+    The values the object holds are read from its state's dict (an ORM attribute read costs
+    several times a dict look-up, and a write reads a task this way two or three times);
+    one it does not hold, expired or never set, is read as an attribute, which loads it.
+    """
+    held = inspect(task).dict
+    return task_values_to_dict(
+        [held[name] if name in held else getattr(task, name) for name in TASK_COLUMNS]
+    )
 
 
 def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:
