@@ -23,6 +23,9 @@ from haven.db.session import Database
 from haven.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+# Measured with 64 requests in flight: 700 gave a young collection every ~4 requests (0.15 ms of
+# CPU per request); 10,000 one every ~500 requests, each a pause of about 2 ms.
+GC_YOUNG_THRESHOLD = 10_000
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -39,6 +42,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         _prepare_routes(app)
         gc.collect()
         gc.freeze()
+        # A request allocates a few hundred objects that its end frees again; with dozens in
+        # flight, the default threshold set off young collections that walked every in-flight
+        # request's objects, about a tenth of the process's CPU under load. Collections
+        # still come, just rarely (see GC_YOUNG_THRESHOLD).
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         worker = _start_worker(app, settings) if settings.serve_worker else None
         try:
             yield

@@ -11,6 +11,7 @@ from sqlalchemy import CursorResult, Subquery, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.accounts.models import ApiKey, Device, Identity, RefreshToken, User
+from haven.db.driver import fetch_all
 
 # --- users --------------------------------------------------------------------------------
 
@@ -43,9 +44,15 @@ _IS_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id"))
 
 
 async def is_user_active(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    """True for an existing user who may sign in; False when deactivated or deleted."""
-    active: bool | None = await session.scalar(_IS_ACTIVE, {"user_id": user_id})
-    return bool(active)
+    """True for an existing user who may sign in; False when deactivated or deleted.
+
+    On the session's connection, as a plain statement (on the driver itself where
+    `db.driver.fetch_all` may): a read that misses the active-user memory pays for this on
+    top of its own query, and the ORM's execution path cost several times the query.
+    """
+    connection = await session.connection()
+    rows = await fetch_all(connection, _IS_ACTIVE, {"user_id": user_id})
+    return bool(rows and rows[0][0])
 
 
 def user_directory() -> Subquery:

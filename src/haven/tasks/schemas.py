@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from pydantic import (
     StrictInt,
     model_validator,
 )
+from sqlalchemy import inspect
 
 from haven.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from haven.core.schemas import FromText, PatchBody, RequestBody
@@ -297,20 +299,27 @@ def _instant(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _due_json(instant: datetime | None, is_date: bool, zone: str) -> str | datetime | None:
-    if instant is None:
-        return None
+def _due_json(instant: datetime, is_date: bool, zone: str) -> str | datetime | None:
     if is_date:
-        return instant.astimezone(ZoneInfo(zone)).date().isoformat()
+        return _local_day(instant, zone)
     return _instant(instant)
 
 
-def _id(value: Any) -> str | None:
-    return None if value is None else str(value)
+@lru_cache(maxsize=4096)
+def _local_day(instant: datetime, zone: str) -> str:
+    """The calendar day (ISO) a whole-day due or start stands for: its instant is that day's
+    start in the task's zone. Remembered: converting to a zone costs about a microsecond, and
+    a page's dates are mostly the same few days."""
+    return instant.astimezone(ZoneInfo(zone)).date().isoformat()
 
 
 def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
-    """A task's TASK_COLUMNS values (a result row) as the API shows it: the shape of TaskOut."""
+    """A task's TASK_COLUMNS values (a result row) as the API shows it: the shape of TaskOut.
+
+    It runs for every task of a page, so the common cases are written out here rather than
+    in helpers: an absent value stays None, and an instant the driver gave in UTC (as
+    asyncpg does) is used as it is.
+    """
     (
         id_,
         workspace_id,
@@ -349,38 +358,54 @@ def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
             "mode": recurrence_mode or "due",
             "text": recurrence_text,
         }
+    if completed_at is not None and completed_at.tzinfo is not UTC:
+        completed_at = completed_at.astimezone(UTC)
+    if deleted_at is not None and deleted_at.tzinfo is not UTC:
+        deleted_at = deleted_at.astimezone(UTC)
+    if created_at.tzinfo is not UTC:
+        created_at = created_at.astimezone(UTC)
+    if updated_at.tzinfo is not UTC:
+        updated_at = updated_at.astimezone(UTC)
     return {
         "id": str(id_),
         "workspace_id": str(workspace_id),
-        "project_id": _id(project_id),
-        "parent_id": _id(parent_id),
+        "project_id": None if project_id is None else str(project_id),
+        "parent_id": None if parent_id is None else str(parent_id),
         "title": title,
         "description": description,
         "status": status,
         "priority": PRIORITY_NAME.get(priority, "none"),
         "progress": progress,
-        "due": _due_json(due_at, due_is_date, timezone),
-        "start": _due_json(start_at, start_is_date, timezone),
+        "due": None if due_at is None else _due_json(due_at, due_is_date, timezone),
+        "start": None if start_at is None else _due_json(start_at, start_is_date, timezone),
         "timezone": timezone,
-        "tags": list(tag_names or ()),
-        "depends_on": list(depends_on or ()),
-        "assignee_id": _id(assignee_id),
+        "tags": list(tag_names) if tag_names else [],
+        "depends_on": list(depends_on) if depends_on else [],
+        "assignee_id": None if assignee_id is None else str(assignee_id),
         "estimate_minutes": estimate_minutes,
         "recurrence": recurrence,
-        "series_id": _id(series_id),
+        "series_id": None if series_id is None else str(series_id),
         "occurrence_number": occurrence_number,
-        "completed_at": _instant(completed_at),
-        "deleted_at": _instant(deleted_at),
-        "created_by": _id(created_by),
-        "created_at": _instant(created_at),
-        "updated_at": _instant(updated_at),
+        "completed_at": completed_at,
+        "deleted_at": deleted_at,
+        "created_by": None if created_by is None else str(created_by),
+        "created_at": created_at,
+        "updated_at": updated_at,
         "version": version,
     }
 
 
 def task_to_dict(task: Any) -> dict[str, Any]:
-    """A task (ORM object) as the API shows it; the shape of TaskOut."""
-    return task_values_to_dict([getattr(task, name) for name in TASK_COLUMNS])
+    """A task (ORM object) as the API shows it; the shape of TaskOut.
+
+    The values the object holds are read from its state's dict (an ORM attribute read costs
+    several times a dict look-up, and a write reads a task this way two or three times);
+    one it does not hold, expired or never set, is read as an attribute, which loads it.
+    """
+    held = inspect(task).dict
+    return task_values_to_dict(
+        [held[name] if name in held else getattr(task, name) for name in TASK_COLUMNS]
+    )
 
 
 def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:
