@@ -166,7 +166,9 @@ def _as_instant(value: str | None, name: str) -> datetime | None:
 async def create_task(
     data: TaskCreate, session: WriteSession, principal: CurrentPrincipal
 ) -> Response:
-    task, created = await service.create_task(session, principal=principal, data=data)
+    task, created = await service.create_task(
+        session, principal=principal, data=data, whole_write=True
+    )
     return json_response(
         task_to_dict(task), status_code=201 if created else 200, version=task.version
     )

@@ -18,6 +18,7 @@ from haven.core.clock import utcnow
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
+from haven.db.session import holds_connection
 from haven.events.outbox import changes_between, record_alone, record_now, record_with
 from haven.projects import service as projects
 from haven.tags import service as tags_service
@@ -90,13 +91,19 @@ async def _resolve_workspace(
 
 
 async def create_task(
-    session: AsyncSession, *, principal: Principal, data: TaskCreate
+    session: AsyncSession, *, principal: Principal, data: TaskCreate, whole_write: bool = False
 ) -> tuple[Task, bool]:
-    """Create a task; (task, created). A retried create with the same id returns the first."""
+    """Create a task; (task, created). A retried create with the same id returns the first.
+
+    `whole_write`: the caller writes nothing else in `session`'s transaction (the REST
+    create), so on PostgreSQL a plain create may commit by itself in one statement; anyone
+    who goes on writing, or may roll back, leaves it False.
+    """
     require_scope(principal, write=True)
-    written = await _create_in_one_statement(session, principal=principal, data=data)
-    if written is not None:
-        return written, True
+    if whole_write and not holds_connection(session):
+        written = await _create_in_one_statement(session, principal=principal, data=data)
+        if written is not None:
+            return written, True
     if data.id is not None:
         existing = await repo.get_task(session, data.id)
         if existing is not None:

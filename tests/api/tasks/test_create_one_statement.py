@@ -18,9 +18,12 @@ import httpx
 import pytest
 from sqlalchemy import event, func, select, text
 
+from haven.accounts.principal import Principal
 from haven.db.session import Database
 from haven.events.models import Event
+from haven.tasks import service
 from haven.tasks.models import Task
+from haven.tasks.schemas import TaskCreate
 from tests.factories import Account, make_task, make_workspace
 from tests.support import event_types
 
@@ -202,3 +205,30 @@ async def test_a_retried_create_answers_the_first_and_writes_once(
     await make_task(client, bob)  # bob has a hint too; another's id is still not his to take
     taken = await client.post("/tasks", json=body, headers=bob.headers)
     assert taken.status_code in (404, 409), taken.text
+
+
+async def test_a_create_in_a_longer_transaction_rolls_back_with_it(
+    client: httpx.AsyncClient, alice: Account, database: Database
+) -> None:
+    """Only the caller knows a create is its whole write: others stay in their transaction."""
+    await make_task(client, alice, title="first: the caller's workspace is remembered")
+    before = await _count(database, Task)
+    principal = Principal(user_id=uuid.UUID(alice.id), method="jwt")
+    for first_statement in (False, True):
+        async with database.sessions() as session:
+            transaction = await session.begin()
+            if first_statement:
+                await session.execute(text("SELECT 1"))
+            _, created = await service.create_task(
+                session, principal=principal, data=TaskCreate(title="undone")
+            )
+            assert created
+            await transaction.rollback()
+        assert await _count(database, Task) == before, f"first statement: {first_statement}"
+    with round_trips(database) as sent:
+        async with database.sessions() as session, session.begin():
+            await service.create_task(
+                session, principal=principal, data=TaskCreate(title="kept"), whole_write=True
+            )
+    assert sent == ["WITH"], sent
+    assert await _count(database, Task) == before + 1
