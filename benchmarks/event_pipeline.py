@@ -346,13 +346,23 @@ async def mutate(
 ) -> tuple[str, int]:
     """One task mutation in its own transaction; (task id, the event's entity version)."""
     async with database.sessions() as session, session.begin():
-        return await mutate_in(session, kind, user_id=user_id, task_id=task_id, label=label)
+        return await mutate_in(
+            session, kind, user_id=user_id, task_id=task_id, label=label, alone=True
+        )
 
 
 async def mutate_in(
-    session: Any, kind: str, *, user_id: str, task_id: str | None, label: str
+    session: Any,
+    kind: str,
+    *,
+    user_id: str,
+    task_id: str | None,
+    label: str,
+    alone: bool = False,
 ) -> tuple[str, int]:
-    """One task mutation in the caller's transaction; (task id, the event's entity version)."""
+    """One task mutation in the caller's transaction; (task id, the event's entity version).
+    `alone`: it is the transaction's only write (a create may then be one statement, as the
+    REST create is)."""
     from haven.accounts.principal import Principal
     from haven.tasks import service as tasks
     from haven.tasks.schemas import TaskCreate, TaskUpdate
@@ -360,7 +370,10 @@ async def mutate_in(
     principal = Principal(user_id=uuid.UUID(user_id), method="jwt")
     if kind == "create":
         task, _ = await tasks.create_task(
-            session, principal=principal, data=TaskCreate(title=f"Task {label}")
+            session,
+            principal=principal,
+            data=TaskCreate(title=f"Task {label}"),
+            whole_write=alone,
         )
     else:
         assert task_id is not None
@@ -870,7 +883,7 @@ class WriterProcess:
             renames: list[tuple[str, int]] = []
             try:
                 # A create is one statement that commits by itself (the service's fast path
-                # takes its own connection: it cannot join a transaction already begun).
+                # for a create that is its transaction's whole write, as a REST create is).
                 for number in numbers:
                     if number % 4 == 0:
                         user_id, _ = self.users[number % len(self.users)]
