@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from haven.core import clock
 from haven.db.session import Database
@@ -38,3 +40,19 @@ def advance(now: list[datetime], **delta: float) -> None:
 def fullwidth(text: str) -> str:
     """`text` in the fullwidth forms of its (printable ASCII) characters: "A" -> "\\uff21"."""
     return "".join(chr(ord(char) + 0xFEE0) for char in text)
+
+
+@contextmanager
+def statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements the engine sends meanwhile (an executemany counts once)."""
+    sent: list[str] = []
+
+    def hook(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)

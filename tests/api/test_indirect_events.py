@@ -7,12 +7,10 @@ history gives, and the history's last event names the change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from haven.core.ids import new_id
 from haven.db.session import Database
@@ -20,6 +18,7 @@ from haven.tasks.models import Task, TaskTag
 from tests.factories import Account, add_member, make_task, make_workspace
 from tests.ledger import fold_history, task_history
 from tests.support import event_types
+from tests.support import statements as support_statements
 
 
 async def _show(client: httpx.AsyncClient, who: Account, task_id: str) -> dict[str, Any]:
@@ -171,7 +170,7 @@ async def test_a_tag_on_many_tasks_is_renamed_in_a_bounded_number_of_statements(
     await _copy_task_with_its_tags(database, one["id"], copies=1_199)
     tag = (await client.get("/tags", headers=alice.headers)).json()["items"][0]
 
-    with _statements(database) as statements:
+    with support_statements(database) as statements:
         renamed = await client.patch(
             f"/tags/{tag['id']}", json={"name": "chores"}, headers=alice.headers
         )
@@ -187,22 +186,6 @@ async def test_a_tag_on_many_tasks_is_renamed_in_a_bounded_number_of_statements(
     assert all(
         task["tags"] == ["chores"] and task["version"] == 2 for task in updated.json()["items"]
     )
-
-
-@contextmanager
-def _statements(database: Database) -> Iterator[list[str]]:
-    """The SQL statements the database runs meanwhile (an executemany counts once)."""
-    seen: list[str] = []
-
-    def count(_connection: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def _copy_task_with_its_tags(database: Database, task_id: str, *, copies: int) -> None:

@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.core.clock import utcnow
+from haven.core.ids import new_id
 from haven.db.session import Database
 from haven.events.bus.base import Bus, Message, Subscription
 from haven.events.bus.memory import MemoryBus
@@ -225,3 +228,19 @@ class WorkerProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=60)
+
+
+def event_row(subject: str, version: int | None, **columns: Any) -> dict[str, Any]:
+    """An events row as the outbox writes it; `columns` override (an id of the test's choosing)."""
+    return {
+        "id": new_id(),
+        "type": TASK_UPDATED,
+        "source": "/",
+        "subject": subject,
+        "workspace_id": None,
+        "actor": "system/test",
+        "entity_version": version,
+        "time": utcnow(),
+        "traceparent": None,
+        "data": {"n": version},
+    } | columns

@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haven.core.clock import utcnow
 from haven.core.ids import new_id
 from haven.db.engine import create_engine, create_sessionmaker
 from haven.db.registry import metadata
@@ -43,11 +42,11 @@ from haven.events.reading import read_session
 from haven.events.relay import LEASE_NAME, Backoff, Relay, publication_order
 from haven.settings import Settings
 from tests.events.helpers import (
-    TASK_UPDATED,
     FlakyBus,
     Recorder,
     all_events,
     effects,
+    event_row,
     eventually,
     fast,
     positions,
@@ -63,22 +62,6 @@ PROPERTY = hypothesis.settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-
-def row(subject: str, version: int | None, *, event_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """An events row as the outbox writes it, with an id of the test's choosing."""
-    return {
-        "id": event_id or new_id(),
-        "type": TASK_UPDATED,
-        "source": "/",
-        "subject": subject,
-        "workspace_id": None,
-        "actor": "system/test",
-        "entity_version": version,
-        "time": utcnow(),
-        "traceparent": None,
-        "data": {"n": version},
-    }
 
 
 async def insert(database: Database, rows: Sequence[dict[str, Any]]) -> None:
@@ -276,7 +259,7 @@ async def _check_version_order(
     await clear(database)
     ids = sorted(new_id() for _ in versions)
     rows = [
-        row(subject, version, event_id=ids[id_order[n]])
+        event_row(subject, version, id=ids[id_order[n]])
         for n, (subject, version) in enumerate(versions)
     ]
     # Committed version by version, as row locks make writers do, but with scrambled ids.
@@ -327,7 +310,7 @@ class Writers:
         self.rolled_back: list[uuid.UUID] = []
 
     async def begin(self, slot: int, count: int) -> None:
-        rows = [row(f"tasks/w{slot}-{uuid.uuid4().hex[:6]}", 1) for _ in range(count)]
+        rows = [event_row(f"tasks/w{slot}-{uuid.uuid4().hex[:6]}", 1) for _ in range(count)]
         session = None
         if self.postgres:
             session = self.database.sessions()
@@ -547,7 +530,7 @@ async def test_a_commit_in_another_process_wakes_the_relay_through_notify(
     await asyncio.sleep(0.3)
     # A plain connection, no ORM session: no in-process signal, only the trigger's NOTIFY.
     async with database.engine.begin() as connection:
-        await connection.execute(Event.__table__.insert(), [row("tasks/elsewhere", 1)])
+        await connection.execute(Event.__table__.insert(), [event_row("tasks/elsewhere", 1)])
 
     async def published() -> bool:
         return relay.published == 1

@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from haven.core.clock import utcnow
-from haven.core.ids import new_id
 from haven.db.session import Database
 from haven.events import repository
 from haven.events.bus.base import Message
@@ -32,12 +30,17 @@ from haven.events.models import Event
 from haven.events.outbox import to_message
 from haven.events.reading import read_session
 from haven.events.relay import Relay
-from tests.events.helpers import TASK_UPDATED, positions, task_event, write
+from tests.events.helpers import event_row, positions, task_event, write
+from tests.support import statements
 
 # A backlog as the benchmark's (benchmarks/event_pipeline.py), batches of the default size:
 # reading the whole backlog beyond a batch would take 40 times a batch's rows.
 BACKLOG = 20_000
 BATCH = 500
+
+
+TRICKY_TITLE = 'é ✓ "quoted"'
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 class Capture:
@@ -56,44 +59,13 @@ class Capture:
         return None
 
 
-@contextmanager
-def statements(database: Database) -> Iterator[list[str]]:
-    """The SQL the engine sends meanwhile (an executemany counts once)."""
-    sent: list[str] = []
-
-    def hook(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", hook)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", hook)
-
-
-def row(subject: str, version: int | None, **columns: Any) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "type": TASK_UPDATED,
-        "source": "/",
-        "subject": subject,
-        "workspace_id": None,
-        "actor": "system/test",
-        "entity_version": version,
-        "time": utcnow(),
-        "traceparent": None,
-        "data": {"n": version},
-    } | columns
-
-
 async def insert(database: Database, rows: Sequence[dict[str, Any]]) -> None:
     async with database.sessions() as session, session.begin():
         await repository.insert_events(session, rows)
 
 
 async def test_a_batch_is_read_in_one_statement_and_numbered_in_one(database: Database) -> None:
-    await insert(database, [row(f"tasks/{n % 40}", n // 40 + 1) for n in range(200)])
+    await insert(database, [event_row(f"tasks/{n % 40}", n // 40 + 1) for n in range(200)])
     relay = Relay(database, MemoryBus(database), batch_size=150)
     with statements(database) as sent:
         assert await relay.relay_once() == 150
@@ -107,10 +79,10 @@ async def test_a_batch_is_read_in_one_statement_and_numbered_in_one(database: Da
 async def test_the_bodies_say_what_to_message_says(database: Database) -> None:
     workspace = uuid.uuid4()
     rows = [
-        row("tasks/a", 1, workspace_id=workspace, data={"title": 'é ✓ "quoted"', "x": [1.5]}),
-        row("tasks/a", 2, traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-        row("tasks/b", None, data={}),
-        row("tasks/c", 1, time=utcnow().replace(microsecond=0)),
+        event_row("tasks/a", 1, workspace_id=workspace, data={"title": TRICKY_TITLE, "x": [1.5]}),
+        event_row("tasks/a", 2, traceparent=TRACEPARENT),
+        event_row("tasks/b", None, data={}),
+        event_row("tasks/c", 1, time=utcnow().replace(microsecond=0)),
     ]
     await insert(database, rows)
     bus = Capture()
@@ -162,11 +134,11 @@ async def test_an_earlier_version_beyond_the_batch_is_read_from_the_subject_inde
 async def _seed_backlog(database: Database) -> None:
     """BACKLOG unpublished events, a tenth of them versions of one subject; and tasks/late,
     whose version 2 is in the first batch but version 1 has an id after the backlog's."""
-    first = [row("tasks/late", 2)]
-    rows = [row(f"tasks/{n}", 1) for n in range(BACKLOG)]
+    first = [event_row("tasks/late", 2)]
+    rows = [event_row(f"tasks/{n}", 1) for n in range(BACKLOG)]
     for n, one in enumerate(rows[::10], start=1):
         one["subject"], one["entity_version"] = "tasks/busy", n
-    late_first_version = row("tasks/late", 1)
+    late_first_version = event_row("tasks/late", 1)
     await insert(database, [*first, *rows, late_first_version])
     if database.engine.dialect.name == "postgresql":
         async with database.engine.connect() as connection:
@@ -227,7 +199,7 @@ async def test_an_event_committed_after_the_read_ahead_is_published_next(
     relay = Relay(database, bus, batch_size=3)
     assert await relay.relay_once() == 3
     # Committed now, with an id before every other one (another process's clock is behind).
-    early = row("tasks/early", 1, id=uuid.UUID(int=1 << 76))
+    early = event_row("tasks/early", 1, id=uuid.UUID(int=1 << 76))
     await insert(database, [early])
     while await relay.relay_once():
         pass
