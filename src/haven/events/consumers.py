@@ -306,17 +306,20 @@ class ConsumerRunner:
         if not messages:
             return
         async with self._database.sessions() as session, session.begin():
+            # Every mark first, in one statement: an event already settled is skipped.
+            claimed = await repository.claim_many(
+                session,
+                consumer=self.consumer.name,
+                event_ids=[uuid.UUID(message.id) for message in messages],
+                at=utcnow(),
+            )
             for message in messages:
+                if uuid.UUID(message.id) not in claimed:
+                    continue
                 envelope: dict[str, Any] = orjson.loads(message.body)
                 try:
-                    if await repository.claim(
-                        session,
-                        consumer=self.consumer.name,
-                        event_id=uuid.UUID(message.id),
-                        at=utcnow(),
-                    ):
-                        await self.consumer.handler(session, envelope)
-                        await session.flush()  # its writes' errors are its own
+                    await self.consumer.handler(session, envelope)
+                    await session.flush()  # its writes' errors are its own
                 except UNAVAILABLE:
                     raise
                 except Exception as exc:

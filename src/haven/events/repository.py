@@ -372,13 +372,45 @@ async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID, at
         literal(at, ProcessedEvent.__table__.c.processed_at.type).label("processed_at"),
     ).where(~exists(dead))
     upsert = sqlite_insert if _dialect(session) == "sqlite" else postgresql_insert
+    processed = cast(Table, ProcessedEvent.__table__)  # Core: no ORM bulk-insert machinery
     statement = (
-        upsert(ProcessedEvent)
+        upsert(processed)
         .from_select(["consumer", "event_id", "processed_at"], values)
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(ProcessedEvent.event_id)
+        .returning(processed.c.event_id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+# `claim` for many events in one statement (PostgreSQL): a shared transaction's marks.
+_CLAIM_MANY_PG = text(
+    "INSERT INTO processed_events (consumer, event_id, processed_at)"
+    " SELECT given.consumer, claimed.id, CAST(:at AS timestamptz)"
+    " FROM (SELECT CAST(:consumer AS varchar) AS consumer) AS given,"
+    "   unnest(CAST(:ids AS uuid[])) AS claimed(id)"
+    " WHERE NOT EXISTS (SELECT 1 FROM dead_letters AS dead"
+    "   WHERE dead.consumer = given.consumer AND dead.event_id = claimed.id)"
+    " ON CONFLICT (consumer, event_id) DO NOTHING"
+    " RETURNING event_id"
+).bindparams(bindparam("at", type_=ProcessedEvent.__table__.c.processed_at.type))
+
+
+async def claim_many(
+    session: AsyncSession, *, consumer: str, event_ids: Sequence[uuid.UUID], at: datetime
+) -> set[uuid.UUID]:
+    """`claim` each event (PostgreSQL: one statement); the ids this transaction marked."""
+    if not event_ids:
+        return set()
+    if _dialect(session) != "postgresql":
+        return {
+            event_id
+            for event_id in event_ids
+            if await claim(session, consumer=consumer, event_id=event_id, at=at)
+        }
+    result = await session.execute(
+        _CLAIM_MANY_PG, {"consumer": consumer, "ids": list(event_ids), "at": at}
+    )
+    return set(result.scalars().all())
 
 
 async def processed_event_ids(session: AsyncSession, *, consumer: str) -> set[uuid.UUID]:
