@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import socket
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,3 +210,14 @@ async def deliveries(client: httpx.AsyncClient, owner: Account, webhook_id: str)
     assert response.status_code == 200, response.text
     items: list[Any] = response.json()["items"]
     return items
+
+
+@asynccontextmanager
+async def serving_receiver() -> AsyncIterator[Receiver]:
+    """A receiver listening on a free loopback port for as long as the block runs."""
+    found = Receiver(port=free_port())
+    runner = await start_receiver(found)
+    try:
+        yield found
+    finally:
+        await runner.cleanup()

@@ -17,7 +17,7 @@ from haven.db.session import Database
 from haven.settings import Settings
 from haven.webhooks import signing
 from haven.webhooks.delivery import DeliveryPolicy
-from tests.webhook_support import Receiver, free_port, start_receiver
+from tests.webhook_support import Receiver, serving_receiver
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +50,5 @@ def policy(settings: Settings) -> DeliveryPolicy:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    found = Receiver(port=free_port())
-    runner = await start_receiver(found)
-    yield found
-    await runner.cleanup()
+    async with serving_receiver() as found:
+        yield found

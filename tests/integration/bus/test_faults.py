@@ -49,7 +49,7 @@ from tests.events.helpers import HANDLED, Recorder, WorkerProcess, effects, fast
 from tests.factories import Account, register
 from tests.integration.bus.outages import Outage, ProcessBroker, start_private
 from tests.support import advance, freeze_clock
-from tests.webhook_support import Receiver, create_webhook, free_port, start_receiver
+from tests.webhook_support import Receiver, create_webhook, serving_receiver
 
 TASKS = 1_000
 # Tasks written before the outage; the rest are written while the broker is down.
@@ -318,10 +318,8 @@ async def test_a_failing_event_is_dead_lettered_and_the_rest_flow(
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    found = Receiver(port=free_port())
-    runner = await start_receiver(found)
-    yield found
-    await runner.cleanup()
+    async with serving_receiver() as found:
+        yield found
 
 
 async def attempts_recorded(database: Database, *, status: str = "pending") -> int:
