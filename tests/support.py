@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import event, select
 
@@ -44,15 +44,31 @@ def fullwidth(text: str) -> str:
 
 @contextmanager
 def statements(database: Database) -> Iterator[list[str]]:
-    """The SQL statements the engine sends meanwhile (an executemany counts once)."""
+    """The SQL statements sent meanwhile (an executemany counts once): those SQLAlchemy runs,
+    and on asyncpg those the driver runs by itself (BEGIN and COMMIT of SQLAlchemy's
+    transactions, and what `db.driver` hands it), seen by asyncpg's query logger."""
     sent: list[str] = []
+    engine = database.engine.sync_engine
+    logged: list[Any] = []
 
-    def hook(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+    def on_statement(_connection: object, _cursor: object, statement: str, *_: object) -> None:
         sent.append(statement)
 
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", hook)
+    def on_query(record: Any) -> None:
+        sent.append(record.query)
+
+    def on_checkout(dbapi_connection: Any, *_: object) -> None:
+        driver = dbapi_connection.driver_connection
+        if hasattr(driver, "add_query_logger"):  # asyncpg's (SQLite's driver has none)
+            driver.add_query_logger(on_query)
+            logged.append(driver)
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine.pool, "checkout", on_checkout)
     try:
         yield sent
     finally:
-        event.remove(engine, "before_cursor_execute", hook)
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine.pool, "checkout", on_checkout)
+        for driver in logged:
+            driver.remove_query_logger(on_query)

@@ -1,4 +1,4 @@
-"""Reads that every request makes, run on the driver itself.
+"""Reads that every request makes, and the relay's transaction, run on the driver itself.
 
 SQLAlchemy builds and compiles them, once; asyncpg runs them. For a page of rows,
 SQLAlchemy's DBAPI layer and result rows cost about as much CPU again as the driver
@@ -9,21 +9,30 @@ connection is in no transaction SQLAlchemy has yet to begin), for a statement wh
 parameters and columns need no conversion by their SQLAlchemy types. Anything else goes
 through SQLAlchemy, and so does a statement the driver failed: SQLAlchemy runs it again and
 decides what the error means (the pool's invalidation, the API's 503).
+
+`transaction` hands a pooled connection's asyncpg connection over for a whole transaction
+that its caller runs on the driver (the relay's batch, many times a second: SQLAlchemy's
+session costs about as much CPU again as the driver for each of its statements, and BEGIN a
+round trip of its own).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from sqlalchemy import ClauseElement, Dialect, Insert, Select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from haven.db.engine import in_autocommit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,15 @@ class _DriverStatement:
             value if process is None else process(value)
             for value, process in zip(arguments, self.processors, strict=True)
         ]
+
+
+def for_driver(statement: ClauseElement, dialect: Dialect) -> _DriverStatement:
+    """The statement compiled once for the driver; for a statement of the caller's own
+    whose parameters and columns need no conversion (else a ValueError)."""
+    prepared = _for_driver(statement, dialect)
+    if prepared is None:
+        raise ValueError("the statement needs SQLAlchemy's conversions")
+    return prepared
 
 
 @functools.lru_cache(maxsize=256)
@@ -99,3 +117,39 @@ async def fetch_all(
     result = await connection.execute(statement, values)
     through_sqlalchemy: Sequence[Sequence[Any]] = result.all()
     return through_sqlalchemy
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine, *, first: str = "") -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection's asyncpg connection inside a transaction that this commits when
+    the block ends (and rolls back when it raises). `first`, a statement without parameters,
+    goes with the BEGIN in one round trip (the simple query protocol takes several at once).
+
+    SQLAlchemy keeps the connection in autocommit (it begins nothing of its own), so the pool
+    gets it back outside any transaction: rolled back here, or, when that fails or the block
+    was cancelled mid-statement (the driver's state is then unknown), invalidated.
+    """
+    if engine.dialect.driver != "asyncpg":
+        raise ValueError("db.driver.transaction runs on asyncpg")
+    async with engine.connect() as pooled:
+        await pooled.execution_options(isolation_level="AUTOCOMMIT")
+        driver: asyncpg.Connection = (await pooled.get_raw_connection()).driver_connection
+        try:
+            await driver.execute(f"BEGIN; {first}" if first else "BEGIN")
+            yield driver
+        except Exception:
+            try:
+                await driver.execute("ROLLBACK")
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning("rollback on the driver failed (%s); dropping the connection", exc)
+                await pooled.invalidate()
+            raise
+        except BaseException:
+            await pooled.invalidate()  # cancelled: a statement may still be in flight
+            raise
+        else:
+            try:
+                await driver.execute("COMMIT")
+            except BaseException:
+                await pooled.invalidate()
+                raise

@@ -8,7 +8,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
+import asyncpg
 from sqlalchemy import (
+    Dialect,
     Insert,
     Integer,
     Select,
@@ -37,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TextualSelect
 
-from haven.db.driver import fetch_all
+from haven.db.driver import fetch_all, for_driver
 from haven.events.models import ConsumerOffset, DeadLetter, Event, ProcessedEvent
 
 
@@ -128,14 +130,12 @@ async def insert_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]
 # --- The relay -------------------------------------------------------------------------
 
 
-async def lock_relay(session: AsyncSession, *, key: int) -> None:
-    """Serialise relay transactions across processes (PostgreSQL; SQLite's write lock does).
-
-    Taken at the start of every relay transaction, so the last position it reads next is the
-    last committed one, and two relays can never number events concurrently.
-    """
-    if _dialect(session) == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+def relay_lock(key: int) -> str:
+    """The statement that serialises relay transactions across processes (PostgreSQL; on
+    SQLite the write lock does), sent with the BEGIN: every relay transaction takes it
+    first, so the last position it reads next is the last committed one, and two relays can
+    never number events concurrently."""
+    return f"SELECT pg_advisory_xact_lock({int(key)})"
 
 
 async def last_position(session: AsyncSession) -> int:
@@ -266,44 +266,65 @@ async def unpublished_batch(session: AsyncSession, *, limit: int) -> tuple[list[
     return [Unpublished._make(row[:width]) for row in rows], int(rows[0][width])
 
 
+async def unpublished_batch_on_driver(
+    driver: asyncpg.Connection, dialect: Dialect, *, limit: int
+) -> tuple[list[Unpublished], int]:
+    """`unpublished_batch` on PostgreSQL, run by the driver in the relay's transaction
+    (db.driver.transaction)."""
+    statement = for_driver(_unpublished_batch(limit), dialect)
+    rows = await driver.fetch(statement.sql, *statement.arguments({}))
+    if not rows:
+        return [], 0
+    width = len(Unpublished._fields)
+    return [Unpublished._make(tuple(row)[:width]) for row in rows], int(rows[0][width])
+
+
+async def last_position_on_driver(driver: asyncpg.Connection) -> int:
+    return int(await driver.fetchval("SELECT coalesce(max(position), 0) FROM events"))
+
+
 # One statement for a whole batch: an executemany would send an UPDATE per event, and
 # PostgreSQL runs each on its own (500 executor starts per relay batch). The notification
 # wakes readers in other processes when the relay's transaction commits (a data-modifying
 # CTE runs to completion whether or not the query reads it).
-_ASSIGN_POSITIONS_PG = text(
+_ASSIGN_POSITIONS_PG = (
     "WITH numbered AS ("
     "UPDATE events SET position = batch.position"
-    " FROM unnest(CAST(:ids AS uuid[]), CAST(:positions AS bigint[])) AS batch(id, position)"
+    " FROM unnest($1::uuid[], $2::bigint[]) AS batch(id, position)"
     " WHERE events.id = batch.id"
     " RETURNING events.id"
     ") SELECT pg_notify('haven_positions', '')"
 )
 
 
+async def assign_positions_on_driver(
+    driver: asyncpg.Connection, positions: Sequence[tuple[uuid.UUID, int]]
+) -> None:
+    """Give each event its position on PostgreSQL, in the relay's transaction on the driver:
+    one statement, which also wakes the change-feed readers of other processes at commit
+    (NOTIFY haven_positions)."""
+    if positions:
+        await driver.execute(
+            _ASSIGN_POSITIONS_PG,
+            [event_id for event_id, _ in positions],
+            [position for _, position in positions],
+        )
+
+
 async def assign_positions(
     session: AsyncSession, positions: Sequence[tuple[uuid.UUID, int]]
 ) -> None:
-    """Give each event its position: one statement on PostgreSQL, which also wakes the
-    change-feed readers of other processes at commit (NOTIFY haven_positions)."""
+    """Give each event its position (SQLite: one executemany, Core, no identity-map
+    bookkeeping; PostgreSQL's relay uses `assign_positions_on_driver`)."""
     if not positions:
         return
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        await connection.execute(
-            _ASSIGN_POSITIONS_PG,
-            {
-                "ids": [event_id for event_id, _ in positions],
-                "positions": [position for _, position in positions],
-            },
-        )
-        return
     table = cast(Table, Event.__table__)
-    # Core, not the ORM: one executemany, no identity-map bookkeeping.
     statement = (
         update(table)
         .where(table.c.id == bindparam("b_id"))
         .values(position=bindparam("b_position"))
     )
+    connection = await session.connection()
     await connection.execute(
         statement, [{"b_id": event_id, "b_position": position} for event_id, position in positions]
     )

@@ -12,11 +12,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from haven.accounts.principal import Principal
 from haven.db.session import Database
@@ -25,7 +24,7 @@ from haven.tasks import service
 from haven.tasks.models import Task
 from haven.tasks.schemas import TaskCreate
 from tests.factories import Account, make_task, make_workspace
-from tests.support import event_types
+from tests.support import event_types, statements
 
 pytestmark = pytest.mark.usefixtures("postgres_only")
 
@@ -38,33 +37,11 @@ def postgres_only(database: Database) -> None:
 
 @contextmanager
 def round_trips(database: Database) -> Iterator[list[str]]:
-    """The first word of each statement sent to PostgreSQL meanwhile: those SQLAlchemy runs
-    (prepared statements), and those asyncpg runs itself (BEGIN and COMMIT of a transaction,
-    and the statements `db.driver` hands it), seen by asyncpg's query logger."""
-    sent: list[str] = []
-    engine = database.engine.sync_engine
-    logged: list[Any] = []
-
-    def on_statement(*args: Any) -> None:
-        sent.append(args[2].split()[0].upper())
-
-    def on_query(record: Any) -> None:
-        sent.append(record.query.split()[0].upper())
-
-    def on_checkout(dbapi_connection: Any, *_: Any) -> None:
-        driver = dbapi_connection.driver_connection
-        driver.add_query_logger(on_query)
-        logged.append(driver)
-
-    event.listen(engine, "before_cursor_execute", on_statement)
-    event.listen(engine.pool, "checkout", on_checkout)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", on_statement)
-        event.remove(engine.pool, "checkout", on_checkout)
-        for driver in logged:
-            driver.remove_query_logger(on_query)
+    """The first word of each statement sent meanwhile (`tests.support.statements`)."""
+    with statements(database) as sent:
+        words: list[str] = []
+        yield words
+    words.extend(statement.split()[0].upper() for statement in sent)
 
 
 async def _as_another_process(database: Database, statement: str, **values: object) -> None:
