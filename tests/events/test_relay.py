@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import hypothesis
 import orjson
 import pytest
@@ -204,6 +205,37 @@ async def test_a_publish_that_waits_on_the_broker_holds_no_writer_back(database:
     assert await relay_all(relay) == 1
     found = [(event.entity_version, event.position) for event in await all_events(database)]
     assert found == [(1, 1), (2, 2)]
+
+
+async def test_a_relay_whose_database_connection_dies_mid_batch_publishes_it_again(
+    database: Database,
+) -> None:
+    """PostgreSQL: the batch's transaction runs on the driver (db.driver.transaction). Its
+    server backend killed while the broker works, the batch is not committed, the dead
+    connection is not pooled again, and the next batch publishes the events once more, at
+    the same positions (at least once; consumers drop the copies by id)."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("the relay's batch runs on a connection of its own on PostgreSQL only")
+    bus = StalledBus(MemoryBus(database))
+    relay = Relay(database, bus, backoff=Backoff(0.001, 0.001))
+    await write(database, *(task_event(f"tasks/{n}", 1) for n in range(3)))
+    stalled = asyncio.create_task(relay.relay_once())
+    await asyncio.wait_for(bus.publishing.wait(), timeout=10)
+    async with database.engine.connect() as connection:
+        killed = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND xact_start IS NOT NULL AND query LIKE '%haven_positions%'"
+            )
+        )
+    assert killed == 1
+    bus.release.set()
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        await stalled
+    assert await positions(database) == []
+    assert await relay_all(relay) == 3
+    assert await positions(database) == [1, 2, 3]
 
 
 # --- 3. Per-entity order ---------------------------------------------------------------------
