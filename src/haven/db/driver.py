@@ -140,8 +140,8 @@ async def transaction(engine: AsyncEngine, *, first: str = "") -> AsyncIterator[
         except Exception:
             try:
                 await driver.execute("ROLLBACK")
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                log.warning("rollback on the driver failed (%s); dropping the connection", exc)
+            except Exception as exc:  # whatever state the driver is in, the pool must not get it
+                log.warning("rollback on the driver failed (%r); dropping the connection", exc)
                 await pooled.invalidate()
             raise
         except BaseException:
