@@ -104,8 +104,10 @@ async def test_nats_drops_a_second_publish_of_the_same_event(bus: Bus, broker: B
 @pytest.mark.parametrize("broker", ["redis"], indirect=True)
 async def test_redis_appends_a_batch_to_each_partitions_stream_in_order(bus: Bus) -> None:
     assert isinstance(bus, RedisBus)
+    # "": an event outside any workspace; "wś-…": text the script's JSON must carry intact.
+    keys = ["", "wś-1", *(f"ws-{n}" for n in range(5))]
     sent = [
-        Message(str(uuid.uuid4()), f"ws-{n % 7}", "haven.task.updated", n, f"{n}".encode())
+        Message(str(uuid.uuid4()), keys[n % 7], "haven.task.updated", n, f"{n}".encode())
         for n in range(1, 41)
     ]
     assert len({bus_partition(m.key, bus.partitions) for m in sent}) > 1

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
@@ -66,22 +67,23 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-# Appends a batch. KEYS: the streams it goes to. ARGV: the MAXLEN, then per stream (in KEYS'
-# order) the count of its messages followed by five field values per message.
+# Appends a batch. KEYS: the streams it goes to. ARGV: the MAXLEN, then for each stream (in
+# KEYS' order) a JSON array of its messages' [id, key, type, position], then their bodies.
+# One JSON text per stream instead of four arguments per message: redis-py encodes and
+# frames each argument in Python: that was half of what a publish cost the relay.
 _APPEND = """
 local maxlen = ARGV[1]
 local i = 2
 for k = 1, #KEYS do
-  local stream = KEYS[k]
-  local stop = i + 1 + 5 * tonumber(ARGV[i])
+  local heads = cjson.decode(ARGV[i])
   i = i + 1
-  while i < stop do
-    redis.call('xadd', stream, 'MAXLEN', '~', maxlen, '*', 'id', ARGV[i], 'key', ARGV[i + 1],
-      'type', ARGV[i + 2], 'position', ARGV[i + 3], 'body', ARGV[i + 4])
-    i = i + 5
+  for _, head in ipairs(heads) do
+    redis.call('xadd', KEYS[k], 'MAXLEN', '~', maxlen, '*', 'id', head[1], 'key', head[2],
+      'type', head[3], 'position', head[4], 'body', ARGV[i])
+    i = i + 1
   end
 end
-return (#ARGV - 1 - #KEYS) / 5
+return i - 2 - #KEYS
 """
 # Entries claimed per XAUTOCLAIM call when taking over a partition.
 _CLAIM_CHUNK = 1000
@@ -151,9 +153,10 @@ class RedisBus:
             by_partition.setdefault(number, []).append(message)
         args: list[Any] = [self.maxlen]
         for share in by_partition.values():
-            args.append(len(share))
-            for message in share:
-                args += (message.id, message.key, message.type, message.position, message.body)
+            # The position as text: Lua would turn a JSON number into a float.
+            heads = [(m.id, m.key, m.type, str(m.position)) for m in share]
+            args.append(orjson.dumps(heads))
+            args += [m.body for m in share]
         streams = [self.stream(number) for number in by_partition]
         try:
             appended = await self._append(keys=streams, args=args)
