@@ -8,9 +8,11 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis.asyncio as aioredis
 
 from haven.events.bus.base import Bus, Message
 from haven.events.bus.base import partition_of as bus_partition
+from haven.events.bus.redis import RedisBus
 from tests.integration.bus.brokers import NATS_ADDRESS, REDIS_ADDRESS, Broker
 
 pytestmark = pytest.mark.skipif(
@@ -69,8 +71,6 @@ async def test_wire_format(bus: Bus, broker: Broker) -> None:
         finally:
             await nc.close()
     else:
-        import redis.asyncio as aioredis
-
         client = aioredis.Redis(host=REDIS_ADDRESS[0], port=REDIS_ADDRESS[1])
         try:
             number = bus_partition(WORKSPACE, int(option(broker.url, "partitions")))
@@ -99,3 +99,50 @@ async def test_nats_drops_a_second_publish_of_the_same_event(bus: Bus, broker: B
     got += await member.receive(max_messages=10, timeout=0.5)
     assert [d.message.position for d in got] == [1, 2]
     await member.close()
+
+
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+async def test_redis_appends_a_batch_to_each_partitions_stream_in_order(bus: Bus) -> None:
+    assert isinstance(bus, RedisBus)
+    # "": an event outside any workspace; "wś-…": text the script's JSON must carry intact.
+    keys = ["", "wś-1", *(f"ws-{n}" for n in range(5))]
+    sent = [
+        Message(str(uuid.uuid4()), keys[n % 7], "haven.task.updated", n, f"{n}".encode())
+        for n in range(1, 41)
+    ]
+    assert len({bus_partition(m.key, bus.partitions) for m in sent}) > 1
+    await bus.publish(sent)
+    client = aioredis.Redis(host=REDIS_ADDRESS[0], port=REDIS_ADDRESS[1])
+    try:
+        for number in range(bus.partitions):
+            entries = await client.xrange(bus.stream(number))
+            share = [m for m in sent if bus_partition(m.key, bus.partitions) == number]
+            assert [fields for _, fields in entries] == [
+                {
+                    b"id": m.id.encode(),
+                    b"key": m.key.encode(),
+                    b"type": m.type.encode(),
+                    b"position": str(m.position).encode(),
+                    b"body": m.body,
+                }
+                for m in share
+            ]
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+async def test_redis_publishes_after_the_server_lost_its_script(bus: Bus) -> None:
+    assert isinstance(bus, RedisBus)
+    # What a restarted (or failed-over) server knows of the script: nothing. An unknown sha
+    # stands in for it here; SCRIPT FLUSH would empty the shared server's cache for everyone.
+    bus._append.sha = "0" * 40
+    sent = event(1)
+    await bus.publish([sent])
+    client = aioredis.Redis(host=REDIS_ADDRESS[0], port=REDIS_ADDRESS[1])
+    try:
+        number = bus_partition(WORKSPACE, bus.partitions)
+        entries = await client.xrange(bus.stream(number))
+    finally:
+        await client.aclose()
+    assert [fields[b"id"] for _, fields in entries] == [sent.id.encode()]
