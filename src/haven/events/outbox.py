@@ -191,9 +191,9 @@ _RELAY_JSON_OPTIONS: Final = orjson.OPT_UTC_Z
 
 
 def to_message_with_stored_data(event: repository.Unpublished, *, position: int) -> Message:
-    """`to_message` for the relay: `event.data` is the JSON text the database holds, put
-    into the body as it is instead of being decoded and encoded again (half of what the
-    relay's process spent per event).
+    """`to_message` for a row as the relay reads it (and the memory bus reads its log):
+    `event.data` is the JSON text the database holds, put into the body as it is instead
+    of being decoded and encoded again (half of what the relay's process spent per event).
 
     The body carries the same members as to_message's, `data` last; the text is the
     database's (PostgreSQL writes a space after each colon and comma), so it may differ

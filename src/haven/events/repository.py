@@ -360,6 +360,26 @@ async def published_events(
 # --- Consumers ---------------------------------------------------------------------------
 
 
+_PUBLISHED_ROWS = (
+    select(*_UNPUBLISHED_COLUMNS, Event.__table__.c.position)
+    .where(Event.position > bindparam("after"))
+    .order_by(Event.position)
+    .limit(bindparam("limit"))
+)
+
+
+async def published_rows(
+    session: AsyncSession, *, after: int, limit: int
+) -> list[tuple[Unpublished, int]]:
+    """Published events with position > `after`, in position order, as the relay read them
+    (plain rows, `data` the stored JSON text) with their positions: the memory bus's log,
+    read many times a second. On an autocommit session, a read on the driver itself."""
+    connection = await session.connection()
+    rows = await fetch_all(connection, _PUBLISHED_ROWS, {"after": after, "limit": limit})
+    width = len(Unpublished._fields)
+    return [(Unpublished._make(tuple(row)[:width]), int(row[width])) for row in rows]
+
+
 async def is_settled(session: AsyncSession, *, consumer: str, event_id: uuid.UUID) -> bool:
     """Whether the consumer has handled this event, or given up on it (a dead letter)."""
     processed = select(ProcessedEvent.event_id).where(

@@ -30,7 +30,7 @@ from haven.db.session import Database
 from haven.events import repository
 from haven.events.bus.base import Delivery, Message
 from haven.events.leases import Lease
-from haven.events.outbox import to_message
+from haven.events.outbox import to_message_with_stored_data
 from haven.events.reading import read_session
 from haven.events.signals import nap, positions_assigned
 
@@ -97,12 +97,15 @@ class MemorySubscription:
         async with read_session(self._database) as session:
             if self._cursor is None:
                 self._cursor = await repository.group_offset(session, group=self._group)
-            events = await repository.published_events(
+            rows = await repository.published_rows(
                 session, after=self._cursor, limit=max(1, max_messages)
             )
-        if events:
-            self._cursor = events[-1].position
-        deliveries: list[Delivery] = [MemoryDelivery(to_message(event)) for event in events]
+        if rows:
+            self._cursor = rows[-1][1]
+        deliveries: list[Delivery] = [
+            MemoryDelivery(to_message_with_stored_data(event, position=position))
+            for event, position in rows
+        ]
         self._delivered.extend(delivery.message.position for delivery in deliveries)
         return deliveries
 
