@@ -113,7 +113,13 @@ def pytest_runtest_makereport(
 
 @pytest.fixture(scope="session")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProcess]:
-    """One `haven serve` (SQLite, the built UI) for the UI tests; each signs up its own users."""
+    """One `haven serve` (SQLite, the built UI) for the UI tests; each signs up its own users.
+
+    The server keeps its own SQLite database whatever the suite's: the UI tests run once,
+    in the SQLite pass.
+    """
+    if os.environ.get("HAVEN_TEST_DATABASE") == "postgres":
+        pytest.skip("the UI tests run against haven serve on SQLite: once, in the SQLite pass")
     if not (UI_DIST / "index.html").exists():
         reason = f"the web UI is not built ({UI_DIST}): `make install` builds it"
         if os.environ.get("CI") == "true":
