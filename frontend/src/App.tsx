@@ -1,0 +1,49 @@
+import { lazy, Suspense, useEffect } from "react";
+import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
+import { setSignedOutHandler } from "./api/client";
+import { RequireAuth } from "./auth/RequireAuth";
+import { AppShell } from "./shell/AppShell";
+import TaskListPage from "./tasks/TaskListPage";
+
+// Only the list ships in the first bundle; the sign-in pages load when visited.
+const SignInPage = lazy(() => import("./auth/SignInPage"));
+const SignUpPage = lazy(() => import("./auth/SignUpPage"));
+
+function SignedOutRedirect() {
+  const navigate = useNavigate();
+  const location = useLocation();
+  useEffect(() => {
+    setSignedOutHandler(() => {
+      if (location.pathname.startsWith("/sign")) return;
+      const next = encodeURIComponent(location.pathname + location.search);
+      navigate(`/signin?next=${next}`, { replace: true });
+    });
+  }, [navigate, location]);
+  return null;
+}
+
+export function App() {
+  return (
+    <>
+      <SignedOutRedirect />
+      <Suspense fallback={<div className="p-6 text-zinc-500">Loading…</div>}>
+        <Routes>
+          <Route path="/signin" element={<SignInPage />} />
+          <Route path="/signup" element={<SignUpPage />} />
+          <Route
+            element={
+              <RequireAuth>
+                <AppShell />
+              </RequireAuth>
+            }
+          >
+            <Route index element={<Navigate to="/inbox" replace />} />
+            <Route path="projects/:projectId" element={<TaskListPage />} />
+            <Route path="tags/:tag" element={<TaskListPage />} />
+            <Route path=":view" element={<TaskListPage />} />
+          </Route>
+        </Routes>
+      </Suspense>
+    </>
+  );
+}
