@@ -38,7 +38,11 @@ export async function authFetch(input: Request): Promise<Response> {
   return response;
 }
 
-export const api = createClient<paths>({ baseUrl: "", fetch: authFetch });
+// Same origin; absolute so that it also works where Request needs a full URL (tests).
+export const api = createClient<paths>({
+  baseUrl: globalThis.location?.origin ?? "",
+  fetch: authFetch,
+});
 
 /** The data of an openapi-fetch answer, or an ApiError carrying the problem+json. */
 export async function unwrap<T>(

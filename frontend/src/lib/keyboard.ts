@@ -31,6 +31,13 @@ export function useShortcuts(map: ShortcutMap): void {
         event.target.closest('[role="dialog"][aria-modal="true"]')
       )
         return;
+      // Enter on a focused button or link is that control's own click.
+      if (
+        event.key === "Enter" &&
+        event.target instanceof HTMLElement &&
+        event.target.closest("button, a, summary, [role=menuitem]")
+      )
+        return;
       const handler = ref.current[event.key];
       if (handler) {
         event.preventDefault();

@@ -20,8 +20,9 @@ function FieldError({ id, message }: { id: string; message?: string }) {
 }
 
 /** Local text that follows the server's copy until the user starts typing, then saves after a
- * pause and on leaving the field. */
-function useDraft(server: string, save: (value: string) => void, delayMs = 700) {
+ * pause and on leaving the field. Text the API refused stays in the field (never lose what was
+ * typed); `save` resolves false then. */
+function useDraft(server: string, save: (value: string) => Promise<boolean>, delayMs = 700) {
   const [draft, setDraft] = useState(server);
   const dirty = useRef(false);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
@@ -32,7 +33,13 @@ function useDraft(server: string, save: (value: string) => void, delayMs = 700) 
     clearTimeout(timer.current);
     if (!dirty.current) return;
     dirty.current = false;
-    if (value !== server) save(value);
+    if (value === server) return;
+    void save(value).then((saved) => {
+      if (!saved) {
+        dirty.current = true;
+        setDraft(value);
+      }
+    });
   };
   const change = (value: string) => {
     dirty.current = true;
@@ -117,25 +124,28 @@ function Editor({
     if (focusTitle) titleRef.current?.focus();
   }, [focusTitle]);
 
-  function save(change: TaskUpdate) {
+  /** True when saved, or when a 412 reloaded the task (their change wins; we say so). */
+  function save(change: TaskUpdate): Promise<boolean> {
     const fields = Object.keys(change);
     setNotice(null);
     setErrors((current) =>
       Object.fromEntries(Object.entries(current).filter(([field]) => !fields.includes(field))),
     );
-    update.mutate(change, {
-      onError: (error) => {
+    return update.mutateAsync(change).then(
+      () => true,
+      (error: unknown) => {
         if (error instanceof ChangedElsewhere) {
           setNotice(error.message);
-          return;
+          return true;
         }
         const byField = error instanceof ApiError ? fieldErrors(error.problem) : {};
         if (Object.keys(byField).length === 0) {
           byField[fields[0] ?? "form"] = describeError(error);
         }
         setErrors((current) => ({ ...current, ...byField }));
+        return false;
       },
-    });
+    );
   }
 
   const title = useDraft(task.title, (value) => save({ title: value }));
@@ -159,8 +169,8 @@ function Editor({
   }
 
   function saveDue(day: string, time: string) {
-    if (!day) save({ due: null });
-    else save({ due: time ? localToInstant(day, time, timeZone) : day });
+    if (!day) void save({ due: null });
+    else void save({ due: time ? localToInstant(day, time, timeZone) : day });
   }
 
   return (
@@ -199,7 +209,7 @@ function Editor({
             id="task-status"
             className={input}
             value={task.status}
-            onChange={(event) => save({ status: event.target.value as Task["status"] })}
+            onChange={(event) => void save({ status: event.target.value as Task["status"] })}
           >
             {STATUSES.map((status) => (
               <option key={status} value={status}>
@@ -217,7 +227,7 @@ function Editor({
             id="task-priority"
             className={input}
             value={task.priority}
-            onChange={(event) => save({ priority: event.target.value as Task["priority"] })}
+            onChange={(event) => void save({ priority: event.target.value as Task["priority"] })}
           >
             {PRIORITIES.map((priority) => (
               <option key={priority} value={priority}>
@@ -278,9 +288,9 @@ function Editor({
           step={5}
           value={progress}
           onChange={(event) => setProgress(Number(event.target.value))}
-          onPointerUp={() => progress !== task.progress && save({ progress })}
-          onKeyUp={() => progress !== task.progress && save({ progress })}
-          onBlur={() => progress !== task.progress && save({ progress })}
+          onPointerUp={() => progress !== task.progress && void save({ progress })}
+          onKeyUp={() => progress !== task.progress && void save({ progress })}
+          onBlur={() => progress !== task.progress && void save({ progress })}
           className="w-full accent-accent-600"
         />
         <FieldError id="task-progress-error" message={errors.progress} />
