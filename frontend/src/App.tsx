@@ -26,7 +26,7 @@ export function App() {
   return (
     <>
       <SignedOutRedirect />
-      <Suspense fallback={<div className="p-6 text-zinc-500">Loading…</div>}>
+      <Suspense fallback={<div className="p-6 text-zinc-600 dark:text-zinc-400">Loading…</div>}>
         <Routes>
           <Route path="/signin" element={<SignInPage />} />
           <Route path="/signup" element={<SignUpPage />} />

@@ -22,7 +22,10 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   if (signedIn) return <>{children}</>;
   if (!checked) {
     return (
-      <div className="flex h-screen items-center justify-center text-zinc-500" aria-busy="true">
+      <div
+        className="flex h-screen items-center justify-center text-zinc-600 dark:text-zinc-400"
+        aria-busy="true"
+      >
         Opening Haven…
       </div>
     );

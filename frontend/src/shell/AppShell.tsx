@@ -94,7 +94,7 @@ export function AppShell() {
             {workspaceId || workspaces.isError ? (
               <Outlet />
             ) : (
-              <div className="p-6 text-zinc-500" aria-busy="true">
+              <div className="p-6 text-zinc-600 dark:text-zinc-400" aria-busy="true">
                 Loading your workspace…
               </div>
             )}

@@ -14,7 +14,7 @@ export function ShortcutsDialog({
         <Dialog.Overlay className="fixed inset-0 z-40 bg-black/40" />
         <Dialog.Content className="fixed left-1/2 top-1/2 z-50 w-[min(28rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-xl bg-white p-6 shadow-xl dark:bg-zinc-900">
           <Dialog.Title className="mb-1 text-lg font-semibold">Keyboard shortcuts</Dialog.Title>
-          <Dialog.Description className="mb-4 text-zinc-500">
+          <Dialog.Description className="mb-4 text-zinc-600 dark:text-zinc-400">
             They work anywhere except while you type in a field.
           </Dialog.Description>
           <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-2">

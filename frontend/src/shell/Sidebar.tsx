@@ -39,7 +39,7 @@ function ViewLink({
         <span className="flex-1">{title}</span>
         {count !== undefined && (
           <span
-            className={`text-xs tabular-nums ${overdue ? "font-semibold text-red-700 dark:text-red-400" : "text-zinc-500"}`}
+            className={`text-xs tabular-nums ${overdue ? "font-semibold text-red-700 dark:text-red-400" : "text-zinc-600 dark:text-zinc-400"}`}
             aria-label={`${count} tasks`}
           >
             {count}
@@ -92,14 +92,16 @@ export function Sidebar({
       <section aria-labelledby="projects-heading">
         <h2
           id="projects-heading"
-          className="mb-1 px-2 text-xs font-semibold uppercase tracking-wide text-zinc-500"
+          className="mb-1 px-2 text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400"
         >
           Projects
         </h2>
         <ul className="flex flex-col gap-0.5">
-          {projects.isPending && <li className="px-2 text-zinc-400">Loading…</li>}
+          {projects.isPending && (
+            <li className="px-2 text-zinc-600 dark:text-zinc-400">Loading…</li>
+          )}
           {projects.data?.items.length === 0 && (
-            <li className="px-2 text-zinc-500">No projects yet</li>
+            <li className="px-2 text-zinc-600 dark:text-zinc-400">No projects yet</li>
           )}
           {projects.data?.items.map((project) => (
             <li key={project.id}>
@@ -118,12 +120,14 @@ export function Sidebar({
       <section aria-labelledby="tags-heading">
         <h2
           id="tags-heading"
-          className="mb-1 px-2 text-xs font-semibold uppercase tracking-wide text-zinc-500"
+          className="mb-1 px-2 text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400"
         >
           Tags
         </h2>
         <ul className="flex flex-col gap-0.5">
-          {tags.data?.items.length === 0 && <li className="px-2 text-zinc-500">No tags yet</li>}
+          {tags.data?.items.length === 0 && (
+            <li className="px-2 text-zinc-600 dark:text-zinc-400">No tags yet</li>
+          )}
           {tags.data?.items.map((tag) => (
             <li key={tag.id}>
               <NavLink
@@ -179,10 +183,8 @@ function UserMenu() {
   const name = me.data?.name || me.data?.email || "Account";
   return (
     <DropdownMenu.Root>
-      <DropdownMenu.Trigger
-        className="flex min-w-0 flex-1 items-center gap-2 rounded-md px-2 py-1.5 text-left hover:bg-zinc-200 dark:hover:bg-zinc-800"
-        aria-label={`Account menu for ${name}`}
-      >
+      <DropdownMenu.Trigger className="flex min-w-0 flex-1 items-center gap-2 rounded-md px-2 py-1.5 text-left hover:bg-zinc-200 dark:hover:bg-zinc-800">
+        <span className="sr-only">Account menu for </span>
         <span
           aria-hidden="true"
           className="flex h-6 w-6 shrink-0 items-center justify-center rounded-full bg-accent-600 text-xs font-semibold text-white"
@@ -198,7 +200,7 @@ function UserMenu() {
           className="z-50 min-w-48 rounded-md border border-zinc-200 bg-white p-1 shadow-lg dark:border-zinc-700 dark:bg-zinc-900"
         >
           {me.data && (
-            <DropdownMenu.Label className="px-2 py-1 text-xs text-zinc-500">
+            <DropdownMenu.Label className="px-2 py-1 text-xs text-zinc-600 dark:text-zinc-400">
               {me.data.email}
             </DropdownMenu.Label>
           )}

@@ -8,7 +8,8 @@ import { ChangedElsewhere, useTask, useUpdateTask } from "./queries";
 
 const input =
   "w-full rounded-md border border-zinc-300 bg-white px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-950";
-const label = "mb-1 block text-xs font-semibold uppercase tracking-wide text-zinc-500";
+const label =
+  "mb-1 block text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400";
 
 function FieldError({ id, message }: { id: string; message?: string }) {
   if (!message) return null;
@@ -82,18 +83,23 @@ export default function TaskDetail({
       className="fixed inset-0 z-30 flex w-full flex-col overflow-y-auto bg-white md:static md:z-auto md:w-[28rem] md:border-l md:border-zinc-200 dark:bg-zinc-900 md:dark:border-zinc-800"
     >
       <div className="flex items-center justify-between border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
-        <span className="text-sm text-zinc-500">Task</span>
+        <span className="text-sm text-zinc-600 dark:text-zinc-400">Task</span>
         <button
           type="button"
           onClick={onClose}
-          aria-label="Close task details"
           className="rounded-md px-2 py-1 hover:bg-zinc-100 dark:hover:bg-zinc-800"
         >
-          ✕ <span className="sr-only md:not-sr-only md:text-xs md:text-zinc-500">Esc</span>
+          <span aria-hidden="true">✕ </span>Close
+          <kbd
+            aria-hidden="true"
+            className="ml-1 hidden text-xs text-zinc-600 md:inline dark:text-zinc-400"
+          >
+            Esc
+          </kbd>
         </button>
       </div>
       {task.isPending ? (
-        <p className="p-4 text-zinc-500">Loading…</p>
+        <p className="p-4 text-zinc-600 dark:text-zinc-400">Loading…</p>
       ) : task.isError ? (
         <p role="alert" className="p-4 text-red-700">
           {describeError(task.error)}
@@ -309,7 +315,7 @@ function Editor({
           onBlur={() => tags.flush()}
           aria-describedby="task-tags-help"
         />
-        <p id="task-tags-help" className="mt-1 text-xs text-zinc-500">
+        <p id="task-tags-help" className="mt-1 text-xs text-zinc-600 dark:text-zinc-400">
           Separate tags with commas.
         </p>
         <FieldError id="task-tags-error" message={errors.tags} />
@@ -353,17 +359,17 @@ function Editor({
             <Markdown>{description.draft}</Markdown>
           </div>
         ) : (
-          <p className="text-zinc-500">No description.</p>
+          <p className="text-zinc-600 dark:text-zinc-400">No description.</p>
         )}
         <FieldError id="task-description-error" message={errors.description} />
       </div>
 
       {task.recurrence && (
-        <p className="text-sm text-zinc-500">
+        <p className="text-sm text-zinc-600 dark:text-zinc-400">
           Repeats: {task.recurrence.text ?? task.recurrence.rule}
         </p>
       )}
-      <p className="text-xs text-zinc-400" aria-live="polite">
+      <p className="text-xs text-zinc-600 dark:text-zinc-400" aria-live="polite">
         {update.isPending ? "Saving…" : update.isError ? "Not saved" : "All changes saved"}
       </p>
     </div>

@@ -242,7 +242,7 @@ export default function TaskListPage() {
               </button>
             </div>
           ) : tasks.length === 0 ? (
-            <p className="p-8 text-center text-zinc-500">
+            <p className="p-8 text-center text-zinc-600 dark:text-zinc-400">
               {q ? `No tasks match “${q}”.` : spec.empty}
             </p>
           ) : (
@@ -257,6 +257,9 @@ export default function TaskListPage() {
                   <li
                     key={task?.id ?? "more"}
                     className="absolute left-0 top-0 w-full"
+                    // Only the rows near the viewport exist: tell assistive tech the whole size.
+                    aria-setsize={list.hasNextPage ? -1 : tasks.length}
+                    aria-posinset={item.index + 1}
                     style={{ height: item.size, transform: `translateY(${item.start}px)` }}
                   >
                     {task ? (

@@ -8,7 +8,7 @@ export const PRIORITY_COLOUR: Record<Priority, string> = {
   urgent: "text-red-600 dark:text-red-400",
   high: "text-orange-500 dark:text-orange-400",
   medium: "text-blue-600 dark:text-blue-400",
-  low: "text-zinc-400",
+  low: "text-zinc-500 dark:text-zinc-400",
   none: "",
 };
 
@@ -50,13 +50,13 @@ export const TaskRow = memo(function TaskRow({
       />
       <button
         type="button"
-        className={`min-w-0 flex-1 truncate text-left ${done ? "text-zinc-400 line-through" : ""}`}
+        className={`min-w-0 flex-1 truncate text-left ${done ? "text-zinc-500 line-through" : ""}`}
         onClick={() => onOpen(task)}
         aria-current={selected ? "true" : undefined}
       >
         {task.title}
       </button>
-      <div className="flex shrink-0 items-center gap-2 text-xs text-zinc-500">
+      <div className="flex shrink-0 items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
         {task.tags.slice(0, 3).map((tag) => (
           <span
             key={tag}
