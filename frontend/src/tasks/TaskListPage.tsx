@@ -91,6 +91,8 @@ export default function TaskListPage() {
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 10,
+    // Before the scroller is measured, assume a screenful: the first paint shows rows.
+    initialRect: { width: 0, height: 800 },
   });
   const visible = virtual.getVirtualItems();
   const lastVisible = visible[visible.length - 1]?.index ?? 0;
@@ -124,6 +126,10 @@ export default function TaskListPage() {
       next.delete("task");
       return next;
     });
+    // Focus goes back to the row the panel belonged to.
+    requestAnimationFrame(() =>
+      scroller.current?.querySelector<HTMLElement>('[aria-current="true"]')?.focus(),
+    );
   }, [setParams]);
 
   const completeTask = useCallback(
