@@ -8,6 +8,7 @@ import TaskListPage from "./tasks/TaskListPage";
 // Only the list ships in the first bundle; the sign-in pages load when visited.
 const SignInPage = lazy(() => import("./auth/SignInPage"));
 const SignUpPage = lazy(() => import("./auth/SignUpPage"));
+const SettingsPage = lazy(() => import("./settings/SettingsPage"));
 
 function SignedOutRedirect() {
   const navigate = useNavigate();
@@ -38,6 +39,7 @@ export function App() {
             }
           >
             <Route index element={<Navigate to="/inbox" replace />} />
+            <Route path="settings" element={<SettingsPage />} />
             <Route path="projects/:projectId" element={<TaskListPage />} />
             <Route path="tags/:tag" element={<TaskListPage />} />
             <Route path=":view" element={<TaskListPage />} />

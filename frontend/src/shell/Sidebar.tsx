@@ -212,6 +212,12 @@ function UserMenu() {
           </DropdownMenu.Item>
           <DropdownMenu.Item
             className="cursor-pointer rounded px-2 py-1.5 outline-none data-[highlighted]:bg-zinc-100 dark:data-[highlighted]:bg-zinc-800"
+            onSelect={() => navigate("/settings")}
+          >
+            Settings
+          </DropdownMenu.Item>
+          <DropdownMenu.Item
+            className="cursor-pointer rounded px-2 py-1.5 outline-none data-[highlighted]:bg-zinc-100 dark:data-[highlighted]:bg-zinc-800"
             onSelect={() => {
               void signOut().finally(() => {
                 client.clear();
