@@ -9,6 +9,8 @@ import TaskListPage from "./tasks/TaskListPage";
 const SignInPage = lazy(() => import("./auth/SignInPage"));
 const SignUpPage = lazy(() => import("./auth/SignUpPage"));
 const SettingsPage = lazy(() => import("./settings/SettingsPage"));
+// Recharts comes only with the stats page.
+const StatsPage = lazy(() => import("./stats/StatsPage"));
 
 function SignedOutRedirect() {
   const navigate = useNavigate();
@@ -40,6 +42,7 @@ export function App() {
           >
             <Route index element={<Navigate to="/inbox" replace />} />
             <Route path="settings" element={<SettingsPage />} />
+            <Route path="stats" element={<StatsPage />} />
             <Route path="projects/:projectId" element={<TaskListPage />} />
             <Route path="tags/:tag" element={<TaskListPage />} />
             <Route path=":view" element={<TaskListPage />} />

@@ -88,6 +88,11 @@ export function Sidebar({
         {SMART_VIEWS.map((view) => (
           <ViewLink key={view.id} view={view.id} title={view.title} onNavigate={onNavigate} />
         ))}
+        <li>
+          <NavLink to="/stats" className={navItem} onClick={onNavigate}>
+            Stats
+          </NavLink>
+        </li>
       </ul>
       <section aria-labelledby="projects-heading">
         <h2
