@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect } from "react";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { setSignedOutHandler } from "./api/client";
 import { RequireAuth } from "./auth/RequireAuth";
+import { ProjectViewBar } from "./board/ProjectViewBar";
 import { AppShell } from "./shell/AppShell";
 import TaskListPage from "./tasks/TaskListPage";
 
@@ -11,6 +12,7 @@ const SignUpPage = lazy(() => import("./auth/SignUpPage"));
 const SettingsPage = lazy(() => import("./settings/SettingsPage"));
 // Recharts comes only with the stats page.
 const StatsPage = lazy(() => import("./stats/StatsPage"));
+const BoardPage = lazy(() => import("./board/BoardPage"));
 
 function SignedOutRedirect() {
   const navigate = useNavigate();
@@ -43,7 +45,16 @@ export function App() {
             <Route index element={<Navigate to="/inbox" replace />} />
             <Route path="settings" element={<SettingsPage />} />
             <Route path="stats" element={<StatsPage />} />
-            <Route path="projects/:projectId" element={<TaskListPage />} />
+            <Route
+              path="projects/:projectId"
+              element={
+                <>
+                  <ProjectViewBar />
+                  <TaskListPage />
+                </>
+              }
+            />
+            <Route path="projects/:projectId/board" element={<BoardPage />} />
             <Route path="tags/:tag" element={<TaskListPage />} />
             <Route path=":view" element={<TaskListPage />} />
           </Route>
