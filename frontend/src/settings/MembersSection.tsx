@@ -107,7 +107,7 @@ function MemberRow({
           </label>
           <select
             id={`role-${member.user_id}`}
-            className={`${input} w-32`}
+            className="w-32 rounded-md border border-zinc-300 bg-white px-2 py-1 dark:border-zinc-700 dark:bg-zinc-950"
             value={member.role}
             aria-describedby={error ? errorId : undefined}
             onChange={(event) => {

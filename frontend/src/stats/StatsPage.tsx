@@ -4,6 +4,7 @@ import { describeError } from "../api/problems";
 import { useShell } from "../shell/shellContext";
 import {
   completedSummary,
+  durationUnit,
   type DayCount,
   fillDays,
   formatDay,
@@ -125,10 +126,11 @@ function CompletedChart({ days }: { days: DayCount[] }) {
 }
 
 function TrackedChart({ tracked }: { tracked: ProjectTime[] }) {
+  const unit = durationUnit(Math.max(0, ...tracked.map((entry) => entry.seconds)));
   const rows = tracked.map((entry) => ({
     key: entry.project_id ?? "none",
     name: projectName(entry),
-    hours: Math.round((entry.seconds / 3600) * 10) / 10,
+    amount: Math.round((entry.seconds / unit.per) * 10) / 10,
     seconds: entry.seconds,
   }));
   return (
@@ -146,7 +148,7 @@ function TrackedChart({ tracked }: { tracked: ProjectTime[] }) {
               margin={{ top: 0, right: 16, bottom: 0, left: 8 }}
             >
               <CartesianGrid horizontal={false} strokeOpacity={0.2} />
-              <XAxis type="number" dataKey="hours" tick={tick} unit=" h" />
+              <XAxis type="number" dataKey="amount" tick={tick} unit={unit.suffix} />
               <YAxis type="category" dataKey="name" tick={tick} width={140} />
               <Tooltip
                 formatter={(_value, _name, item) => [
@@ -155,7 +157,7 @@ function TrackedChart({ tracked }: { tracked: ProjectTime[] }) {
                 ]}
                 cursor={{ fillOpacity: 0.1 }}
               />
-              <Bar dataKey="hours" fill={ACCENT} radius={[0, 3, 3, 0]} isAnimationActive={false} />
+              <Bar dataKey="amount" fill={ACCENT} radius={[0, 3, 3, 0]} isAnimationActive={false} />
             </BarChart>
           </ResponsiveContainer>
         </div>

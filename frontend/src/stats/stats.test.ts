@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { completedSummary, fillDays, formatDuration, statsWindow, trackedSummary } from "./stats";
+import {
+  completedSummary,
+  durationUnit,
+  fillDays,
+  formatDuration,
+  statsWindow,
+  trackedSummary,
+} from "./stats";
 
 describe("stats logic", () => {
   it("takes the window's days in the user's zone, today included", () => {
@@ -43,5 +50,11 @@ describe("stats logic", () => {
       ]),
     ).toBe("1 h 40 min tracked in 2 projects, most in Garden (1 h 30 min).");
     expect(trackedSummary([])).toBe("No time tracked in this period.");
+  });
+
+  it("draws short times in minutes or seconds, not as empty hour bars", () => {
+    expect(durationUnit(3).suffix).toBe(" s");
+    expect(durationUnit(45 * 60).suffix).toBe(" min");
+    expect(durationUnit(5 * 3600)).toEqual({ per: 3600, suffix: " h" });
   });
 });

@@ -47,6 +47,13 @@ export function formatDay(day: string): string {
   });
 }
 
+/** The unit for time bars whose longest is `maxSeconds`: hours, minutes, or seconds. */
+export function durationUnit(maxSeconds: number): { per: number; suffix: string } {
+  if (maxSeconds >= 2 * 3600) return { per: 3600, suffix: " h" };
+  if (maxSeconds >= 2 * 60) return { per: 60, suffix: " min" };
+  return { per: 1, suffix: " s" };
+}
+
 export function projectName(entry: ProjectTime): string {
   return entry.project_id === null ? "No project" : (entry.name ?? "Unnamed project");
 }
