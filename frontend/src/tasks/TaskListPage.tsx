@@ -3,7 +3,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { useParams, useSearchParams } from "react-router-dom";
 import type { Task } from "../api/types";
 import { describeError } from "../api/problems";
-import { dayInZone } from "../lib/dates";
+import { dayInZone, relativeDue } from "../lib/dates";
 import { useShortcuts } from "../lib/keyboard";
 import { useDebounced } from "../lib/useDebounced";
 import { SearchIcon } from "../shell/icons";
@@ -135,9 +135,11 @@ export default function TaskListPage() {
   const completeTask = useCallback(
     (task: Task) => {
       complete.mutate(task, {
-        onSuccess: () =>
+        onSuccess: (result) =>
           toast({
-            message: `Completed “${task.title}”`,
+            message: result.next?.due
+              ? `Completed “${task.title}” — next: ${relativeDue(result.next.due, new Date(), timeZone).label}`
+              : `Completed “${task.title}”`,
             duration: 5000,
             action: {
               label: "Undo",
@@ -151,7 +153,7 @@ export default function TaskListPage() {
           toast({ tone: "error", message: `Could not complete the task: ${describeError(error)}` }),
       });
     },
-    [complete, reopen, toast],
+    [complete, reopen, toast, timeZone],
   );
 
   const dueToday = useCallback(

@@ -210,7 +210,7 @@ export function useCompleteTask() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (task: Task) =>
-      unwrap(
+      unwrap<{ task: Task; next: Task | null }>(
         api.POST("/api/v1/tasks/{task_id}/complete", { params: { path: { task_id: task.id } } }),
       ),
     onMutate: async (task) => {
