@@ -40,9 +40,9 @@ function ViewLink({
         {count !== undefined && (
           <span
             className={`text-xs tabular-nums ${overdue ? "font-semibold text-red-700 dark:text-red-400" : "text-zinc-600 dark:text-zinc-400"}`}
-            aria-label={`${count} tasks`}
           >
             {count}
+            <span className="sr-only"> tasks</span>
           </span>
         )}
       </NavLink>

@@ -355,7 +355,7 @@ function Editor({
             autoFocus
           />
         ) : description.draft ? (
-          <div className="prose-task" aria-labelledby="task-description-label">
+          <div className="prose-task">
             {/* react-markdown renders no raw HTML (no rehype-raw): descriptions cannot inject markup. */}
             <Markdown>{description.draft}</Markdown>
           </div>

@@ -73,7 +73,8 @@ export default function TaskListPage() {
   const client = useQueryClient();
   const [params, setParams] = useSearchParams();
   const openId = params.get("task");
-  const [selected, setSelected] = useState(0);
+  // No row is selected until j/k (or a click) picks one; j then starts at the top.
+  const [selected, setSelected] = useState(-1);
   const quickAdd = useRef<HTMLInputElement>(null);
   const searchBox = useRef<HTMLInputElement>(null);
   const scroller = useRef<HTMLDivElement>(null);
@@ -102,7 +103,7 @@ export default function TaskListPage() {
     }
   }, [lastVisible, tasks.length, list]);
 
-  const selectedIndex = Math.min(selected, Math.max(0, tasks.length - 1));
+  const selectedIndex = Math.min(selected, tasks.length - 1);
   const selectedTask = tasks[selectedIndex];
 
   const open = useCallback(
@@ -132,9 +133,19 @@ export default function TaskListPage() {
     );
   }, [setParams]);
 
+  // Rows whose completion is on its way: their checkbox shows the tick at once.
+  const [completing, setCompleting] = useState<ReadonlySet<string>>(new Set());
   const completeTask = useCallback(
     (task: Task) => {
+      setCompleting((ids) => new Set(ids).add(task.id));
+      const settle = () =>
+        setCompleting((ids) => {
+          const next = new Set(ids);
+          next.delete(task.id);
+          return next;
+        });
       complete.mutate(task, {
+        onSettled: settle,
         onSuccess: (result) =>
           toast({
             message: result.next?.due
@@ -178,7 +189,8 @@ export default function TaskListPage() {
 
   const move = (by: number) => {
     if (tasks.length === 0) return;
-    const next = Math.max(0, Math.min(tasks.length - 1, selectedIndex + by));
+    const from = selectedIndex < 0 && by < 0 ? tasks.length : selectedIndex;
+    const next = Math.max(0, Math.min(tasks.length - 1, from + by));
     setSelected(next);
     virtual.scrollToIndex(next);
   };
@@ -273,7 +285,8 @@ export default function TaskListPage() {
                     {task ? (
                       <TaskRow
                         task={task}
-                        selected={item.index === selectedIndex || task.id === openId}
+                        completing={completing.has(task.id)}
+                        selected={openId ? task.id === openId : item.index === selectedIndex}
                         now={now}
                         timeZone={timeZone}
                         onComplete={completeTask}
