@@ -1,5 +1,5 @@
 import * as Dialog from "@radix-ui/react-dialog";
-import { useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Outlet } from "react-router-dom";
 import { useSessionUser } from "../auth/AuthContext";
 import { browserTimeZone } from "../lib/dates";
@@ -11,6 +11,11 @@ import { ShortcutsDialog } from "./ShortcutsDialog";
 import { Sidebar } from "./Sidebar";
 
 const WORKSPACE_KEY = "haven-workspace";
+const CommandPalette = lazy(() => import("./CommandPalette"));
+
+function focusById(id: string) {
+  document.getElementById(id)?.focus();
+}
 
 function OfflineBanner() {
   const [online, setOnline] = useState(() => navigator.onLine);
@@ -49,6 +54,31 @@ export function AppShell() {
     [workspaceId, timeZone],
   );
   useShortcuts({ "?": () => setShortcuts(true) });
+  const [palette, setPalette] = useState(false);
+  useEffect(() => {
+    // Ctrl/⌘ K works even while typing: it is never a character anyone types.
+    function onKey(event: KeyboardEvent) {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+        event.preventDefault();
+        setPalette((open) => !open);
+      }
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  const actions = useMemo(
+    () => [
+      { id: "add", label: "Add a task", group: "Action", run: () => focusById("quick-add") },
+      { id: "search", label: "Search tasks", group: "Action", run: () => focusById("search") },
+      {
+        id: "shortcuts",
+        label: "Keyboard shortcuts",
+        group: "Action",
+        run: () => setShortcuts(true),
+      },
+    ],
+    [],
+  );
 
   function chooseWorkspace(id: string) {
     localStorage.setItem(WORKSPACE_KEY, id);
@@ -102,6 +132,16 @@ export function AppShell() {
         </div>
       </div>
       <ShortcutsDialog open={shortcuts} onOpenChange={setShortcuts} />
+      {palette && (
+        <Suspense fallback={null}>
+          <CommandPalette
+            open={palette}
+            onOpenChange={setPalette}
+            workspaceId={workspaceId}
+            actions={actions}
+          />
+        </Suspense>
+      )}
     </ShellContext.Provider>
   );
 }
