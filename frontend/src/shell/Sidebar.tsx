@@ -52,10 +52,13 @@ function ViewLink({
 
 export function Sidebar({
   onNavigate,
+  onHide,
   workspaceId,
   setWorkspaceId,
 }: {
   onNavigate?: () => void;
+  /** Wide screens: hide the sidebar (the bar above the list brings it back). */
+  onHide?: () => void;
   workspaceId?: string;
   setWorkspaceId: (id: string) => void;
 }) {
@@ -147,6 +150,17 @@ export function Sidebar({
       <div className="mt-auto flex items-center gap-2">
         <UserMenu />
         <ThemeToggle />
+        {onHide && (
+          <button
+            type="button"
+            aria-label="Hide sidebar"
+            title="Hide sidebar"
+            className="rounded-md p-2 hover:bg-zinc-200 dark:hover:bg-zinc-800"
+            onClick={onHide}
+          >
+            <span aria-hidden="true">«</span>
+          </button>
+        )}
       </div>
     </nav>
   );
