@@ -5,6 +5,7 @@ import { BrowserRouter } from "react-router-dom";
 import { App } from "./App";
 import { ApiError } from "./api/problems";
 import { applyTheme, storedTheme } from "./lib/theme";
+import { ErrorBoundary } from "./shell/ErrorBoundary";
 import { ToastProvider } from "./shell/toasts";
 import "./index.css";
 
@@ -30,7 +31,9 @@ createRoot(root).render(
     <QueryClientProvider client={queryClient}>
       <BrowserRouter>
         <ToastProvider>
-          <App />
+          <ErrorBoundary>
+            <App />
+          </ErrorBoundary>
         </ToastProvider>
       </BrowserRouter>
     </QueryClientProvider>

@@ -69,7 +69,7 @@ export default function SignInPage() {
       <p className="mt-4 text-center text-zinc-600 dark:text-zinc-400">
         New to Haven?{" "}
         <Link to="/signup" className="text-accent-600 underline dark:text-accent-100">
-          Create an account
+          Create one
         </Link>
       </p>
     </AuthLayout>

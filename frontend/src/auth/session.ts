@@ -108,13 +108,23 @@ export function signUp(fields: {
   return signInWith("/register", fields);
 }
 
+/**
+ * Refresh tokens rotate, and presenting a used one revokes the whole sign-in: two tabs that
+ * refresh at the same moment with the same cookie would sign each other out. A Web Lock makes
+ * them take turns; the second then sends the cookie the first one received.
+ */
+function acrossTabs<T>(work: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+  return locks ? (locks.request("haven-refresh", work) as Promise<T>) : work();
+}
+
 /** Trades the refresh cookie for a new access token; one call at a time. False: signed out. */
 export function refresh(): Promise<boolean> {
   inFlight ??= (async () => {
     try {
-      const response = await post("/refresh", {
-        headers: { Accept: "application/json", ...csrfHeaders() },
-      });
+      const response = await acrossTabs(() =>
+        post("/refresh", { headers: { Accept: "application/json", ...csrfHeaders() } }),
+      );
       if (!response.ok) {
         forget();
         return false;

@@ -59,4 +59,5 @@ export const SHORTCUTS: { keys: string; action: string }[] = [
   { keys: "t", action: "Make the selected task due today" },
   { keys: "Esc", action: "Close the task panel or a dialog" },
   { keys: "?", action: "Show these shortcuts" },
+  { keys: "Ctrl/⌘ K", action: "Command palette: go to any view, project or tag" },
 ];

@@ -1,5 +1,5 @@
 import * as Dialog from "@radix-ui/react-dialog";
-import { useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Outlet } from "react-router-dom";
 import { useSessionUser } from "../auth/AuthContext";
 import { browserTimeZone } from "../lib/dates";
@@ -11,6 +11,12 @@ import { ShortcutsDialog } from "./ShortcutsDialog";
 import { Sidebar } from "./Sidebar";
 
 const WORKSPACE_KEY = "haven-workspace";
+const SIDEBAR_KEY = "haven-sidebar";
+const CommandPalette = lazy(() => import("./CommandPalette"));
+
+function focusById(id: string) {
+  document.getElementById(id)?.focus();
+}
 
 function OfflineBanner() {
   const [online, setOnline] = useState(() => navigator.onLine);
@@ -37,6 +43,13 @@ export function AppShell() {
   const workspaces = useWorkspaces();
   const [chosen, setChosen] = useState(() => localStorage.getItem(WORKSPACE_KEY) ?? undefined);
   const [drawer, setDrawer] = useState(false);
+  // On wide screens the sidebar can be hidden for more room; remembered per browser.
+  const [collapsed, setCollapsed] = useState(() => localStorage.getItem(SIDEBAR_KEY) === "hidden");
+  function collapse(hidden: boolean) {
+    if (hidden) localStorage.setItem(SIDEBAR_KEY, "hidden");
+    else localStorage.removeItem(SIDEBAR_KEY);
+    setCollapsed(hidden);
+  }
   const [shortcuts, setShortcuts] = useState(false);
   const items = workspaces.data?.items;
   const workspaceId =
@@ -49,6 +62,31 @@ export function AppShell() {
     [workspaceId, timeZone],
   );
   useShortcuts({ "?": () => setShortcuts(true) });
+  const [palette, setPalette] = useState(false);
+  useEffect(() => {
+    // Ctrl/⌘ K works even while typing: it is never a character anyone types.
+    function onKey(event: KeyboardEvent) {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+        event.preventDefault();
+        setPalette((open) => !open);
+      }
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  const actions = useMemo(
+    () => [
+      { id: "add", label: "Add a task", group: "Action", run: () => focusById("quick-add") },
+      { id: "search", label: "Search tasks", group: "Action", run: () => focusById("search") },
+      {
+        id: "shortcuts",
+        label: "Keyboard shortcuts",
+        group: "Action",
+        run: () => setShortcuts(true),
+      },
+    ],
+    [],
+  );
 
   function chooseWorkspace(id: string) {
     localStorage.setItem(WORKSPACE_KEY, id);
@@ -60,8 +98,14 @@ export function AppShell() {
       <div className="flex h-dvh flex-col">
         <OfflineBanner />
         <div className="flex min-h-0 flex-1">
-          <div className="hidden border-r border-zinc-200 md:flex dark:border-zinc-800">
-            <Sidebar workspaceId={workspaceId} setWorkspaceId={chooseWorkspace} />
+          <div
+            className={`hidden border-r border-zinc-200 dark:border-zinc-800 ${collapsed ? "" : "md:flex"}`}
+          >
+            <Sidebar
+              workspaceId={workspaceId}
+              setWorkspaceId={chooseWorkspace}
+              onHide={() => collapse(true)}
+            />
           </div>
           <Dialog.Root open={drawer} onOpenChange={setDrawer}>
             <Dialog.Portal>
@@ -80,12 +124,18 @@ export function AppShell() {
             </Dialog.Portal>
           </Dialog.Root>
           <div className="flex min-w-0 flex-1 flex-col">
-            <div className="flex items-center border-b border-zinc-200 px-2 py-1 md:hidden dark:border-zinc-800">
+            <div
+              className={`flex items-center border-b border-zinc-200 px-2 py-1 dark:border-zinc-800 ${collapsed ? "" : "md:hidden"}`}
+            >
               <button
                 type="button"
                 aria-label="Open navigation"
                 className="rounded-md p-2 hover:bg-zinc-100 dark:hover:bg-zinc-800"
-                onClick={() => setDrawer(true)}
+                onClick={() =>
+                  window.matchMedia("(min-width: 768px)").matches
+                    ? collapse(false)
+                    : setDrawer(true)
+                }
               >
                 <MenuIcon />
               </button>
@@ -102,6 +152,16 @@ export function AppShell() {
         </div>
       </div>
       <ShortcutsDialog open={shortcuts} onOpenChange={setShortcuts} />
+      {palette && (
+        <Suspense fallback={null}>
+          <CommandPalette
+            open={palette}
+            onOpenChange={setPalette}
+            workspaceId={workspaceId}
+            actions={actions}
+          />
+        </Suspense>
+      )}
     </ShellContext.Provider>
   );
 }

@@ -40,9 +40,9 @@ function ViewLink({
         {count !== undefined && (
           <span
             className={`text-xs tabular-nums ${overdue ? "font-semibold text-red-700 dark:text-red-400" : "text-zinc-600 dark:text-zinc-400"}`}
-            aria-label={`${count} tasks`}
           >
             {count}
+            <span className="sr-only"> tasks</span>
           </span>
         )}
       </NavLink>
@@ -52,10 +52,13 @@ function ViewLink({
 
 export function Sidebar({
   onNavigate,
+  onHide,
   workspaceId,
   setWorkspaceId,
 }: {
   onNavigate?: () => void;
+  /** Wide screens: hide the sidebar (the bar above the list brings it back). */
+  onHide?: () => void;
   workspaceId?: string;
   setWorkspaceId: (id: string) => void;
 }) {
@@ -152,6 +155,17 @@ export function Sidebar({
       <div className="mt-auto flex items-center gap-2">
         <UserMenu />
         <ThemeToggle />
+        {onHide && (
+          <button
+            type="button"
+            aria-label="Hide sidebar"
+            title="Hide sidebar"
+            className="rounded-md p-2 hover:bg-zinc-200 dark:hover:bg-zinc-800"
+            onClick={onHide}
+          >
+            <span aria-hidden="true">«</span>
+          </button>
+        )}
       </div>
     </nav>
   );

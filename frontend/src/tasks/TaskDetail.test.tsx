@@ -15,21 +15,29 @@ function renderDetail() {
 }
 
 describe("TaskDetail", () => {
+  // Calls on the task itself, in order; its subtasks list is always empty.
   const fetchMock = vi.fn<(request: Request) => Promise<Response>>();
+  const calls = vi.fn<(request: Request) => Promise<Response>>();
   beforeEach(() => {
+    calls.mockReset();
     fetchMock.mockReset();
+    fetchMock.mockImplementation((request) =>
+      request.url.endsWith("/subtasks?limit=200")
+        ? Promise.resolve(json({ items: [], next_cursor: null }))
+        : calls(request),
+    );
     vi.stubGlobal("fetch", fetchMock);
   });
   afterEach(() => vi.unstubAllGlobals());
 
   it("saves a change with If-Match and shows the saved state", async () => {
-    fetchMock
+    calls
       .mockResolvedValueOnce(json(makeTask({ version: 4 })))
       .mockResolvedValueOnce(json(makeTask({ version: 5, priority: "high" })));
     renderDetail();
     await userEvent.selectOptions(await screen.findByLabelText("Priority"), "high");
-    await waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(2));
-    const patch = fetchMock.mock.calls[1]![0];
+    await waitFor(() => expect(calls).toHaveBeenCalledTimes(2));
+    const patch = calls.mock.calls[1]![0];
     expect(patch.method).toBe("PATCH");
     expect(patch.headers.get("If-Match")).toBe('"4"');
     expect(await patch.json()).toEqual({ priority: "high" });
@@ -38,7 +46,7 @@ describe("TaskDetail", () => {
 
   it("on a 412 reloads the task and says someone else changed it", async () => {
     const theirs = makeTask({ version: 2, title: "Water the cactus" });
-    fetchMock
+    calls
       .mockResolvedValueOnce(json(makeTask()))
       .mockResolvedValueOnce(
         json(
@@ -55,7 +63,7 @@ describe("TaskDetail", () => {
   });
 
   it("shows a validation error next to its field and keeps what was typed", async () => {
-    fetchMock.mockResolvedValueOnce(json(makeTask())).mockResolvedValueOnce(
+    calls.mockResolvedValueOnce(json(makeTask())).mockResolvedValueOnce(
       json(
         {
           title: "Unprocessable",
@@ -78,7 +86,7 @@ describe("TaskDetail", () => {
   });
 
   it("renders the description as markdown without raw HTML", async () => {
-    fetchMock.mockResolvedValueOnce(
+    calls.mockResolvedValueOnce(
       json(makeTask({ description: "**soil** <img src=x onerror=alert(1)>" })),
     );
     const { container } = renderDetail();

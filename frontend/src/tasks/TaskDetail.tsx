@@ -5,6 +5,7 @@ import type { Task, TaskUpdate } from "../api/types";
 import { PRIORITIES, PRIORITY_LABEL, STATUSES, STATUS_LABEL } from "../api/types";
 import { dayInZone, isDateOnly, localToInstant } from "../lib/dates";
 import { ChangedElsewhere, useTask, useUpdateTask } from "./queries";
+import { Subtasks } from "./Subtasks";
 
 const input =
   "w-full rounded-md border border-zinc-300 bg-white px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-950";
@@ -354,7 +355,7 @@ function Editor({
             autoFocus
           />
         ) : description.draft ? (
-          <div className="prose-task" aria-labelledby="task-description-label">
+          <div className="prose-task">
             {/* react-markdown renders no raw HTML (no rehype-raw): descriptions cannot inject markup. */}
             <Markdown>{description.draft}</Markdown>
           </div>
@@ -363,6 +364,8 @@ function Editor({
         )}
         <FieldError id="task-description-error" message={errors.description} />
       </div>
+
+      <Subtasks parent={task} />
 
       {task.recurrence && (
         <p className="text-sm text-zinc-600 dark:text-zinc-400">

@@ -94,7 +94,7 @@ describe("TaskListPage", () => {
 
     // Shortcuts do not fire while typing: the x above went into the field, not to complete.
     await userEvent.keyboard("{Escape}");
-    await userEvent.keyboard("jx");
+    await userEvent.keyboard("jjx");
     expect(await screen.findByText("Completed “Water the plants”")).toBeInTheDocument();
     await waitFor(() =>
       expect(within(list).queryByRole("button", { name: "Water the plants" })).toBeNull(),
@@ -110,7 +110,7 @@ describe("TaskListPage", () => {
     tasks = [];
     renderList();
     expect(
-      await screen.findByText("Your inbox is empty — press q to add a task."),
+      await screen.findByText("Your inbox is empty — press q to add one."),
     ).toBeInTheDocument();
   });
 });

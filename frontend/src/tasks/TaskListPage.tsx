@@ -3,7 +3,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { useParams, useSearchParams } from "react-router-dom";
 import type { Task } from "../api/types";
 import { describeError } from "../api/problems";
-import { dayInZone } from "../lib/dates";
+import { dayInZone, relativeDue } from "../lib/dates";
 import { useShortcuts } from "../lib/keyboard";
 import { useDebounced } from "../lib/useDebounced";
 import { SearchIcon } from "../shell/icons";
@@ -73,7 +73,8 @@ export default function TaskListPage() {
   const client = useQueryClient();
   const [params, setParams] = useSearchParams();
   const openId = params.get("task");
-  const [selected, setSelected] = useState(0);
+  // No row is selected until j/k (or a click) picks one; j then starts at the top.
+  const [selected, setSelected] = useState(-1);
   const quickAdd = useRef<HTMLInputElement>(null);
   const searchBox = useRef<HTMLInputElement>(null);
   const scroller = useRef<HTMLDivElement>(null);
@@ -102,7 +103,7 @@ export default function TaskListPage() {
     }
   }, [lastVisible, tasks.length, list]);
 
-  const selectedIndex = Math.min(selected, Math.max(0, tasks.length - 1));
+  const selectedIndex = Math.min(selected, tasks.length - 1);
   const selectedTask = tasks[selectedIndex];
 
   const open = useCallback(
@@ -132,12 +133,24 @@ export default function TaskListPage() {
     );
   }, [setParams]);
 
+  // Rows whose completion is on its way: their checkbox shows the tick at once.
+  const [completing, setCompleting] = useState<ReadonlySet<string>>(new Set());
   const completeTask = useCallback(
     (task: Task) => {
+      setCompleting((ids) => new Set(ids).add(task.id));
+      const settle = () =>
+        setCompleting((ids) => {
+          const next = new Set(ids);
+          next.delete(task.id);
+          return next;
+        });
       complete.mutate(task, {
-        onSuccess: () =>
+        onSettled: settle,
+        onSuccess: (result) =>
           toast({
-            message: `Completed “${task.title}”`,
+            message: result.next?.due
+              ? `Completed “${task.title}” — next: ${relativeDue(result.next.due, new Date(), timeZone).label}`
+              : `Completed “${task.title}”`,
             duration: 5000,
             action: {
               label: "Undo",
@@ -151,7 +164,7 @@ export default function TaskListPage() {
           toast({ tone: "error", message: `Could not complete the task: ${describeError(error)}` }),
       });
     },
-    [complete, reopen, toast],
+    [complete, reopen, toast, timeZone],
   );
 
   const dueToday = useCallback(
@@ -176,7 +189,8 @@ export default function TaskListPage() {
 
   const move = (by: number) => {
     if (tasks.length === 0) return;
-    const next = Math.max(0, Math.min(tasks.length - 1, selectedIndex + by));
+    const from = selectedIndex < 0 && by < 0 ? tasks.length : selectedIndex;
+    const next = Math.max(0, Math.min(tasks.length - 1, from + by));
     setSelected(next);
     virtual.scrollToIndex(next);
   };
@@ -271,7 +285,8 @@ export default function TaskListPage() {
                     {task ? (
                       <TaskRow
                         task={task}
-                        selected={item.index === selectedIndex || task.id === openId}
+                        completing={completing.has(task.id)}
+                        selected={openId ? task.id === openId : item.index === selectedIndex}
                         now={now}
                         timeZone={timeZone}
                         onComplete={completeTask}

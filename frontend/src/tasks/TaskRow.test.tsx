@@ -27,7 +27,7 @@ describe("TaskRow", () => {
     );
     expect(screen.getByText("3 days overdue")).toHaveClass("text-red-700");
     expect(screen.getByRole("img", { name: "Urgent priority" })).toBeInTheDocument();
-    expect(screen.getByLabelText("Repeats")).toBeInTheDocument();
+    expect(screen.getByRole("img", { name: "Repeats every week" })).toBeInTheDocument();
     expect(screen.getByText("#home")).toBeInTheDocument();
   });
 

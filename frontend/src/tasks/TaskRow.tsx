@@ -14,6 +14,7 @@ export const PRIORITY_COLOUR: Record<Priority, string> = {
 
 export const TaskRow = memo(function TaskRow({
   task,
+  completing = false,
   selected,
   subtasks,
   now,
@@ -23,6 +24,8 @@ export const TaskRow = memo(function TaskRow({
   onSelect,
 }: {
   task: Task;
+  /** Completion sent, answer not yet back: show the tick now. */
+  completing?: boolean;
   selected: boolean;
   subtasks?: number;
   now: Date;
@@ -32,7 +35,7 @@ export const TaskRow = memo(function TaskRow({
   onSelect: () => void;
 }) {
   const due = task.due ? relativeDue(task.due, now, timeZone) : null;
-  const done = task.status === "done";
+  const done = task.status === "done" || completing;
   return (
     <div
       className={`group flex h-11 items-center gap-3 border-b border-zinc-100 px-4 dark:border-zinc-800 ${
@@ -45,7 +48,7 @@ export const TaskRow = memo(function TaskRow({
         checked={done}
         aria-label={`Complete “${task.title}”`}
         className="h-4 w-4 shrink-0 cursor-pointer rounded-full accent-accent-600"
-        onChange={() => onComplete(task)}
+        onChange={() => !done && onComplete(task)}
         onClick={(event) => event.stopPropagation()}
       />
       <button
@@ -66,13 +69,18 @@ export const TaskRow = memo(function TaskRow({
           </span>
         ))}
         {subtasks !== undefined && subtasks > 0 && (
-          <span className="flex items-center gap-0.5" aria-label={`${subtasks} subtasks`}>
+          <span className="flex items-center gap-0.5">
             <SubtaskIcon />
             {subtasks}
+            <span className="sr-only"> subtasks</span>
           </span>
         )}
         {task.recurrence && (
-          <span title={task.recurrence.text ?? "Repeats"} aria-label="Repeats">
+          <span
+            role="img"
+            title={task.recurrence.text ? `Repeats ${task.recurrence.text}` : "Repeats"}
+            aria-label={task.recurrence.text ? `Repeats ${task.recurrence.text}` : "Repeats"}
+          >
             <RepeatIcon />
           </span>
         )}

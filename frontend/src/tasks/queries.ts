@@ -86,7 +86,8 @@ function fetchTasks(query: ListQuery, cursor?: string, limit = PAGE_SIZE): Promi
 export function useTaskList(key: string, query: ListQuery) {
   return useInfiniteQuery({
     queryKey: keys.list(key, query),
-    queryFn: ({ pageParam }) => fetchTasks(query, pageParam),
+    // A small first page paints soonest; later pages are bigger, fewer round trips.
+    queryFn: ({ pageParam }) => fetchTasks(query, pageParam, pageParam ? 200 : PAGE_SIZE),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
@@ -205,18 +206,25 @@ export function useCreateTask(listKey: readonly unknown[]) {
   });
 }
 
-/** Complete: the task leaves open lists at once; Undo reopens it (the API's reopen). */
+/** After completing, the row stays a moment, ticked and struck through, so the person sees
+ * what happened; then the lists reload (a recurring task's next occurrence appears). */
+export const COMPLETED_ROW_LINGER_MS = 700;
+
+/** Complete: the task is done at once everywhere it is shown; Undo reopens it (the API's
+ * reopen). */
 export function useCompleteTask() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (task: Task) =>
-      unwrap(
+      unwrap<{ task: Task; next: Task | null }>(
         api.POST("/api/v1/tasks/{task_id}/complete", { params: { path: { task_id: task.id } } }),
       ),
     onMutate: async (task) => {
       await client.cancelQueries({ queryKey: keys.lists });
       const saved = snapshot(client, task.id);
-      mapLists(client, (items) => items.filter((item) => item.id !== task.id));
+      mapLists(client, (items) =>
+        items.map((item) => (item.id === task.id ? { ...item, status: "done" as const } : item)),
+      );
       const cached = client.getQueryData<Task>(keys.task(task.id));
       if (cached) client.setQueryData(keys.task(task.id), { ...cached, status: "done" as const });
       return { saved };
@@ -224,9 +232,10 @@ export function useCompleteTask() {
     onError: (_error, _task, context) => {
       if (context) restore(client, context.saved);
     },
-    onSettled: (_data, _error, task) => {
+    onSettled: (_data, error, task) => {
       void client.invalidateQueries({ queryKey: keys.task(task.id) });
-      refreshLists(client);
+      if (error) refreshLists(client);
+      else setTimeout(() => refreshLists(client), COMPLETED_ROW_LINGER_MS);
     },
   });
 }

@@ -95,7 +95,7 @@ export function listSpec(
         key: "inbox",
         title: "Inbox",
         query: { ...base, sort: "-created_at" },
-        empty: "Your inbox is empty — press q to add a task.",
+        empty: "Your inbox is empty — press q to add one.",
         defaults: { ...ws },
       };
   }
