@@ -107,7 +107,7 @@ export default function TaskListPage() {
   const selectedTask = tasks[selectedIndex];
 
   const open = useCallback(
-    (task: Task, focusTitle = false) => {
+    (task: Task, focusTitle = false, replace = false) => {
       titleFocus.current = focusTitle;
       client.setQueryData(keys.task(task.id), (cached: Task | undefined) => cached ?? task);
       setParams(
@@ -116,7 +116,7 @@ export default function TaskListPage() {
           next.set("task", task.id);
           return next;
         },
-        { replace: false },
+        { replace },
       );
     },
     [client, setParams],
@@ -189,10 +189,15 @@ export default function TaskListPage() {
 
   const move = (by: number) => {
     if (tasks.length === 0) return;
-    const from = selectedIndex < 0 && by < 0 ? tasks.length : selectedIndex;
+    const openIndex = openId ? tasks.findIndex((task) => task.id === openId) : -1;
+    const current = openIndex >= 0 ? openIndex : selectedIndex;
+    const from = current < 0 && by < 0 ? tasks.length : current;
     const next = Math.max(0, Math.min(tasks.length - 1, from + by));
     setSelected(next);
     virtual.scrollToIndex(next);
+    // With the panel open, j/k walk through the tasks in it.
+    const task = tasks[next];
+    if (openId && task && task.id !== openId) open(task, false, true);
   };
 
   useShortcuts({
