@@ -196,7 +196,11 @@ function Card({
         aria-label={task.title}
         className="cursor-grab touch-none rounded-t-md px-3 pb-1 pt-2 focus-visible:outline-2 focus-visible:outline-accent-600"
       >
-        <p className={task.status === "done" ? "text-zinc-500 line-through" : ""}>{task.title}</p>
+        <p
+          className={task.status === "done" ? "text-zinc-500 line-through dark:text-zinc-400" : ""}
+        >
+          {task.title}
+        </p>
         <div className={`mt-1 flex items-center gap-2 text-xs ${muted}`}>
           {task.priority !== "none" && (
             <span

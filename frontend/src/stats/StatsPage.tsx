@@ -91,7 +91,11 @@ function CompletedChart({ days }: { days: DayCount[] }) {
       <p className={muted}>{summary}</p>
       <div aria-hidden="true" className="h-64 w-full">
         <ResponsiveContainer width="100%" height="100%">
-          <BarChart data={days} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
+          <BarChart
+            accessibilityLayer={false}
+            data={days}
+            margin={{ top: 8, right: 8, bottom: 0, left: -16 }}
+          >
             <CartesianGrid vertical={false} strokeOpacity={0.2} />
             <XAxis dataKey="day" tick={tick} tickFormatter={formatDay} minTickGap={16} />
             <YAxis allowDecimals={false} tick={tick} />
@@ -143,6 +147,7 @@ function TrackedChart({ tracked }: { tracked: ProjectTime[] }) {
         <div aria-hidden="true" className="w-full" style={{ height: 40 + rows.length * 32 }}>
           <ResponsiveContainer width="100%" height="100%">
             <BarChart
+              accessibilityLayer={false}
               data={rows}
               layout="vertical"
               margin={{ top: 0, right: 16, bottom: 0, left: 8 }}
