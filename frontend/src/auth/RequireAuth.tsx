@@ -1,0 +1,35 @@
+import { useEffect, useState } from "react";
+import type { ReactNode } from "react";
+import { Navigate, useLocation } from "react-router-dom";
+import { useSignedIn } from "./AuthContext";
+import { refresh } from "./session";
+
+/** Silent sign-in on load: the refresh cookie buys an access token, else go to sign in. */
+export function RequireAuth({ children }: { children: ReactNode }) {
+  const signedIn = useSignedIn();
+  const location = useLocation();
+  const [checked, setChecked] = useState(signedIn);
+  useEffect(() => {
+    if (signedIn) return;
+    let live = true;
+    void refresh().then(() => {
+      if (live) setChecked(true);
+    });
+    return () => {
+      live = false;
+    };
+  }, [signedIn]);
+  if (signedIn) return <>{children}</>;
+  if (!checked) {
+    return (
+      <div
+        className="flex h-screen items-center justify-center text-zinc-600 dark:text-zinc-400"
+        aria-busy="true"
+      >
+        Opening Haven…
+      </div>
+    );
+  }
+  const next = location.pathname + location.search;
+  return <Navigate to={`/signin?next=${encodeURIComponent(next)}`} replace />;
+}

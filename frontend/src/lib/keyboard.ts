@@ -1,0 +1,63 @@
+import { useEffect, useRef } from "react";
+
+/** True when a key press belongs to a field the user is typing in. */
+export function isTypingTarget(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable) return true;
+  const tag = target.tagName;
+  if (tag === "TEXTAREA" || tag === "SELECT") return true;
+  if (tag === "INPUT") {
+    const type = (target as HTMLInputElement).type;
+    return !["checkbox", "radio", "button", "submit", "reset", "range", "color"].includes(type);
+  }
+  return false;
+}
+
+export type ShortcutMap = Record<string, (event: KeyboardEvent) => void>;
+
+/** Single-key shortcuts on the whole page; never while typing, never with Ctrl/Alt/Meta. */
+export function useShortcuts(map: ShortcutMap): void {
+  const ref = useRef(map);
+  useEffect(() => {
+    ref.current = map;
+  });
+  useEffect(() => {
+    function onKey(event: KeyboardEvent) {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key !== "Escape" && isTypingTarget(event.target)) return;
+      // Inside an open dialog, the dialog owns the keyboard.
+      if (
+        event.target instanceof HTMLElement &&
+        event.target.closest('[role="dialog"][aria-modal="true"]')
+      )
+        return;
+      // Enter on a focused button or link is that control's own click.
+      if (
+        event.key === "Enter" &&
+        event.target instanceof HTMLElement &&
+        event.target.closest("button, a, summary, [role=menuitem]")
+      )
+        return;
+      const handler = ref.current[event.key];
+      if (handler) {
+        event.preventDefault();
+        handler(event);
+      }
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+}
+
+export const SHORTCUTS: { keys: string; action: string }[] = [
+  { keys: "q", action: "Quick add a task" },
+  { keys: "/", action: "Search tasks" },
+  { keys: "j / k", action: "Move down / up the list" },
+  { keys: "Enter", action: "Open the selected task" },
+  { keys: "e", action: "Edit the selected task's title" },
+  { keys: "x", action: "Complete the selected task" },
+  { keys: "t", action: "Make the selected task due today" },
+  { keys: "Esc", action: "Close the task panel or a dialog" },
+  { keys: "?", action: "Show these shortcuts" },
+  { keys: "Ctrl/⌘ K", action: "Command palette: go to any view, project or tag" },
+];

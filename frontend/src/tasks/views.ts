@@ -1,0 +1,102 @@
+import type { operations } from "../api/schema";
+import type { Task, TaskCreate } from "../api/types";
+import { OPEN_STATUSES } from "../api/types";
+import { addDays, dayInZone, relativeDue, startOfDay } from "../lib/dates";
+
+export type ListQuery = NonNullable<
+  operations["list_tasks_api_v1_tasks_get"]["parameters"]["query"]
+>;
+
+export type SmartView = "inbox" | "today" | "upcoming" | "overdue";
+export const SMART_VIEWS: { id: SmartView; title: string }[] = [
+  { id: "inbox", title: "Inbox" },
+  { id: "today", title: "Today" },
+  { id: "upcoming", title: "Upcoming" },
+  { id: "overdue", title: "Overdue" },
+];
+
+export type Selection =
+  | { kind: "view"; view: SmartView }
+  | { kind: "project"; projectId: string; name?: string }
+  | { kind: "tag"; tag: string };
+
+export interface ListSpec {
+  /** Part of the query key: lists with the same key share a cache. */
+  key: string;
+  title: string;
+  query: ListQuery;
+  /** What the empty list says to do next. */
+  empty: string;
+  /** Fields a quick-added task gets in this list. */
+  defaults: Partial<TaskCreate>;
+  /** A rule the API's filters cannot say exactly (a date-only due today is not overdue). */
+  keep?: (task: Task, now: Date, timeZone: string) => boolean;
+}
+
+/** What a list shows, as GET /tasks filters, for the user's zone and the present moment. */
+export function listSpec(
+  selection: Selection,
+  { workspaceId, timeZone, now }: { workspaceId?: string; timeZone: string; now: Date },
+): ListSpec {
+  const today = dayInZone(now, timeZone);
+  const base: ListQuery = {
+    workspace_id: workspaceId,
+    status: [...OPEN_STATUSES],
+    parent_id: "none",
+  };
+  const ws = workspaceId ? { workspace_id: workspaceId } : {};
+  if (selection.kind === "project") {
+    return {
+      key: `project:${selection.projectId}`,
+      title: selection.name ?? "Project",
+      query: { ...base, project_id: selection.projectId, sort: "due,-priority,created_at" },
+      empty: "This project has no open tasks — press q to add one.",
+      defaults: { ...ws, project_id: selection.projectId },
+    };
+  }
+  if (selection.kind === "tag") {
+    return {
+      key: `tag:${selection.tag}`,
+      title: `#${selection.tag}`,
+      query: { ...base, tag: selection.tag, sort: "due,-priority,created_at" },
+      empty: `No open tasks tagged #${selection.tag} — press q to add one.`,
+      defaults: { ...ws, tags: [selection.tag] },
+    };
+  }
+  const tomorrow = startOfDay(addDays(today, 1), timeZone);
+  switch (selection.view) {
+    case "today":
+      return {
+        key: `today:${today}`,
+        title: "Today",
+        query: { ...base, due_before: tomorrow, sort: "due,-priority" },
+        empty: "No tasks due today — press q to add one.",
+        defaults: { ...ws, due: today },
+      };
+    case "upcoming":
+      return {
+        key: `upcoming:${today}`,
+        title: "Upcoming",
+        query: { ...base, due_after: tomorrow, sort: "due,-priority" },
+        empty: "Nothing scheduled after today. Add a task with a date, e.g. “Call mum fri”.",
+        defaults: { ...ws, due: addDays(today, 1) },
+      };
+    case "overdue":
+      return {
+        key: `overdue:${today}`,
+        title: "Overdue",
+        query: { ...base, due_before: now.toISOString(), sort: "due,-priority" },
+        empty: "Nothing overdue. Nicely done.",
+        defaults: { ...ws, due: today },
+        keep: (task, at, zone) => task.due !== null && relativeDue(task.due, at, zone).overdue,
+      };
+    case "inbox":
+      return {
+        key: "inbox",
+        title: "Inbox",
+        query: { ...base, sort: "-created_at" },
+        empty: "Your inbox is empty — press q to add one.",
+        defaults: { ...ws },
+      };
+  }
+}
