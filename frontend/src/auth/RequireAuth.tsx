@@ -2,15 +2,18 @@ import { useEffect, useState } from "react";
 import type { ReactNode } from "react";
 import { Navigate, useLocation } from "react-router-dom";
 import { useSignedIn } from "./AuthContext";
-import { refresh } from "./session";
+import { accessToken, refresh } from "./session";
 
-/** Silent sign-in on load: the refresh cookie buys an access token, else go to sign in. */
+/**
+ * Silent sign-in on load: the refresh cookie buys an access token, else go to sign in.
+ * Signing out later (or a refresh that fails) goes straight to sign in: the session is over.
+ */
 export function RequireAuth({ children }: { children: ReactNode }) {
   const signedIn = useSignedIn();
   const location = useLocation();
-  const [checked, setChecked] = useState(signedIn);
+  const [checked, setChecked] = useState(() => accessToken() !== null);
   useEffect(() => {
-    if (signedIn) return;
+    if (checked) return;
     let live = true;
     void refresh().then(() => {
       if (live) setChecked(true);
@@ -18,7 +21,7 @@ export function RequireAuth({ children }: { children: ReactNode }) {
     return () => {
       live = false;
     };
-  }, [signedIn]);
+  }, [checked]);
   if (signedIn) return <>{children}</>;
   if (!checked) {
     return (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseQuickAdd } from "./quickAdd";
+import { parseDuePhrase, parseQuickAdd } from "./quickAdd";
 
 const today = "2026-11-25"; // a Wednesday
 
@@ -26,5 +26,20 @@ describe("parseQuickAdd", () => {
 
   it("never makes an empty title", () => {
     expect(parseQuickAdd("today", today)).toEqual({ title: "today", tags: [] });
+  });
+});
+
+describe("parseDuePhrase", () => {
+  it("reads a day and an optional time", () => {
+    expect(parseDuePhrase("tomorrow 17:00", today)).toEqual({ day: "2026-11-26", time: "17:00" });
+    expect(parseDuePhrase("Fri 9am", today)).toEqual({ day: "2026-11-27", time: "09:00" });
+    expect(parseDuePhrase("2026-12-01", today)).toEqual({ day: "2026-12-01", time: "" });
+    expect(parseDuePhrase("today 12pm", today)).toEqual({ day: "2026-11-25", time: "12:00" });
+  });
+
+  it("refuses what it cannot read", () => {
+    expect(parseDuePhrase("someday", today)).toBeNull();
+    expect(parseDuePhrase("tomorrow 25:00", today)).toBeNull();
+    expect(parseDuePhrase("", today)).toBeNull();
   });
 });

@@ -62,3 +62,23 @@ export function parseQuickAdd(text: string, today: string): ParsedQuickAdd {
 function isWeekdayWord(word: string): boolean {
   return /^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?$/.test(word) || word === "wednesday";
 }
+
+/** A typed due: "today", "tomorrow 17:00", "fri 9:30", "2026-12-01 08:00"; null if unknown. */
+export function parseDuePhrase(text: string, today: string): { day: string; time: string } | null {
+  const words = text.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  let time = "";
+  const last = words[words.length - 1];
+  const clock = last ? /^(\d{1,2})(?::(\d{2}))?(am|pm)?$/.exec(last) : null;
+  if (clock && words.length > 1) {
+    let hour = Number(clock[1]);
+    const minute = Number(clock[2] ?? "0");
+    if (clock[3] === "pm" && hour < 12) hour += 12;
+    if (clock[3] === "am" && hour === 12) hour = 0;
+    if (hour > 23 || minute > 59) return null;
+    time = `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
+    words.pop();
+  }
+  if (words.length !== 1) return null;
+  const parsed = parseQuickAdd(`x ${words[0]}`, today);
+  return parsed.due ? { day: parsed.due, time } : null;
+}

@@ -4,6 +4,7 @@ import { ApiError, describeError, fieldErrors } from "../api/problems";
 import type { Task, TaskUpdate } from "../api/types";
 import { PRIORITIES, PRIORITY_LABEL, STATUSES, STATUS_LABEL } from "../api/types";
 import { dayInZone, isDateOnly, localToInstant } from "../lib/dates";
+import { parseDuePhrase } from "../lib/quickAdd";
 import { ChangedElsewhere, useTask, useUpdateTask } from "./queries";
 import { Subtasks } from "./Subtasks";
 
@@ -175,6 +176,19 @@ function Editor({
     setProgress(task.progress);
   }
 
+  const [phrase, setPhrase] = useState("");
+  const [phraseError, setPhraseError] = useState<string | null>(null);
+  function applyPhrase() {
+    if (!phrase.trim()) return;
+    const parsed = parseDuePhrase(phrase, dayInZone(new Date(), timeZone));
+    if (!parsed) {
+      setPhraseError("Try “today”, “tomorrow 17:00”, “fri 9am” or 2026-12-01.");
+      return;
+    }
+    setPhrase("");
+    saveDue(parsed.day, parsed.time);
+  }
+
   function saveDue(day: string, time: string) {
     if (!day) void save({ due: null });
     else void save({ due: time ? localToInstant(day, time, timeZone) : day });
@@ -280,6 +294,27 @@ function Editor({
             </button>
           )}
         </div>
+        <label htmlFor="task-due-phrase" className="sr-only">
+          Type a date
+        </label>
+        <input
+          id="task-due-phrase"
+          className={`${input} mt-2`}
+          value={phrase}
+          placeholder="…or type: tomorrow 17:00, fri, 2026-12-01"
+          autoComplete="off"
+          onChange={(event) => {
+            setPhrase(event.target.value);
+            setPhraseError(null);
+          }}
+          onKeyDown={(event) => {
+            if (event.key === "Enter") applyPhrase();
+          }}
+          onBlur={applyPhrase}
+          aria-invalid={phraseError ? true : undefined}
+          aria-describedby={phraseError ? "task-due-phrase-error" : undefined}
+        />
+        <FieldError id="task-due-phrase-error" message={phraseError ?? undefined} />
         <FieldError id="task-due-error" message={errors.due} />
       </fieldset>
 
