@@ -8,8 +8,8 @@ PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 STAMP := $(VENV)/.installed
 
-.PHONY: install ui run serve migrate test lint fmt typecheck chromium test-sqlite test-postgres bench \
-	bench-events mutation lock clean
+.PHONY: install ui ui-check run serve migrate test lint fmt typecheck chromium test-sqlite \
+	test-postgres bench bench-events mutation lock clean
 
 install: $(STAMP) ui
 
@@ -57,8 +57,13 @@ test-postgres: install chromium
 	HAVEN_TEST_DATABASE=postgres $(PY) -m pytest -q -n 2 -p no:cacheprovider \
 		--cov --cov-append --cov-report= $(PYTEST_ARGS)
 
-# lint, types, then the whole suite on SQLite and on PostgreSQL, then coverage (>= 85%).
-test: lint typecheck test-sqlite test-postgres
+# The web UI's lint, unit tests and API types (scripts/check-ui.sh).
+ui-check: install
+	@HAVEN_PYTHON=$(abspath $(PY)) bash scripts/check-ui.sh
+
+# lint, types, the UI's checks, then the whole suite on SQLite and on PostgreSQL, then coverage
+# (>= 85%).
+test: lint typecheck ui-check test-sqlite test-postgres
 	$(PY) -m coverage report
 
 # Mutation testing of src/haven/recurrence (cosmic-ray, two mutants at a time in copies of the
