@@ -193,7 +193,7 @@ async def first_rows(page: Page, url: str, *, cold: bool) -> float:
     cdp = await page.context.new_cdp_session(page)
     await cdp.send("Network.setCacheDisabled", {"cacheDisabled": cold})
     await page.goto(url, wait_until="commit")
-    await page.wait_for_function("window.__firstRows !== null", timeout=30_000)
+    await page.wait_for_function("() => window.__firstRows !== null", timeout=30_000)
     value = float(await page.evaluate("window.__firstRows"))
     await cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
     await cdp.detach()
