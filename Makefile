@@ -8,10 +8,10 @@ PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve migrate test lint fmt typecheck chromium test-sqlite test-postgres bench \
+.PHONY: install ui run serve migrate test lint fmt typecheck chromium test-sqlite test-postgres bench \
 	bench-events mutation lock clean
 
-install: $(STAMP)
+install: $(STAMP) ui
 
 # Re-installs only when the lock or the project metadata changed.
 $(STAMP): requirements.lock pyproject.toml
@@ -19,6 +19,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# The web UI (frontend/) built into src/haven/web/dist when its sources changed; without node
+# and npm it says so and carries on (CI=true makes that an error). HAVEN_PYTHON is the venv's
+# interpreter, for build steps that ask the app for its OpenAPI schema.
+ui: $(STAMP)
+	@HAVEN_PYTHON=$(abspath $(PY)) bash scripts/build-ui.sh
 
 run: install
 	$(VENV)/bin/haven serve --host $(HOST) --port $(PORT)

@@ -56,6 +56,8 @@ from typing import Any
 
 import orjson
 
+from benchmarks.sections import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 DB_PREFIX = "haven_evbench_"
 SECRET_KEY = "haven-benchmark-secret-key-0123456789-not-for-production"
@@ -75,9 +77,6 @@ LIFECYCLE = ("create", "rename", "reprioritise", "complete")
 TARGET_RELAY_KAFKA = 5_000.0  # events/s
 TARGET_RELAY_RATIO = 0.5  # relay / raw producer ceiling, same bus, same run
 TARGET_P99_MS = 100.0  # commit -> consumer at the offered rate
-
-REPORT_START = "<!-- event_pipeline: start (written by make bench-events) -->"
-REPORT_END = "<!-- event_pipeline: end -->"
 
 
 def log(message: str) -> None:
@@ -1453,17 +1452,8 @@ def render_report(results: Results, options: Options) -> str:
 
 
 def write_report(path: Path, report: str) -> None:
-    """Put the report in place of the previous one (between the markers), or append it."""
-    block = f"{REPORT_START}\n{report.rstrip()}\n{REPORT_END}\n"
-    text = path.read_text() if path.exists() else ""
-    if REPORT_START in text and REPORT_END in text:
-        before = text[: text.index(REPORT_START)]
-        after = text[text.index(REPORT_END) + len(REPORT_END) :].lstrip("\n")
-        text = before + block + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + block
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    """Replace this benchmark's section of docs/benchmarks.md (benchmarks/sections.py)."""
+    write_section(path, "event_pipeline", "make bench-events", report)
 
 
 # --- one run -------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ from benchmarks.api_load.servers import (
     make_servers,
     wait_ready,
 )
+from benchmarks.sections import write_section
 
 
 @contextlib.contextmanager
@@ -416,26 +417,9 @@ def run(options: Options) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-# The load benchmark owns the part of docs/benchmarks.md between these lines; other
-# benchmarks (subtree operations, task lists, buses) keep their sections after it.
-REPORT_START = "<!-- api_load: start (written by make bench) -->"
-REPORT_END = "<!-- api_load: end -->"
-
-
 def write_report(path: Path, report: str) -> None:
-    """Put the report in place of the previous one, keeping what the file holds besides."""
-    block = f"{REPORT_START}\n{report.rstrip()}\n{REPORT_END}\n"
-    before, after = "", ""
-    if path.exists():
-        text = path.read_text()
-        if REPORT_START in text and REPORT_END in text:
-            before = text[: text.index(REPORT_START)]
-            after = text[text.index(REPORT_END) + len(REPORT_END) :].lstrip("\n")
-        else:  # a report written before the markers: keep the sections other benchmarks added
-            start = text.find("\n## Subtree operations")
-            after = text[start + 1 :] if start >= 0 else ""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(before + block + ("\n" + after if after else ""))
+    """Replace the load benchmark's section of docs/benchmarks.md (benchmarks/sections.py)."""
+    write_section(path, "api_load", "make bench", report)
 
 
 def hold(

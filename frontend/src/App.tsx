@@ -2,12 +2,17 @@ import { lazy, Suspense, useEffect } from "react";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { setSignedOutHandler } from "./api/client";
 import { RequireAuth } from "./auth/RequireAuth";
+import { ProjectViewBar } from "./board/ProjectViewBar";
 import { AppShell } from "./shell/AppShell";
 import TaskListPage from "./tasks/TaskListPage";
 
 // Only the list ships in the first bundle; the sign-in pages load when visited.
 const SignInPage = lazy(() => import("./auth/SignInPage"));
 const SignUpPage = lazy(() => import("./auth/SignUpPage"));
+const SettingsPage = lazy(() => import("./settings/SettingsPage"));
+// Recharts comes only with the stats page.
+const StatsPage = lazy(() => import("./stats/StatsPage"));
+const BoardPage = lazy(() => import("./board/BoardPage"));
 
 function SignedOutRedirect() {
   const navigate = useNavigate();
@@ -38,7 +43,18 @@ export function App() {
             }
           >
             <Route index element={<Navigate to="/inbox" replace />} />
-            <Route path="projects/:projectId" element={<TaskListPage />} />
+            <Route path="settings" element={<SettingsPage />} />
+            <Route path="stats" element={<StatsPage />} />
+            <Route
+              path="projects/:projectId"
+              element={
+                <>
+                  <ProjectViewBar />
+                  <TaskListPage />
+                </>
+              }
+            />
+            <Route path="projects/:projectId/board" element={<BoardPage />} />
             <Route path="tags/:tag" element={<TaskListPage />} />
             <Route path=":view" element={<TaskListPage />} />
           </Route>

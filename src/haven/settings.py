@@ -26,6 +26,11 @@ def default_data_dir() -> Path:
     return Path(base) / "haven"
 
 
+def default_web_dist() -> Path:
+    """Where `make install` builds the web UI (frontend/): inside the installed package."""
+    return Path(__file__).resolve().parent / "web" / "dist"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HAVEN_", env_file=".env", extra="ignore")
 
@@ -33,6 +38,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = ""
     cors_origins: list[str] = Field(default_factory=list)
+    # The built web UI served at / (README, "Web UI"); without index.html there, / says so.
+    web_dist: Path = Field(default_factory=default_web_dist)
     max_body_bytes: int = 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

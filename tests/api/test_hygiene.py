@@ -114,14 +114,6 @@ async def test_a_request_that_fails_after_writing_leaves_no_event(
         assert await session.scalar(select(func.count()).select_from(Event)) == 0
 
 
-async def test_root_leads_to_the_api_docs(app: FastAPI) -> None:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.get("/")
-    assert response.status_code == 307
-    assert response.headers["location"] == "/docs"
-
-
 async def test_cors_allows_the_configured_origins(settings: Settings, database: Database) -> None:
     app = create_app(
         settings.model_copy(update={"cors_origins": ["https://app.example.com"]}), database=database

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.async_api import BrowserContext, Route, async_playwright
+from playwright.async_api import BrowserContext, Page, Route, async_playwright
 
+import haven
 from haven.app import create_app
 from haven.settings import Settings
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK, LiveServer, OfflinePage
+from tests.e2e.server import HavenProcess, haven_serve
 
 # Generous: a cold Chromium on a busy two-core machine, never a speed check.
 STARTUP_SECONDS = 60
@@ -91,3 +93,48 @@ async def offline_page(browser_context: BrowserContext) -> OfflinePage:
     await browser_context.route("**/*", only_this_machine)
     page.on("pageerror", lambda error: offline.errors.append(str(error)))
     return offline
+
+
+# --- the web UI against a real `haven serve` -------------------------------------------------
+
+UI_DIST = Path(haven.__file__).parent / "web" / "dist"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProcess]:
+    """One `haven serve` (SQLite, the built UI) for the UI tests; each signs up its own users.
+
+    The server keeps its own SQLite database whatever the suite's: the UI tests run once,
+    in the SQLite pass.
+    """
+    if os.environ.get("HAVEN_TEST_DATABASE") == "postgres":
+        pytest.skip("the UI tests run against haven serve on SQLite: once, in the SQLite pass")
+    if not (UI_DIST / "index.html").exists():
+        reason = f"the web UI is not built ({UI_DIST}): `make install` builds it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with haven_serve(tmp_path_factory.mktemp("haven-serve")) as server:
+        yield server
+
+
+@pytest.fixture
+async def ui_page(offline_page: OfflinePage, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """The offline page; when the test fails, a screenshot of it in test-results/screenshots/."""
+    yield offline_page.page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = request.node.nodeid.replace("/", "_").replace("::", "__")
+        await offline_page.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)

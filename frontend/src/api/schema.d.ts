@@ -297,6 +297,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/stats/tasks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Tasks you completed per day and time you tracked per project
+     * @description Days are your profile's zone's. The window defaults to the last 30 days up to today and is at most 366 days; `workspace_id` limits it to one workspace (else every workspace you belong to counts).
+     */
+    get: operations["task_stats_api_v1_stats_tasks_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/v1/projects": {
     parameters: {
       query?: never;
@@ -893,6 +913,16 @@ export interface components {
       /** @description the next occurrence of a recurring task, or null */
       next: components["schemas"]["TaskOut"] | null;
     };
+    /** DayCountOut */
+    DayCountOut: {
+      /**
+       * Day
+       * Format: date
+       */
+      day: string;
+      /** Count */
+      count: number;
+    };
     /** DeliveryOut */
     DeliveryOut: {
       /**
@@ -1404,6 +1434,18 @@ export interface components {
       /** Version */
       version: number;
     };
+    /** ProjectTimeOut */
+    ProjectTimeOut: {
+      /**
+       * Project Id
+       * @description null: tasks in no project
+       */
+      project_id: string | null;
+      /** Name */
+      name: string | null;
+      /** Seconds */
+      seconds: number;
+    };
     /** ProjectUpdate */
     ProjectUpdate: {
       /** Name */
@@ -1720,6 +1762,35 @@ export interface components {
       updated_at: string;
       /** Version */
       version: number;
+    };
+    /** TaskStatsOut */
+    TaskStatsOut: {
+      /**
+       * Timezone
+       * @description the caller's zone, whose days these are
+       */
+      timezone: string;
+      /**
+       * Start
+       * Format: date
+       */
+      start: string;
+      /**
+       * End
+       * Format: date
+       * @description inclusive
+       */
+      end: string;
+      /**
+       * Completed
+       * @description tasks the caller completed on each day of the window, oldest first
+       */
+      completed: components["schemas"]["DayCountOut"][];
+      /**
+       * Tracked
+       * @description the caller's time tracked within the window per project, most first
+       */
+      tracked: components["schemas"]["ProjectTimeOut"][];
     };
     /** TaskUpdate */
     TaskUpdate: {
@@ -4585,6 +4656,142 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Page_HistoryEntry_"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  task_stats_api_v1_stats_tasks_get: {
+    parameters: {
+      query?: {
+        /** @description first day (inclusive) */
+        start?: string;
+        /** @description last day (inclusive) */
+        end?: string;
+        workspace_id?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TaskStatsOut"];
         };
       };
       /** @description Malformed request */

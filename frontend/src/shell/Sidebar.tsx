@@ -91,6 +91,11 @@ export function Sidebar({
         {SMART_VIEWS.map((view) => (
           <ViewLink key={view.id} view={view.id} title={view.title} onNavigate={onNavigate} />
         ))}
+        <li>
+          <NavLink to="/stats" className={navItem} onClick={onNavigate}>
+            Stats
+          </NavLink>
+        </li>
       </ul>
       <section aria-labelledby="projects-heading">
         <h2
@@ -223,6 +228,12 @@ function UserMenu() {
             onSelect={openShortcuts}
           >
             Keyboard shortcuts
+          </DropdownMenu.Item>
+          <DropdownMenu.Item
+            className="cursor-pointer rounded px-2 py-1.5 outline-none data-[highlighted]:bg-zinc-100 dark:data-[highlighted]:bg-zinc-800"
+            onSelect={() => navigate("/settings")}
+          >
+            Settings
           </DropdownMenu.Item>
           <DropdownMenu.Item
             className="cursor-pointer rounded px-2 py-1.5 outline-none data-[highlighted]:bg-zinc-100 dark:data-[highlighted]:bg-zinc-800"

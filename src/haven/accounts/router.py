@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
 
-from haven.accounts import api_keys, devices, sessions, users
+from haven.accounts import api_keys, browser, devices, sessions, users
 from haven.accounts.deps import CurrentPrincipal, get_app_settings
 from haven.accounts.ratelimit import login_limiter
 from haven.accounts.schemas import (
@@ -26,7 +26,7 @@ from haven.accounts.schemas import (
     RegisterRequest,
     UserRead,
     api_key_read,
-    auth_response,
+    body_refresh_token,
     device_read,
     user_read,
 )
@@ -62,13 +62,29 @@ _own_transaction = asynccontextmanager(write_session)
 # --- sign-in and tokens ---------------------------------------------------------------------
 
 
+COOKIE_TRANSPORT = (
+    " With transport=cookie (the web UI) the refresh token is set as the httpOnly cookie "
+    "haven_refresh instead of returned, with a haven_csrf cookie for the X-CSRF-Token header."
+)
+
+
 @router.post(
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
     summary="Create an account (with a personal workspace) and sign in",
+    description=COOKIE_TRANSPORT.strip(),
 )
-async def register(body: RegisterRequest, session: WriteSession, tokens: Tokens) -> AuthResponse:
+async def register(
+    body: RegisterRequest,
+    request: Request,
+    response: Response,
+    session: WriteSession,
+    tokens: Tokens,
+    transport: browser.TransportQuery = "bearer",
+) -> AuthResponse:
+    if transport == "cookie":
+        browser.check_origin(request)
     issued = await sessions.register(
         session,
         email=body.email,
@@ -77,7 +93,9 @@ async def register(body: RegisterRequest, session: WriteSession, tokens: Tokens)
         timezone=body.timezone,
         tokens=tokens,
     )
-    return auth_response(issued)
+    return browser.signed_in(
+        issued, transport=transport, request=request, response=response, tokens=tokens
+    )
 
 
 @router.post(
@@ -85,19 +103,27 @@ async def register(body: RegisterRequest, session: WriteSession, tokens: Tokens)
     tags=["auth"],
     summary="Sign in with email and password",
     description="Failed attempts are limited per account and per client IP; over the limit "
-    "every attempt, even a right one, gets 429 with Retry-After until the window passes.",
+    "every attempt, even a right one, gets 429 with Retry-After until the window passes."
+    + COOKIE_TRANSPORT,
 )
 async def login(
     body: LoginRequest,
     request: Request,
+    response: Response,
     read: ReadSession,
     write: WriteSession,
     tokens: Tokens,
+    transport: browser.TransportQuery = "bearer",
 ) -> AuthResponse:
+    if transport == "cookie":
+        browser.check_origin(request)
     ip = request.client.host if request.client else "unknown"
     with login_limiter(request.app).attempt(ip=ip, account=body.email):
         user = await sessions.check_password(read, email=body.email, password=body.password)
-    return auth_response(sessions.start_session(write, user=user, tokens=tokens))
+    issued = sessions.start_session(write, user=user, tokens=tokens)
+    return browser.signed_in(
+        issued, transport=transport, request=request, response=response, tokens=tokens
+    )
 
 
 @router.post(
@@ -105,18 +131,32 @@ async def login(
     tags=["auth"],
     summary="Trade a refresh token for a new access and refresh token",
     description="Each refresh token works once. Presenting one again (a sign it leaked) "
-    "revokes every token of that sign-in.",
+    "revokes every token of that sign-in. With transport=cookie send no body (or {}): the "
+    "token is the haven_refresh cookie, the X-CSRF-Token header must equal the haven_csrf "
+    "cookie (else 403), both cookies are replaced, and no cookie is a 401.",
 )
-async def refresh(body: RefreshRequest, request: Request, tokens: Tokens) -> AuthResponse:
+async def refresh(
+    request: Request,
+    response: Response,
+    tokens: Tokens,
+    transport: browser.TransportQuery = "bearer",
+    body: Annotated[RefreshRequest | None, Body()] = None,
+) -> AuthResponse:
+    if transport == "cookie":
+        refresh_token = browser.refresh_token_from_cookie(
+            request, has_body_token=_has_token(body), secret_key=tokens.secret_key
+        )
+    else:
+        refresh_token = body_refresh_token(body)
     # Not WriteSession: a replayed token's revocation must commit although we answer 401,
     # and an error raised inside the request's transaction would roll it back.
     async with _own_transaction(request) as session:
-        issued = await sessions.refresh_session(
-            session, refresh_token=body.refresh_token, tokens=tokens
-        )
+        issued = await sessions.refresh_session(session, refresh_token=refresh_token, tokens=tokens)
     if issued is None:
         raise Unauthorized("the refresh token is invalid, expired or revoked; sign in again")
-    return auth_response(issued)
+    return browser.signed_in(
+        issued, transport=transport, request=request, response=response, tokens=tokens
+    )
 
 
 @router.post(
@@ -124,9 +164,30 @@ async def refresh(body: RefreshRequest, request: Request, tokens: Tokens) -> Aut
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["auth"],
     summary="Sign out: revoke the refresh token and every token rotated from it",
+    description="With transport=cookie send no body (or {}): the haven_refresh cookie's "
+    "session is revoked (X-CSRF-Token required, as for refresh) and both cookies are cleared.",
 )
-async def logout(body: LogoutRequest, session: WriteSession) -> None:
-    await sessions.logout(session, refresh_token=body.refresh_token)
+async def logout(
+    request: Request,
+    response: Response,
+    session: WriteSession,
+    tokens: Tokens,
+    transport: browser.TransportQuery = "bearer",
+    body: Annotated[LogoutRequest | None, Body()] = None,
+) -> None:
+    if transport == "cookie":
+        refresh_token = browser.logout_token_from_cookie(
+            request, has_body_token=_has_token(body), secret_key=tokens.secret_key
+        )
+        browser.clear_session_cookies(response, request)
+    else:
+        refresh_token = body_refresh_token(body)
+    if refresh_token is not None:
+        await sessions.logout(session, refresh_token=refresh_token)
+
+
+def _has_token(body: RefreshRequest | LogoutRequest | None) -> bool:
+    return body is not None and body.refresh_token is not None
 
 
 # --- the caller's profile -------------------------------------------------------------------

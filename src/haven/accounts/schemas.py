@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -97,22 +98,49 @@ class LoginRequest(RequestBody):
 
 
 class RefreshRequest(RequestBody):
-    refresh_token: OpaqueToken = Field(
-        description="the refresh token of the last sign-in or refresh; each works once"
+    refresh_token: OpaqueToken | None = Field(
+        default=None,
+        description="the refresh token of the last sign-in or refresh; each works once. "
+        "Required, except with transport=cookie, where it must be left out (the cookie has it)",
     )
 
 
 class LogoutRequest(RequestBody):
-    refresh_token: OpaqueToken = Field(
-        description="the session's refresh token; it and every token rotated from it stop working"
+    refresh_token: OpaqueToken | None = Field(
+        default=None,
+        description="the session's refresh token; it and every token rotated from it stop "
+        "working. Required, except with transport=cookie, where it must be left out",
     )
+
+
+def body_refresh_token(body: RefreshRequest | LogoutRequest | None) -> str:
+    """The refresh token the bearer transport needs in the body, refused as FastAPI would
+    have refused a body without it (the field is optional only for transport=cookie)."""
+    if body is None:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
+    if body.refresh_token is None:
+        sent_null = "refresh_token" in body.model_fields_set
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_type" if sent_null else "missing",
+                    "loc": ("body", "refresh_token"),
+                    "msg": "Input should be a valid string" if sent_null else "Field required",
+                    "input": None if sent_null else {},
+                }
+            ]
+        )
+    return body.refresh_token
 
 
 class AuthResponse(BaseModel):
     user: UserRead = Field(description="the signed-in user")
     access_token: str = Field(description="a short-lived JWT for Authorization: Bearer")
-    refresh_token: str = Field(
-        description="an opaque token for POST /auth/refresh; works once, store it securely"
+    refresh_token: str | None = Field(
+        description="an opaque token for POST /auth/refresh; works once, store it securely. "
+        "null with transport=cookie: then it is in the httpOnly cookie haven_refresh only"
     )
     token_type: Literal["bearer"] = Field(default="bearer", description="always 'bearer'")
     expires_in: int = Field(description="seconds until the access token expires")
@@ -205,11 +233,11 @@ def user_read(user: User) -> UserRead:
     )
 
 
-def auth_response(issued: IssuedSession) -> AuthResponse:
+def auth_response(issued: IssuedSession, *, refresh_token_in_body: bool = True) -> AuthResponse:
     return AuthResponse(
         user=user_read(issued.user),
         access_token=issued.access_token,
-        refresh_token=issued.refresh_token,
+        refresh_token=issued.refresh_token if refresh_token_in_body else None,
         expires_in=issued.expires_in,
     )
 

@@ -77,3 +77,18 @@ async def lock_live_projects_in(
         .with_for_update()
     )
     return (await session.scalars(query)).all()
+
+
+async def names_of(
+    session: AsyncSession,
+    project_ids: Sequence[uuid.UUID],
+    *,
+    workspace_ids: Select[tuple[uuid.UUID]],
+) -> dict[uuid.UUID, str]:
+    """The names of those projects (deleted ones too) in the workspaces given."""
+    if not project_ids:
+        return {}
+    query = select(Project.id, Project.name).where(
+        Project.id.in_(project_ids), Project.workspace_id.in_(workspace_ids)
+    )
+    return {row.id: row.name for row in (await session.execute(query)).all()}

@@ -185,3 +185,13 @@ async def delete_workspace_projects(
             for project, state in zip(projects, before, strict=True)
         ],
     )
+
+
+async def project_names(
+    session: AsyncSession, *, principal: Principal, project_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Names of the projects the caller may see among `project_ids` (for labels in reports)."""
+    require_scope(principal, write=False)
+    return await repo.names_of(
+        session, project_ids, workspace_ids=workspaces.visible_workspace_ids(principal.user_id)
+    )

@@ -15,12 +15,14 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Insert,
+    Integer,
     Select,
     SQLColumnExpression,
     String,
     Uuid,
     any_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -1032,3 +1035,89 @@ async def locked_tasks(session: AsyncSession, selection: ColumnElement[bool]) ->
     a batch of listed ids)."""
     query = select(*TASK_READ_COLUMNS).where(selection).order_by(tasks_table.c.id)
     return (await session.execute(query.with_for_update())).all()
+
+
+# --- Statistics (tasks/stats.py) -------------------------------------------------------------
+
+# Completions are counted per quarter of an hour in SQL (every UTC offset in use is a whole
+# number of quarter hours), and those buckets put into the viewer's local days in Python:
+# the rows grow with the window (at most 96 a day), not with the number of tasks.
+QUARTER_HOUR = 900
+
+
+def _epoch_seconds(column: SQLColumnExpression[Any], dialect: str) -> ColumnElement[Any]:
+    if dialect == "sqlite":  # instants are stored as UTC text
+        return sql_cast(func.strftime("%s", column), Integer)
+    return func.extract("epoch", column)
+
+
+async def completions_by_quarter_hour(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    workspace_ids: Select[tuple[uuid.UUID]],
+    workspace_id: uuid.UUID | None,
+    since: datetime,
+    until: datetime,
+) -> list[tuple[int, int]]:
+    """(quarter hours since the epoch, tasks the user completed in it) in [since, until), for
+    live tasks of the workspaces given (one of them, if `workspace_id`)."""
+    dialect = session.get_bind().dialect.name
+    epoch = _epoch_seconds(Task.completed_at, dialect)
+    # SQLite divides integers as integers; PostgreSQL's epoch is numeric.
+    bucket = (
+        epoch / QUARTER_HOUR if dialect == "sqlite" else func.floor(epoch / QUARTER_HOUR)
+    ).label("bucket")
+    query = (
+        select(bucket, func.count())
+        .where(
+            Task.completed_by == user_id,
+            Task.completed_at >= since,
+            Task.completed_at < until,
+            Task.deleted_at.is_(None),
+            Task.workspace_id.in_(workspace_ids),
+        )
+        .group_by(bucket)
+    )
+    if workspace_id is not None:
+        query = query.where(Task.workspace_id == workspace_id)
+    return [(int(b), int(n)) for b, n in (await session.execute(query)).all()]
+
+
+async def tracked_seconds_by_project(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    workspace_ids: Select[tuple[uuid.UUID]],
+    workspace_id: uuid.UUID | None,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+) -> list[tuple[uuid.UUID | None, float]]:
+    """(project id or None, seconds) of the user's time logs within [since, until): each log
+    counts the part of it inside the window, a running one up to `now`."""
+    dialect = session.get_bind().dialect.name
+    low, high, current = (int(moment.timestamp()) for moment in (since, until, now))
+    started = _epoch_seconds(TimeLog.started_at, dialect)
+    stopped = case(
+        (TimeLog.stopped_at.is_(None), literal(current)),
+        else_=_epoch_seconds(TimeLog.stopped_at, dialect),
+    )
+    # Portable least/greatest (SQLite has neither by those names).
+    begin = case((started > low, started), else_=literal(low))
+    end = case((stopped < high, stopped), else_=literal(high))
+    seconds = func.sum(case((end > begin, end - begin), else_=literal(0)))
+    query = (
+        select(Task.project_id, seconds)
+        .join(Task, Task.id == TimeLog.task_id)
+        .where(
+            TimeLog.user_id == user_id,
+            TimeLog.started_at < until,
+            (TimeLog.stopped_at.is_(None)) | (TimeLog.stopped_at > since),
+            Task.workspace_id.in_(workspace_ids),
+        )
+        .group_by(Task.project_id)
+    )
+    if workspace_id is not None:
+        query = query.where(Task.workspace_id == workspace_id)
+    return [(project, float(total or 0)) for project, total in (await session.execute(query)).all()]

@@ -33,7 +33,7 @@ from haven.core.pagination import (
 )
 from haven.db.session import ReadSession, WriteSession
 from haven.events.outbox import to_cloudevent
-from haven.tasks import dependencies, history, reminders, series, service, timers, trash
+from haven.tasks import dependencies, history, reminders, series, service, stats, timers, trash
 from haven.tasks.lists import (
     SortKey,
     TaskFilters,
@@ -51,6 +51,7 @@ from haven.tasks.schemas import (
     TaskCreate,
     TaskListQuery,
     TaskOut,
+    TaskStatsOut,
     TaskUpdate,
     TimeLogOut,
     TimerStop,
@@ -492,3 +493,34 @@ async def task_history(
         events, limit=limit, kind="history", key=lambda event: [event.time.isoformat(), event.id]
     )
     return json_response(page_body([to_cloudevent(e) for e in page], next_cursor))
+
+
+@router.get(
+    "/stats/tasks",
+    tags=["tasks"],
+    summary="Tasks you completed per day and time you tracked per project",
+    description="Days are your profile's zone's. The window defaults to the last 30 days up "
+    f"to today and is at most {stats.MAX_DAYS} days; `workspace_id` limits it to one "
+    "workspace (else every workspace you belong to counts).",
+    response_model=TaskStatsOut,
+)
+async def task_stats(
+    session: ReadSession,
+    principal: CurrentPrincipal,
+    start: Annotated[date | None, Query(description="first day (inclusive)")] = None,
+    end: Annotated[date | None, Query(description="last day (inclusive)")] = None,
+    workspace_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    found = await stats.task_stats(
+        session, principal=principal, start=start, end=end, workspace_id=workspace_id
+    )
+    return {
+        "timezone": found.timezone,
+        "start": found.start,
+        "end": found.end,
+        "completed": [{"day": d.day, "count": d.count} for d in found.completed],
+        "tracked": [
+            {"project_id": p.project_id, "name": p.name, "seconds": p.seconds}
+            for p in found.tracked
+        ],
+    }

@@ -433,3 +433,26 @@ def time_log_to_dict(log: TimeLog) -> dict[str, Any]:
         "duration_seconds": duration,
         "note": log.note,
     }
+
+
+class DayCountOut(BaseModel):
+    day: date
+    count: int
+
+
+class ProjectTimeOut(BaseModel):
+    project_id: uuid.UUID | None = Field(description="null: tasks in no project")
+    name: str | None
+    seconds: int
+
+
+class TaskStatsOut(BaseModel):
+    timezone: str = Field(description="the caller's zone, whose days these are")
+    start: date
+    end: date = Field(description="inclusive")
+    completed: list[DayCountOut] = Field(
+        description="tasks the caller completed on each day of the window, oldest first"
+    )
+    tracked: list[ProjectTimeOut] = Field(
+        description="the caller's time tracked within the window per project, most first"
+    )

@@ -1,0 +1,1 @@
+"""The web UI: the built single-page app (frontend/ → web/dist/) served at ``/``."""

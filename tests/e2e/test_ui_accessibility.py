@@ -1,0 +1,70 @@
+"""axe-core (the npm package the UI's build installs) on the UI's main pages, light and dark:
+no serious or critical violation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.server import HavenProcess
+from tests.e2e.ui import api, register, sign_in
+
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = {"serious", "critical"}
+
+
+async def violations(page: Page) -> list[dict[str, Any]]:
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol: the page's CSP (script-src 'self') keeps
+        # out a <script> tag, as it should.
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v["impact"] in SERIOUS
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_the_main_pages_have_no_serious_accessibility_violations(
+    ui_page: Page, ui_server: HavenProcess, scheme: Literal["light", "dark"]
+) -> None:
+    page = ui_page
+    await page.emulate_media(color_scheme=scheme)
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    await page.goto(f"{ui_server.base_url}/signin")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    found["sign in"] = await violations(page)
+    await page.goto(f"{ui_server.base_url}/signup")
+    await expect(page.get_by_role("button", name="Create account")).to_be_visible()
+    found["sign up"] = await violations(page)
+
+    account = await register(ui_server)
+    project = await api(ui_server, account, "POST", "/projects", json={"name": "Errands"})
+    for body in (
+        {"title": "Renew passport", "due": "2020-01-01", "priority": "urgent", "tags": ["admin"]},
+        {"title": "Buy bread", "project_id": project["id"], "recurrence": {"text": "every day"}},
+        {"title": "Plan the trip", "description": "**Book** the [train](https://example.com)"},
+    ):
+        await api(ui_server, account, "POST", "/tasks", json=body)
+    await sign_in(page, ui_server, account)
+    await expect(page.get_by_role("button", name="Renew passport")).to_be_visible()
+    found["inbox"] = await violations(page)
+
+    await page.get_by_role("button", name="Plan the trip").click()
+    await expect(page.get_by_role("complementary", name="Task details")).to_be_visible()
+    found["task details"] = await violations(page)
+    await page.keyboard.press("Escape")
+
+    await page.keyboard.press("?")
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    found["shortcuts"] = await violations(page)
+
+    assert {name: v for name, v in found.items() if v} == {}
