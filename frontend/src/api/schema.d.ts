@@ -479,7 +479,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Create an account (with a personal workspace) and sign in */
+    /**
+     * Create an account (with a personal workspace) and sign in
+     * @description With transport=cookie (the web UI) the refresh token is set as the httpOnly cookie haven_refresh instead of returned, with a haven_csrf cookie for the X-CSRF-Token header.
+     */
     post: operations["register_api_v1_auth_register_post"];
     delete?: never;
     options?: never;
@@ -498,7 +501,7 @@ export interface paths {
     put?: never;
     /**
      * Sign in with email and password
-     * @description Failed attempts are limited per account and per client IP; over the limit every attempt, even a right one, gets 429 with Retry-After until the window passes.
+     * @description Failed attempts are limited per account and per client IP; over the limit every attempt, even a right one, gets 429 with Retry-After until the window passes. With transport=cookie (the web UI) the refresh token is set as the httpOnly cookie haven_refresh instead of returned, with a haven_csrf cookie for the X-CSRF-Token header.
      */
     post: operations["login_api_v1_auth_login_post"];
     delete?: never;
@@ -518,7 +521,7 @@ export interface paths {
     put?: never;
     /**
      * Trade a refresh token for a new access and refresh token
-     * @description Each refresh token works once. Presenting one again (a sign it leaked) revokes every token of that sign-in.
+     * @description Each refresh token works once. Presenting one again (a sign it leaked) revokes every token of that sign-in. With transport=cookie send no body (or {}): the token is the haven_refresh cookie, the X-CSRF-Token header must equal the haven_csrf cookie (else 403), both cookies are replaced, and no cookie is a 401.
      */
     post: operations["refresh_api_v1_auth_refresh_post"];
     delete?: never;
@@ -536,7 +539,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Sign out: revoke the refresh token and every token rotated from it */
+    /**
+     * Sign out: revoke the refresh token and every token rotated from it
+     * @description With transport=cookie send no body (or {}): the haven_refresh cookie's session is revoked (X-CSRF-Token required, as for refresh) and both cookies are cleared.
+     */
     post: operations["logout_api_v1_auth_logout_post"];
     delete?: never;
     options?: never;
@@ -891,9 +897,9 @@ export interface components {
       access_token: string;
       /**
        * Refresh Token
-       * @description an opaque token for POST /auth/refresh; works once, store it securely
+       * @description an opaque token for POST /auth/refresh; works once, store it securely. null with transport=cookie: then it is in the httpOnly cookie haven_refresh only
        */
-      refresh_token: string;
+      refresh_token: string | null;
       /**
        * Token Type
        * @description always 'bearer'
@@ -1105,9 +1111,9 @@ export interface components {
     LogoutRequest: {
       /**
        * Refresh Token
-       * @description the session's refresh token; it and every token rotated from it stop working
+       * @description the session's refresh token; it and every token rotated from it stop working. Required, except with transport=cookie, where it must be left out
        */
-      refresh_token: string;
+      refresh_token?: string | null;
     };
     /** MemberCreate */
     MemberCreate: {
@@ -1494,9 +1500,9 @@ export interface components {
     RefreshRequest: {
       /**
        * Refresh Token
-       * @description the refresh token of the last sign-in or refresh; each works once
+       * @description the refresh token of the last sign-in or refresh; each works once. Required, except with transport=cookie, where it must be left out (the cookie has it)
        */
-      refresh_token: string;
+      refresh_token?: string | null;
     };
     /** RegisterRequest */
     RegisterRequest: {
@@ -7489,7 +7495,10 @@ export interface operations {
   };
   register_api_v1_auth_register_post: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description `bearer` (default): the refresh token is in the JSON body. `cookie` (for the web UI): it travels only as the httpOnly cookie haven_refresh, the body's refresh_token is null, and refresh and logout need the X-CSRF-Token header equal to the haven_csrf cookie. */
+        transport?: "bearer" | "cookie";
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -7623,7 +7632,10 @@ export interface operations {
   };
   login_api_v1_auth_login_post: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description `bearer` (default): the refresh token is in the JSON body. `cookie` (for the web UI): it travels only as the httpOnly cookie haven_refresh, the body's refresh_token is null, and refresh and logout need the X-CSRF-Token header equal to the haven_csrf cookie. */
+        transport?: "bearer" | "cookie";
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -7757,14 +7769,17 @@ export interface operations {
   };
   refresh_api_v1_auth_refresh_post: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description `bearer` (default): the refresh token is in the JSON body. `cookie` (for the web UI): it travels only as the httpOnly cookie haven_refresh, the body's refresh_token is null, and refresh and logout need the X-CSRF-Token header equal to the haven_csrf cookie. */
+        transport?: "bearer" | "cookie";
+      };
       header?: never;
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
-        "application/json": components["schemas"]["RefreshRequest"];
+        "application/json": components["schemas"]["RefreshRequest"] | null;
       };
     };
     responses: {
@@ -7891,14 +7906,17 @@ export interface operations {
   };
   logout_api_v1_auth_logout_post: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description `bearer` (default): the refresh token is in the JSON body. `cookie` (for the web UI): it travels only as the httpOnly cookie haven_refresh, the body's refresh_token is null, and refresh and logout need the X-CSRF-Token header equal to the haven_csrf cookie. */
+        transport?: "bearer" | "cookie";
+      };
       header?: never;
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
-        "application/json": components["schemas"]["LogoutRequest"];
+        "application/json": components["schemas"]["LogoutRequest"] | null;
       };
     };
     responses: {
