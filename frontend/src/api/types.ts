@@ -12,11 +12,9 @@ export type User = Schemas["UserRead"];
 export type Status = Task["status"];
 export type Priority = Task["priority"];
 
-/** The sign-in answer. With `?transport=cookie` the refresh token travels only as an HttpOnly
- * cookie and this field is null (the board's shared contract). */
-export type AuthResponse = Omit<Schemas["AuthResponse"], "refresh_token"> & {
-  refresh_token: string | null;
-};
+/** The sign-in answer; with `?transport=cookie` its refresh_token is null (the token is the
+ * HttpOnly haven_refresh cookie). */
+export type AuthResponse = Schemas["AuthResponse"];
 
 export interface Page<T> {
   items: T[];

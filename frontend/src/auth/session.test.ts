@@ -62,6 +62,12 @@ describe("browser session (cookie transport)", () => {
     expect(accessToken()).toBe("access-2");
   });
 
+  it("does not ask the server when there is no session cookie", async () => {
+    document.cookie = "haven_csrf=; path=/; max-age=0";
+    expect(await refresh()).toBe(false);
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
   it("retries a request once after a 401 and a successful refresh", async () => {
     fetchMock
       .mockResolvedValueOnce(new Response(null, { status: 401 }))

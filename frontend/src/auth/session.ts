@@ -120,6 +120,11 @@ function acrossTabs<T>(work: () => Promise<T>): Promise<T> {
 
 /** Trades the refresh cookie for a new access token; one call at a time. False: signed out. */
 export function refresh(): Promise<boolean> {
+  // No haven_csrf cookie: no browser session (the server would refuse without it anyway).
+  if (!readCookie("haven_csrf")) {
+    if (state.accessToken !== null) forget();
+    return Promise.resolve(false);
+  }
   inFlight ??= (async () => {
     try {
       const response = await acrossTabs(() =>

@@ -18,6 +18,7 @@ import {
   useReopenTask,
   useTaskList,
 } from "./queries";
+import { markListShown } from "./firstList";
 import { QuickAdd } from "./QuickAdd";
 import { SkeletonRows, TaskRow } from "./TaskRow";
 import { listSpec, SMART_VIEWS, type Selection, type SmartView } from "./views";
@@ -104,6 +105,9 @@ export default function TaskListPage() {
   }, [lastVisible, tasks.length, list]);
 
   const selectedIndex = Math.min(selected, tasks.length - 1);
+  useEffect(() => {
+    if (!list.isPending) markListShown();
+  }, [list.isPending]);
   const selectedTask = tasks[selectedIndex];
 
   const open = useCallback(

@@ -18,6 +18,7 @@ import type {
   User,
   Workspace,
 } from "../api/types";
+import { useListShown } from "./firstList";
 import type { ListQuery } from "./views";
 
 export const PAGE_SIZE = 50;
@@ -99,10 +100,12 @@ export function useTaskCount(
   query: ListQuery,
   keep?: (task: Task) => boolean,
 ): string | undefined {
+  const listShown = useListShown();
   const { data } = useQuery({
     queryKey: keys.count(key, query),
     queryFn: () => fetchTasks(query, undefined, 200),
     staleTime: 30_000,
+    enabled: listShown,
   });
   if (!data) return undefined;
   const count = keep ? data.items.filter(keep).length : data.items.length;
