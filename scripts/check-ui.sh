@@ -18,6 +18,12 @@ if ! command -v npm >/dev/null 2>&1; then
     exit 0
 fi
 
+if grep -q "://" frontend/package-lock.json; then
+    echo "check-ui: frontend/package-lock.json names other hosts (npm's funding addresses);" \
+        "run npm run lock:clean in frontend/ and commit" >&2
+    exit 1
+fi
+
 scratch=frontend/.check
 rm -rf "$scratch" && mkdir -p "$scratch"
 trap 'rm -rf "$scratch"' EXIT
