@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.server import HavenProcess
-from tests.e2e.ui import PASSWORD, api, register, sign_in, tasks, unique_email
+from tests.e2e.ui import PASSWORD, api, eventually, register, sign_in, tasks, unique_email
 
 pytestmark = pytest.mark.usefixtures("ui_server")
 
@@ -61,17 +61,22 @@ async def test_quick_add_then_complete_with_undo(ui_page: Page, ui_server: Haven
     await page.keyboard.press("Enter")
     row = page.get_by_role("button", name="Water the plants")
     await expect(row).to_be_visible()
-    [created] = await tasks(ui_server, account)
+    [created] = await eventually(
+        lambda: tasks(ui_server, account), lambda found: len(found) == 1, what="the new task"
+    )
     assert created["title"] == "Water the plants"
+
+    async def status() -> str:
+        return str((await api(ui_server, account, "GET", f"/tasks/{created['id']}"))["status"])
 
     await page.get_by_role("checkbox", name="Complete “Water the plants”").check()
     await expect(page.get_by_role("button", name="Undo")).to_be_visible()
     await expect(row).to_be_hidden()
-    assert (await api(ui_server, account, "GET", f"/tasks/{created['id']}"))["status"] == "done"
+    await eventually(status, lambda value: value == "done", what="the completed task")
 
     await page.get_by_role("button", name="Undo").click()
     await expect(row).to_be_visible()
-    assert (await api(ui_server, account, "GET", f"/tasks/{created['id']}"))["status"] != "done"
+    await eventually(status, lambda value: value != "done", what="the reopened task")
 
 
 async def test_edits_in_the_detail_panel_are_saved(ui_page: Page, ui_server: HavenProcess) -> None:
@@ -92,21 +97,15 @@ async def test_edits_in_the_detail_panel_are_saved(ui_page: Page, ui_server: Hav
     await panel.get_by_label("Tags").fill("work")
     await panel.get_by_label("Tags").press("Enter")
 
-    async def saved() -> dict[str, object]:
-        return dict(await api(ui_server, account, "GET", f"/tasks/{task['id']}"))
+    async def saved() -> tuple[object, ...]:
+        current = await api(ui_server, account, "GET", f"/tasks/{task['id']}")
+        return (current["title"], current["priority"], current["progress"], current["tags"])
 
-    for _ in range(50):
-        current = await saved()
-        if (current["title"], current["priority"], current["progress"], current["tags"]) == (
-            "Finish the report",
-            "high",
-            40,
-            ["work"],
-        ):
-            break
-        await page.wait_for_timeout(100)
-    else:
-        pytest.fail(f"the panel's edits did not reach the API: {current}")
+    await eventually(
+        saved,
+        lambda fields: fields == ("Finish the report", "high", 40, ["work"]),
+        what="the panel's edits, through the API",
+    )
     await expect(page.get_by_role("button", name="Finish the report")).to_be_visible()
 
 
@@ -127,8 +126,11 @@ async def test_completing_a_recurring_task_shows_its_next_occurrence(
     await page.get_by_role("checkbox", name="Complete “Stretch”").check()
     # The done occurrence leaves the Inbox; the next one (a week later) takes its place.
     await expect(page.locator("time", has_text=re.compile("Jan 14|14 Jan"))).to_be_visible()
-    open_tasks = await tasks(ui_server, account, status="todo")
-    assert [t["due"] for t in open_tasks] == ["2030-01-14"]
+    await eventually(
+        lambda: tasks(ui_server, account, status="todo"),
+        lambda found: [t["due"] for t in found] == ["2030-01-14"],
+        what="the next occurrence",
+    )
 
 
 async def test_search_filters_as_you_type(ui_page: Page, ui_server: HavenProcess) -> None:
@@ -167,8 +169,11 @@ async def test_keyboard_alone_creates_and_completes_a_task(
 
     # j selects rows from the top; x completes the selected one.
     target = "Typed without a mouse"
-    titles = [t["title"] for t in await tasks(ui_server, account)]
-    assert target in titles
+    await eventually(
+        lambda: tasks(ui_server, account),
+        lambda found: target in [t["title"] for t in found],
+        what="the typed task",
+    )
     for _ in range(3):
         await page.keyboard.press("j")
         selected = page.locator('[aria-current="true"]')
@@ -177,5 +182,8 @@ async def test_keyboard_alone_creates_and_completes_a_task(
     await expect(page.locator('[aria-current="true"]')).to_have_text(target)
     await page.keyboard.press("x")
     await expect(page.get_by_role("button", name=target)).to_be_hidden()
-    done = [t for t in await tasks(ui_server, account) if t["title"] == target]
-    assert done[0]["status"] == "done"
+    await eventually(
+        lambda: tasks(ui_server, account, status="done"),
+        lambda found: [t["title"] for t in found] == [target],
+        what="the task completed with x",
+    )

@@ -3,14 +3,18 @@ page, and the API as a second witness of what the page did."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from playwright.async_api import Page, expect
 
 from tests.e2e.server import HavenProcess
+
+T = TypeVar("T")
 
 PASSWORD = "correct horse battery staple"
 
@@ -61,3 +65,18 @@ async def api(
 async def tasks(server: HavenProcess, account: UiAccount, **params: Any) -> list[dict[str, Any]]:
     page = await api(server, account, "GET", "/tasks", params={"limit": 200, **params})
     return list(page["items"])
+
+
+async def eventually(
+    read: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, what: str, seconds: float = 10
+) -> T:
+    """`read()` again until `check` holds of it: the page shows a change at once (optimistic
+    updates) and the API has it a moment later."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        value = await read()
+        if check(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what}: still {value!r} after {seconds} s")
+        await asyncio.sleep(0.1)

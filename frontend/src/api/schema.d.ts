@@ -2183,6 +2183,7 @@ export interface operations {
     parameters: {
       query?: {
         workspace_id?: string;
+        /** @description a project id, or 'none' for tasks in no project */
         project_id?: string;
         /** @description repeat to match any of several */
         status?: ("todo" | "in_progress" | "blocked" | "done" | "cancelled")[];

@@ -94,7 +94,8 @@ export function listSpec(
       return {
         key: "inbox",
         title: "Inbox",
-        query: { ...base, sort: "-created_at" },
+        // Tasks in no project, newest first: what still needs a home.
+        query: { ...base, project_id: "none", sort: "-created_at" },
         empty: "Your inbox is empty — press q to add one.",
         defaults: { ...ws },
       };

@@ -26,6 +26,7 @@ class TaskFilters:
     assignee_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     top_level_only: bool = False
+    no_project: bool = False  # only tasks in no project (the Inbox)
     due_before: datetime | None = None
     due_after: datetime | None = None
     q: str | None = None

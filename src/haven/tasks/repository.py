@@ -132,6 +132,7 @@ class _ListShape:
     assignee: bool
     parent: bool
     top_level_only: bool
+    no_project: bool
     due_before: bool
     due_after: bool
     tag: bool
@@ -250,6 +251,8 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
     ]
     if shape.project:
         conditions.append(Task.project_id == bindparam("project_id"))
+    elif shape.no_project:
+        conditions.append(Task.project_id.is_(None))
     if shape.statuses:
         conditions.append(Task.status.in_(bindparam("statuses", expanding=True)))
     if shape.priorities:
@@ -373,6 +376,7 @@ async def list_tasks(
         assignee=filters.assignee_id is not None,
         parent=filters.parent_id is not None,
         top_level_only=filters.top_level_only,
+        no_project=filters.no_project,
         due_before=filters.due_before is not None,
         due_after=filters.due_after is not None,
         tag=filters.tag is not None,

@@ -80,17 +80,18 @@ async def list_tasks(
 ) -> Response:
     query = parse_query(TaskListQuery, request)
     sort = query.sort
-    parent_id = query.parent_id
+    parent_id, project_id = query.parent_id, query.project_id
     sort_keys = parse_sort(sort)
     after = _task_cursor(query.cursor, sort=sort, keys=sort_keys)
     filters = TaskFilters(
         workspace_id=query.workspace_id,
-        project_id=query.project_id,
+        project_id=_id_or_none(project_id, "project_id", "a project"),
+        no_project=project_id == "none",
         statuses=tuple(query.status or ()),
         priorities=tuple(PRIORITY_RANK[p] for p in query.priority or ()),
         tag=query.tag.strip().lower() if query.tag else None,
         assignee_id=query.assignee_id,
-        parent_id=_parent_filter(parent_id),
+        parent_id=_id_or_none(parent_id, "parent_id", "a task"),
         top_level_only=parent_id == "none",
         due_before=_as_instant(query.due_before, "due_before"),
         due_after=_as_instant(query.due_after, "due_after"),
@@ -125,15 +126,14 @@ def _task_cursor(cursor: str | None, *, sort: str | None, keys: list[SortKey]) -
         raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
 
 
-def _parent_filter(parent_id: str | None) -> uuid.UUID | None:
-    if parent_id is None or parent_id == "none":
+def _id_or_none(value: str | None, name: str, what: str) -> uuid.UUID | None:
+    """An id filter that also takes 'none' (then None: the caller filters for no such link)."""
+    if value is None or value == "none":
         return None
     try:
-        return uuid.UUID(parent_id)
+        return uuid.UUID(value)
     except ValueError as exc:
-        raise ValidationFailed(
-            "parent_id must be a task id or 'none'", loc=["query", "parent_id"]
-        ) from exc
+        raise ValidationFailed(f"{name} must be {what} id or 'none'", loc=["query", name]) from exc
 
 
 def _as_instant(value: str | None, name: str) -> datetime | None:

@@ -188,7 +188,9 @@ class TaskListQuery(BaseModel):
     """The query of GET /tasks; validated in one pass (this is the busiest endpoint)."""
 
     workspace_id: uuid.UUID | None = None
-    project_id: uuid.UUID | None = None
+    project_id: str | None = Field(
+        None, max_length=36, description="a project id, or 'none' for tasks in no project"
+    )
     status: list[Status] | None = Field(None, description="repeat to match any of several")
     priority: list[PriorityName] | None = Field(None, description="repeat to match any")
     tag: str | None = Field(None, max_length=100, description="a tag name, any case")

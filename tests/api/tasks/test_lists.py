@@ -29,6 +29,12 @@ async def test_filters(client: httpx.AsyncClient, alice: Account) -> None:
     assert await ids("tag=WORK") == {a["id"]}
     assert await ids(f"parent_id={a['id']}") == {c["id"]}
     assert await ids("parent_id=none") == {a["id"], b["id"]}
+    assert await ids("project_id=none") == {a["id"], c["id"]}  # the Inbox: in no project
+    assert await ids("project_id=none&parent_id=none") == {a["id"]}
+    for wrong in ("project_id=nope", "parent_id=nope"):
+        refused = await client.get(f"/tasks?{wrong}", headers=alice.headers)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["loc"] == ["query", wrong.split("=")[0]]
     assert await ids("due_before=2026-12-03T00:00:00Z") == {a["id"]}
     assert await ids("due_after=2026-12-03") == {c["id"]}
     assert await ids(f"assignee_id={alice.id}") == set()
