@@ -184,7 +184,7 @@ async def logout(
     body: Annotated[LogoutRequest | None, Body()] = None,
 ) -> None:
     if transport == "cookie":
-        refresh_token = browser.logout_token_from_cookie(
+        refresh_token = browser.refresh_token_from_cookie(
             request, has_body_token=_has_token(body), secret_key=tokens.secret_key
         )
         browser.clear_session_cookies(response, request)
