@@ -133,7 +133,7 @@ async def login(
     description="Each refresh token works once. Presenting one again (a sign it leaked) "
     "revokes every token of that sign-in. With transport=cookie send no body (or {}): the "
     "token is the haven_refresh cookie, the X-CSRF-Token header must equal the haven_csrf "
-    "cookie (else 403), both cookies are replaced; a 401 (no cookie, or a spent one) clears them.",
+    "cookie (else 403), both cookies are replaced, and no cookie is a 401.",
     response_model=AuthResponse,
 )
 async def refresh(
