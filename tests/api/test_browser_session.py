@@ -132,6 +132,12 @@ async def test_replaying_an_old_refresh_cookie_revokes_the_sign_in(
     replay = await browser.post("/auth/refresh", params=COOKIE, headers=_csrf(browser))
     assert replay.status_code == 401
     assert replay.headers["content-type"] == "application/problem+json"
+    assert replay.json()["detail"] == (
+        "the refresh token is invalid, expired or revoked; sign in again"
+    )
+    cleared = _set_cookies(replay)
+    assert int(cleared["haven_refresh"]["haven_refresh"]["max-age"]) == 0
+    assert int(cleared["haven_csrf"]["haven_csrf"]["max-age"]) == 0
 
     # The rightful browser, holding the newest cookies, is signed out too.
     browser.cookies.clear()
@@ -145,6 +151,13 @@ async def test_refresh_without_a_cookie_is_401(browser: httpx.AsyncClient) -> No
     response = await browser.post("/auth/refresh", params=COOKIE, headers={"Origin": ORIGIN})
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+    # A leftover CSRF cookie goes, so the page stops trying to refresh on every load.
+    browser.cookies.set("haven_csrf", "left.over")
+    stale = await browser.post("/auth/refresh", params=COOKIE, headers=_csrf(browser))
+    assert stale.status_code == 401
+    cleared = _set_cookies(stale)["haven_csrf"]["haven_csrf"]
+    assert cleared.value == ""
+    assert int(cleared["max-age"]) == 0
 
 
 async def test_refresh_and_logout_need_the_csrf_token(

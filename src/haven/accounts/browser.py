@@ -28,6 +28,7 @@ from fastapi import Query, Request, Response
 from haven.accounts.schemas import AuthResponse, auth_response
 from haven.accounts.sessions import IssuedSession, TokenPolicy
 from haven.core.errors import Forbidden, Unauthorized, ValidationFailed
+from haven.core.problems import problem_response
 
 REFRESH_COOKIE: Final = "haven_refresh"
 CSRF_COOKIE: Final = "haven_csrf"
@@ -57,28 +58,48 @@ def check_origin(request: Request) -> None:
         raise Forbidden(f"cookie sign-in only from this server's own pages, not from {origin!r}")
 
 
-def refresh_token_from_cookie(request: Request, *, has_body_token: bool, secret_key: str) -> str:
-    """The refresh cookie of a request that passed the Origin and CSRF checks."""
+def signed_in(
+    issued: IssuedSession,
+    *,
+    transport: Transport,
+    request: Request,
+    response: Response,
+    tokens: TokenPolicy,
+) -> AuthResponse:
+    """The answer to a sign-in or refresh: the token pair in the body, or for the cookie
+    transport the access token in the body and the refresh token in cookies."""
+    if transport == "bearer":
+        return auth_response(issued)
+    set_session_cookies(response, request, issued=issued, tokens=tokens)
+    return auth_response(issued, refresh_token_in_body=False)
+
+
+def refresh_token_from_cookie(
+    request: Request, *, has_body_token: bool, secret_key: str
+) -> str | None:
+    """The refresh cookie of a refresh or logout that passed the Origin and CSRF checks;
+    None when there is none (a signed-out browser's page load: no forgery, no session)."""
     check_origin(request)
     _no_body_token(has_body_token)
     token = request.cookies.get(REFRESH_COOKIE)
     if not token:
-        # What a page load of a signed-out browser meets: not a forgery, just no session.
-        raise Unauthorized("no sign-in cookie; sign in again")
+        return None
     _check_csrf(request, refresh_token=token, secret_key=secret_key)
     return token
 
 
-def logout_token_from_cookie(
-    request: Request, *, has_body_token: bool, secret_key: str
-) -> str | None:
-    """The refresh cookie to revoke, checked like a refresh; None when there is none."""
-    check_origin(request)
-    _no_body_token(has_body_token)
-    token = request.cookies.get(REFRESH_COOKIE)
-    if token:
-        _check_csrf(request, refresh_token=token, secret_key=secret_key)
-    return token or None
+def signed_out(failure: Unauthorized, request: Request) -> Response:
+    """The 401 of a failed cookie refresh, clearing both cookies: the page then knows from
+    the missing haven_csrf cookie that there is no session, without asking again."""
+    response = problem_response(
+        failure.status,
+        failure.detail,
+        slug=failure.type_slug,
+        title=failure.title,
+        headers=failure.headers,
+    )
+    clear_session_cookies(response, request)
+    return response
 
 
 def set_session_cookies(
@@ -167,19 +188,3 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     if scheme not in _DEFAULT_PORTS or not parts.hostname or parts.path not in ("", "/"):
         return None
     return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
-
-
-def signed_in(
-    issued: IssuedSession,
-    *,
-    transport: Transport,
-    request: Request,
-    response: Response,
-    tokens: TokenPolicy,
-) -> AuthResponse:
-    """The answer to a sign-in or refresh: the token pair in the body, or for the cookie
-    transport the access token in the body and the refresh token in cookies."""
-    if transport == "bearer":
-        return auth_response(issued)
-    set_session_cookies(response, request, issued=issued, tokens=tokens)
-    return auth_response(issued, refresh_token_in_body=False)

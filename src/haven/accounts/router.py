@@ -134,6 +134,7 @@ async def login(
     "revokes every token of that sign-in. With transport=cookie send no body (or {}): the "
     "token is the haven_refresh cookie, the X-CSRF-Token header must equal the haven_csrf "
     "cookie (else 403), both cookies are replaced, and no cookie is a 401.",
+    response_model=AuthResponse,
 )
 async def refresh(
     request: Request,
@@ -141,19 +142,26 @@ async def refresh(
     tokens: Tokens,
     transport: browser.TransportQuery = "bearer",
     body: Annotated[RefreshRequest | None, Body()] = None,
-) -> AuthResponse:
+) -> AuthResponse | Response:
     if transport == "cookie":
         refresh_token = browser.refresh_token_from_cookie(
             request, has_body_token=_has_token(body), secret_key=tokens.secret_key
         )
     else:
         refresh_token = body_refresh_token(body)
-    # Not WriteSession: a replayed token's revocation must commit although we answer 401,
-    # and an error raised inside the request's transaction would roll it back.
-    async with _own_transaction(request) as session:
-        issued = await sessions.refresh_session(session, refresh_token=refresh_token, tokens=tokens)
+    issued = None
+    if refresh_token is not None:
+        # Not WriteSession: a replayed token's revocation must commit although we answer
+        # 401, and an error raised inside the request's transaction would roll it back.
+        async with _own_transaction(request) as session:
+            issued = await sessions.refresh_session(
+                session, refresh_token=refresh_token, tokens=tokens
+            )
     if issued is None:
-        raise Unauthorized("the refresh token is invalid, expired or revoked; sign in again")
+        failure = Unauthorized("the refresh token is invalid, expired or revoked; sign in again")
+        if transport == "cookie":
+            return browser.signed_out(failure, request)
+        raise failure
     return browser.signed_in(
         issued, transport=transport, request=request, response=response, tokens=tokens
     )
@@ -176,7 +184,7 @@ async def logout(
     body: Annotated[LogoutRequest | None, Body()] = None,
 ) -> None:
     if transport == "cookie":
-        refresh_token = browser.logout_token_from_cookie(
+        refresh_token = browser.refresh_token_from_cookie(
             request, has_body_token=_has_token(body), secret_key=tokens.secret_key
         )
         browser.clear_session_cookies(response, request)
