@@ -186,7 +186,7 @@ async def sign_in(page: Page, server: HavenProcess, email: str) -> None:
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_selector(LIST, timeout=30_000)
+    await page.get_by_role("heading", name="Inbox", level=1).wait_for(timeout=30_000)
 
 
 async def first_rows(page: Page, url: str, *, cold: bool) -> float:
