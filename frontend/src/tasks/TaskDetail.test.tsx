@@ -25,7 +25,9 @@ describe("TaskDetail", () => {
       // The panel's sections (subtasks, reminders, …) each read their own list: empty here.
       /\/(subtasks|reminders|time-logs|history)(\?|$)/.test(new URL(request.url).pathname + "?")
         ? Promise.resolve(json({ items: [], next_cursor: null }))
-        : calls(request),
+        : new URL(request.url).pathname === "/api/v1/me"
+          ? Promise.resolve(json({ id: "0193a000-0000-7000-8000-0000000000bb" }))
+          : calls(request),
     );
     vi.stubGlobal("fetch", fetchMock);
   });

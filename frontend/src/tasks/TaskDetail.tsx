@@ -11,6 +11,7 @@ import { Subtasks } from "./Subtasks";
 // The sections below the fields load with their own chunk, after the panel has painted.
 const Recurrence = lazy(() => import("./detail/Recurrence"));
 const Reminders = lazy(() => import("./detail/Reminders"));
+const Timer = lazy(() => import("./detail/Timer"));
 
 const input =
   "w-full rounded-md border border-zinc-300 bg-white px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-950";
@@ -416,6 +417,7 @@ function Editor({
           error={errors.recurrence ?? errors.rule ?? errors.text ?? errors.mode}
         />
         <Reminders task={task} timeZone={timeZone} />
+        <Timer task={task} timeZone={timeZone} />
       </Suspense>
       <p className="text-xs text-zinc-600 dark:text-zinc-400" aria-live="polite">
         {update.isPending ? "Saving…" : update.isError ? "Not saved" : "All changes saved"}
