@@ -13,6 +13,7 @@ const Recurrence = lazy(() => import("./detail/Recurrence"));
 const Reminders = lazy(() => import("./detail/Reminders"));
 const Timer = lazy(() => import("./detail/Timer"));
 const Dependencies = lazy(() => import("./detail/Dependencies"));
+const History = lazy(() => import("./detail/History"));
 
 const input =
   "w-full rounded-md border border-zinc-300 bg-white px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-950";
@@ -420,6 +421,7 @@ function Editor({
         <Reminders task={task} timeZone={timeZone} />
         <Timer task={task} timeZone={timeZone} />
         <Dependencies task={task} />
+        <History task={task} timeZone={timeZone} />
       </Suspense>
       <p className="text-xs text-zinc-600 dark:text-zinc-400" aria-live="polite">
         {update.isPending ? "Saving…" : update.isError ? "Not saved" : "All changes saved"}
