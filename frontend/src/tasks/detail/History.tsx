@@ -39,7 +39,8 @@ function Timeline({ task, timeZone }: { task: Task; timeZone: string }) {
   const client = useQueryClient();
   const me = useMe();
   const history = useInfiniteQuery({
-    queryKey: historyKey(task.id),
+    // Each save adds an entry: the task's version in the key reads it again after one.
+    queryKey: [...historyKey(task.id), task.version],
     queryFn: ({ pageParam }) =>
       unwrap<Page<HistoryEntry>>(
         api.GET("/api/v1/tasks/{task_id}/history", {
@@ -48,8 +49,6 @@ function Timeline({ task, timeZone }: { task: Task; timeZone: string }) {
       ),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    // Each save adds an entry: read again when the task's version moves.
-    staleTime: 0,
   });
   // Names of the workspace's members, for "who"; without them (no access) it says "Someone".
   const members = useQuery({

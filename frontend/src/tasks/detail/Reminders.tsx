@@ -123,10 +123,13 @@ export default function Reminders({ task, timeZone }: { task: Task; timeZone: st
             return (
               <li key={reminder.id} className="flex items-center justify-between gap-2 text-sm">
                 <span>
-                  <span aria-hidden="true">🔔 </span>
                   {text}
-                  {reminder.offset_minutes !== null && reminder.fire_at && (
-                    <span className={muted}> ({formatInstant(reminder.fire_at, timeZone)})</span>
+                  {reminder.offset_minutes !== null && (
+                    <span className={muted}>
+                      {reminder.fire_at
+                        ? ` (${formatInstant(reminder.fire_at, timeZone)})`
+                        : " (waits for a due date)"}
+                    </span>
                   )}
                   {reminder.fired_at && <span className={muted}> · sent</span>}
                 </span>

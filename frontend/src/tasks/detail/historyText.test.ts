@@ -43,6 +43,14 @@ describe("describeEntry", () => {
       "Repeat set to Every week on Monday",
     ]);
     expect(updated({ recurrence: [{ rule: "FREQ=DAILY" }, null] })).toEqual(["Stopped repeating"]);
+    expect(
+      updated({
+        recurrence: [
+          { rule: "FREQ=DAILY", mode: "due" },
+          { rule: "FREQ=DAILY", mode: "completion" },
+        ],
+      }),
+    ).toEqual(["Repeat now counts from completion"]);
     expect(updated({ description: ["", "notes"], version: [1, 2] })).toEqual(["Description added"]);
     expect(updated({ completed_at: [null, "2026-11-29T09:00:00Z"] })).toEqual(["Edited"]);
   });

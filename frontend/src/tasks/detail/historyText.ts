@@ -108,7 +108,14 @@ export function describeChange(
       return `Estimate set to ${formatDuration(Number(after) * 60)}`;
     case "recurrence": {
       const text = recurrenceText(after);
-      return text ? `Repeat set to ${text}` : "Stopped repeating";
+      if (!text) return "Stopped repeating";
+      const mode = (value: Value) => (value as { mode?: unknown } | null)?.mode;
+      if (recurrenceText(before) === text && mode(before) !== mode(after)) {
+        return mode(after) === "completion"
+          ? "Repeat now counts from completion"
+          : "Repeat now counts from the due date";
+      }
+      return `Repeat set to ${text}`;
     }
     default:
       return null;
