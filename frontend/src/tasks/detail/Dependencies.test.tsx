@@ -107,4 +107,19 @@ describe("Dependencies", () => {
     expect(remove.url).toMatch(new RegExp(`/dependencies/${PAINT.id}$`));
     expect(remove.headers.get("If-Match")).toBe('"7"');
   });
+
+  it("on a 412 reloads the task and says someone else changed it", async () => {
+    const theirs = { ...MAIN, version: 9, title: "Water the cactus" };
+    setup(MAIN, () =>
+      json(
+        { title: "Precondition failed", status: 412, detail: "…", current: theirs },
+        412,
+        "application/problem+json",
+      ),
+    );
+    await userEvent.type(await screen.findByLabelText("Add a task that blocks this one"), "paint");
+    await userEvent.click(await screen.findByRole("button", { name: "Blocked by “Buy paint”" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Someone else changed this task");
+    expect(screen.getByLabelText("Title")).toHaveValue("Water the cactus");
+  });
 });
