@@ -117,7 +117,9 @@ export default function Recurrence({
         value={preset}
         onChange={(event) => choose(event.target.value as Preset)}
         aria-invalid={error && preset !== "custom" ? true : undefined}
-        aria-describedby={error && preset !== "custom" ? errorId : "task-recurrence-summary"}
+        aria-describedby={
+          error && preset !== "custom" ? errorId : rule ? "task-recurrence-summary" : undefined
+        }
       >
         {PRESETS.map((p) => (
           <option key={p} value={p}>
