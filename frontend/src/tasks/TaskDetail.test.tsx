@@ -15,16 +15,19 @@ function renderDetail() {
 }
 
 describe("TaskDetail", () => {
-  // Calls on the task itself, in order; its subtasks list is always empty.
+  // Calls on the task itself, in order; the lists of its sections are always empty.
   const fetchMock = vi.fn<(request: Request) => Promise<Response>>();
   const calls = vi.fn<(request: Request) => Promise<Response>>();
   beforeEach(() => {
     calls.mockReset();
     fetchMock.mockReset();
     fetchMock.mockImplementation((request) =>
-      request.url.endsWith("/subtasks?limit=200")
+      // The panel's sections (subtasks, reminders, …) each read their own list: empty here.
+      /\/(subtasks|reminders|time-logs|history)(\?|$)/.test(new URL(request.url).pathname + "?")
         ? Promise.resolve(json({ items: [], next_cursor: null }))
-        : calls(request),
+        : new URL(request.url).pathname === "/api/v1/me"
+          ? Promise.resolve(json({ id: "0193a000-0000-7000-8000-0000000000bb" }))
+          : calls(request),
     );
     vi.stubGlobal("fetch", fetchMock);
   });

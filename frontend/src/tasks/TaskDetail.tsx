@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { Suspense, lazy, useEffect, useRef, useState } from "react";
 import Markdown from "react-markdown";
 import { ApiError, describeError, fieldErrors } from "../api/problems";
 import type { Task, TaskUpdate } from "../api/types";
@@ -7,6 +7,13 @@ import { dayInZone, isDateOnly, localToInstant } from "../lib/dates";
 import { parseDuePhrase } from "../lib/quickAdd";
 import { ChangedElsewhere, useTask, useUpdateTask } from "./queries";
 import { Subtasks } from "./Subtasks";
+
+// The sections below the fields load with their own chunk, after the panel has painted.
+const Recurrence = lazy(() => import("./detail/Recurrence"));
+const Reminders = lazy(() => import("./detail/Reminders"));
+const Timer = lazy(() => import("./detail/Timer"));
+const Dependencies = lazy(() => import("./detail/Dependencies"));
+const History = lazy(() => import("./detail/History"));
 
 const input =
   "w-full rounded-md border border-zinc-300 bg-white px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-950";
@@ -135,6 +142,8 @@ function Editor({
   /** True when saved, or when a 412 reloaded the task (their change wins; we say so). */
   function save(change: TaskUpdate): Promise<boolean> {
     const fields = Object.keys(change);
+    // A recurrence problem may name its part (["body", "recurrence", "rule"]).
+    if ("recurrence" in change) fields.push("rule", "text", "mode");
     setNotice(null);
     setErrors((current) =>
       Object.fromEntries(Object.entries(current).filter(([field]) => !fields.includes(field))),
@@ -402,11 +411,18 @@ function Editor({
 
       <Subtasks parent={task} />
 
-      {task.recurrence && (
-        <p className="text-sm text-zinc-600 dark:text-zinc-400">
-          Repeats: {task.recurrence.text ?? task.recurrence.rule}
-        </p>
-      )}
+      <Suspense fallback={null}>
+        <Recurrence
+          task={task}
+          timeZone={timeZone}
+          save={save}
+          error={errors.recurrence ?? errors.rule ?? errors.text ?? errors.mode}
+        />
+        <Reminders task={task} timeZone={timeZone} />
+        <Timer task={task} timeZone={timeZone} />
+        <Dependencies task={task} />
+        <History task={task} timeZone={timeZone} />
+      </Suspense>
       <p className="text-xs text-zinc-600 dark:text-zinc-400" aria-live="polite">
         {update.isPending ? "Saving…" : update.isError ? "Not saved" : "All changes saved"}
       </p>
