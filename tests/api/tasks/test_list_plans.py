@@ -348,6 +348,7 @@ def test_list_statements_stay_in_the_compiled_cache(dialect: str) -> None:
             assignee=True,
             parent=False,
             top_level_only=True,
+            no_project=False,
             due_before=True,
             due_after=True,
             tag=True,
