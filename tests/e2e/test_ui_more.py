@@ -139,3 +139,46 @@ async def test_a_shared_workspaces_tasks_show_in_the_new_members_session(
     await sign_in(other, ui_server, member)
     await other.get_by_label("Workspace").select_option(label="Studio")
     await expect(other.get_by_role("button", name="Book the venue")).to_be_visible()
+
+
+async def test_repeat_timer_and_history_in_the_detail_panel(
+    ui_page: Page, ui_server: HavenProcess
+) -> None:
+    page = ui_page
+    account = await register(ui_server)
+    task = await api(
+        ui_server, account, "POST", "/tasks", json={"title": "Team sync", "due": "2030-01-07"}
+    )
+    await sign_in(page, ui_server, account)
+    await page.get_by_role("button", name="Team sync").click()
+    panel = page.get_by_role("complementary", name="Task details")
+
+    # Every 2 weeks on Monday and Thursday, summarised in words, saved as an RRULE.
+    await panel.get_by_label("Repeat", exact=True).select_option(label="Every 2 weeks on…")
+    await panel.get_by_role("checkbox", name="Thursday").check()
+    await eventually(
+        lambda: api(ui_server, account, "GET", f"/tasks/{task['id']}"),
+        lambda found: (
+            found["recurrence"] is not None
+            and "INTERVAL=2" in found["recurrence"]["rule"]
+            and "TH" in found["recurrence"]["rule"]
+        ),
+        what="the chosen repeat rule",
+    )
+    await expect(
+        panel.get_by_text(re.compile(r"Every 2 weeks on Monday and Thursday"))
+    ).to_be_visible()
+
+    # A timer started and stopped leaves a time log.
+    await panel.get_by_role("button", name="Start timer").click()
+    await expect(panel.get_by_role("timer", name="Running time")).to_be_visible()
+    await panel.get_by_role("button", name="Stop timer").click()
+    await expect(panel.get_by_role("list", name="Time logs").get_by_role("listitem")).to_have_count(
+        1
+    )
+
+    # The history tells what happened, in words.
+    await panel.get_by_role("button", name="History").click()
+    history = panel.get_by_role("list", name="History")
+    await expect(history).to_contain_text("Created")
+    await expect(history).to_contain_text(re.compile("[Rr]epeat"))
