@@ -32,7 +32,8 @@ DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-async def seed(server: HavenProcess) -> None:
+async def seed(server: HavenProcess) -> str:
+    """A week of tasks; the id of the project whose task the task pages show."""
     today = datetime.now(UTC).date()
 
     def day(offset: int) -> str:
@@ -96,6 +97,7 @@ async def seed(server: HavenProcess) -> None:
         ]
         for task in tasks:
             await post("/tasks", task)
+        return str(work["id"])
 
 
 async def shoot(page: Page, name: str) -> None:
@@ -107,7 +109,7 @@ async def shoot(page: Page, name: str) -> None:
 async def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as data, haven_serve(Path(data)) as server:
-        await seed(server)
+        work = await seed(server)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -126,6 +128,7 @@ async def main() -> None:
                     await page.get_by_role("heading", name="Inbox", level=1).wait_for()
                     await page.get_by_role("button", name="Renew passport").wait_for()
                     await shoot(page, f"inbox-{size_name}-{scheme}")
+                    await page.goto(f"{server.base_url}/projects/{work}")
                     await page.get_by_role("button", name="Prepare the quarterly review").click()
                     await page.get_by_role("complementary", name="Task details").wait_for()
                     await shoot(page, f"task-{size_name}-{scheme}")
