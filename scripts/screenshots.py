@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 - after the path is set
-from tests.e2e.server import HavenProcess, haven_serve  # noqa: E402
+from tests.e2e.server import HavenProcess, haven_serve  # noqa: E402 - as above
 
 OUT = ROOT / "docs" / "screenshots"
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway account
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 async def seed(server: HavenProcess) -> str:
