@@ -187,3 +187,33 @@ async def test_keyboard_alone_creates_and_completes_a_task(
         lambda found: [t["title"] for t in found] == [target],
         what="the task completed with x",
     )
+
+
+async def test_an_edit_that_lost_a_race_reloads_the_task_and_says_so(
+    ui_page: Page, ui_server: HavenProcess
+) -> None:
+    """Someone else changed the task after the panel loaded it: the panel's save answers 412,
+    the panel shows their version and tells the user; nothing of theirs is overwritten."""
+    page = ui_page
+    account = await register(ui_server)
+    task = await api(ui_server, account, "POST", "/tasks", json={"title": "Order the cake"})
+    await sign_in(page, ui_server, account)
+    await page.get_by_role("button", name="Order the cake").click()
+    panel = page.get_by_role("complementary", name="Task details")
+    await expect(panel.get_by_label("Title")).to_have_value("Order the cake")
+
+    # Another device renames it meanwhile (with the version it read: no conflict there).
+    await api(
+        ui_server,
+        account,
+        "PATCH",
+        f"/tasks/{task['id']}",
+        json={"title": "Order the chocolate cake"},
+        headers={"If-Match": f'"{task["version"]}"'},
+    )
+    await panel.get_by_label("Priority").select_option("urgent")
+
+    await expect(panel.get_by_role("alert")).to_contain_text("Someone else changed this task")
+    await expect(panel.get_by_label("Title")).to_have_value("Order the chocolate cake")
+    current = await api(ui_server, account, "GET", f"/tasks/{task['id']}")
+    assert (current["title"], current["priority"]) == ("Order the chocolate cake", "none")
