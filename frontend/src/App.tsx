@@ -2,7 +2,6 @@ import { lazy, Suspense, useEffect } from "react";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { setSignedOutHandler } from "./api/client";
 import { RequireAuth } from "./auth/RequireAuth";
-import { ProjectViewBar } from "./board/ProjectViewBar";
 import { AppShell } from "./shell/AppShell";
 import TaskListPage from "./tasks/TaskListPage";
 
@@ -45,15 +44,7 @@ export function App() {
             <Route index element={<Navigate to="/inbox" replace />} />
             <Route path="settings" element={<SettingsPage />} />
             <Route path="stats" element={<StatsPage />} />
-            <Route
-              path="projects/:projectId"
-              element={
-                <>
-                  <ProjectViewBar />
-                  <TaskListPage />
-                </>
-              }
-            />
+            <Route path="projects/:projectId" element={<TaskListPage />} />
             <Route path="projects/:projectId/board" element={<BoardPage />} />
             <Route path="tags/:tag" element={<TaskListPage />} />
             <Route path=":view" element={<TaskListPage />} />

@@ -19,6 +19,7 @@ import {
   useTaskList,
 } from "./queries";
 import { markListShown } from "./firstList";
+import { ViewSwitch } from "../board/ViewSwitch";
 import { QuickAdd } from "./QuickAdd";
 import { SkeletonRows, TaskRow } from "./TaskRow";
 import { listSpec, SMART_VIEWS, type Selection, type SmartView } from "./views";
@@ -229,6 +230,7 @@ export default function TaskListPage() {
           <h1 id="list-title" className="flex-1 truncate text-xl font-semibold">
             {spec.title}
           </h1>
+          {selection.kind === "project" && <ViewSwitch projectId={selection.projectId} />}
           <div className="relative">
             <label htmlFor="search" className="sr-only">
               Search tasks
