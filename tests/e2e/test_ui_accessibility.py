@@ -1,8 +1,10 @@
-"""axe-core (the npm package the UI's build installs) on the UI's main pages, light and dark:
-no serious or critical violation."""
+"""axe-core (the npm package the UI's build installs) on the UI's main pages (sign-in, sign-up,
+a list, the task panel, the shortcuts, a board, stats, settings), light and dark: no serious
+or critical violation."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,5 +68,16 @@ async def test_the_main_pages_have_no_serious_accessibility_violations(
     await page.keyboard.press("?")
     await expect(page.get_by_role("dialog")).to_be_visible()
     found["shortcuts"] = await violations(page)
+    await page.keyboard.press("Escape")
+
+    await page.goto(f"{ui_server.base_url}/projects/{project['id']}/board")
+    await expect(page.get_by_role("button", name=re.compile("^Buy bread"))).to_be_visible()
+    found["board"] = await violations(page)
+    await page.goto(f"{ui_server.base_url}/stats")
+    await expect(page.get_by_role("heading", name="Stats", level=1)).to_be_visible()
+    found["stats"] = await violations(page)
+    await page.goto(f"{ui_server.base_url}/settings")
+    await expect(page.get_by_role("button", name="Create key")).to_be_visible()
+    found["settings"] = await violations(page)
 
     assert {name: v for name, v in found.items() if v} == {}

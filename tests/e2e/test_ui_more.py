@@ -51,7 +51,7 @@ async def test_a_card_dragged_to_another_column_changes_the_tasks_status(
     await sign_in(page, ui_server, account)
     await page.goto(f"{ui_server.base_url}/projects/{project['id']}/board")
 
-    card = page.get_by_label("Write the press release", exact=True)
+    card = page.get_by_role("button", name=re.compile("^Write the press release"))
     target = page.get_by_role("region", name=re.compile("^In progress"))
     await expect(card).to_be_visible()
     # A real drag: press, move in steps (dnd-kit starts after 5 px), release over the column.
@@ -64,8 +64,8 @@ async def test_a_card_dragged_to_another_column_changes_the_tasks_status(
     await page.mouse.up()
 
     await expect(
-        page.get_by_role("list", name=re.compile("^In progress, 1 tasks")).get_by_label(
-            "Write the press release", exact=True
+        page.get_by_role("list", name=re.compile("^In progress, 1 tasks")).get_by_role(
+            "button", name=re.compile("^Write the press release")
         )
     ).to_be_visible()
     await eventually(

@@ -193,7 +193,6 @@ function Card({
         ref={setNodeRef}
         {...listeners}
         {...attributes}
-        aria-label={task.title}
         className="cursor-grab touch-none rounded-t-md px-3 pb-1 pt-2 focus-visible:outline-2 focus-visible:outline-accent-600"
       >
         <p
