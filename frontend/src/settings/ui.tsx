@@ -1,9 +1,6 @@
 import type { ReactNode } from "react";
 
-export const input =
-  "w-full rounded-md border border-zinc-300 bg-white px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-950";
-export const label =
-  "mb-1 block text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400";
+export { FieldError, input, label } from "../shell/fields";
 export const primaryButton =
   "rounded-md bg-accent-600 px-3 py-1.5 font-medium text-white hover:bg-accent-700 disabled:opacity-60";
 export const quietButton =
@@ -11,16 +8,6 @@ export const quietButton =
 export const dangerButton =
   "rounded-md bg-red-700 px-3 py-1.5 font-medium text-white hover:bg-red-800 disabled:opacity-60";
 export const muted = "text-zinc-600 dark:text-zinc-400";
-
-/** A message from the API for one field, tied to it with aria-describedby. */
-export function FieldError({ id, message }: { id: string; message?: string }) {
-  if (!message) return null;
-  return (
-    <p id={id} className="mt-1 text-sm text-red-700 dark:text-red-400">
-      {message}
-    </p>
-  );
-}
 
 /** A message for the whole form (a problem's `detail` that names no field). */
 export function FormError({ message }: { message?: string }) {

@@ -1,4 +1,5 @@
 import { Suspense, lazy, useEffect, useRef, useState } from "react";
+import { FieldError, input, label } from "../shell/fields";
 import Markdown from "react-markdown";
 import { ApiError, describeError, fieldErrors } from "../api/problems";
 import type { Task, TaskUpdate } from "../api/types";
@@ -14,20 +15,6 @@ const Reminders = lazy(() => import("./detail/Reminders"));
 const Timer = lazy(() => import("./detail/Timer"));
 const Dependencies = lazy(() => import("./detail/Dependencies"));
 const History = lazy(() => import("./detail/History"));
-
-const input =
-  "w-full rounded-md border border-zinc-300 bg-white px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-950";
-const label =
-  "mb-1 block text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400";
-
-function FieldError({ id, message }: { id: string; message?: string }) {
-  if (!message) return null;
-  return (
-    <p id={id} className="mt-1 text-sm text-red-700 dark:text-red-400">
-      {message}
-    </p>
-  );
-}
 
 /** Local text that follows the server's copy until the user starts typing, then saves after a
  * pause and on leaving the field. Text the API refused stays in the field (never lose what was
