@@ -13,8 +13,8 @@ from haven.scheduler.digests import latest_slot, next_slot, parse_time
 BERLIN = "Europe/Berlin"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_the_next_digest_is_today_while_its_time_is_ahead_else_tomorrow() -> None:
