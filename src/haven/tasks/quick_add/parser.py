@@ -53,10 +53,10 @@ _P_PROJECT: Final = re.compile(r"(?<!\S)#(?P<name>[^\W\d_][\w\-./]*)")
 _P_TAG: Final = re.compile(r"(?<!\S)@(?P<name>[^\W_][\w\-./]*)")
 _P_PRIORITY: Final = re.compile(r"(?<![\w\-])[pP](?P<n>[1-4])(?![\w\-])")
 _INTERVAL: Final = re.compile(r";INTERVAL=\d+")
-# Punctuation left at either end of the title once the parts are gone (en and em dashes too).
-_EDGE: Final = re.compile(r"^[\s,;:\-\u2013\u2014]+|[\s,;:\-\u2013\u2014]+$")
+_SEAM: Final = " \t\n,;:-\u2013\u2014"
+"""Spaces and punctuation that only joined a part to the title (en and em dashes too)."""
+_LEAD_INS: Final = frozenset({"and", "at", "on", "by", "due", "for", ""})
 _SPACE_BEFORE_PUNCTUATION: Final = re.compile(r"\s+(?=[,;:.!?])")
-_DANGLING: Final = re.compile(r"(?:\s+|^)(?:and|at|on|by|due|for|,)$", re.IGNORECASE)
 
 
 class LineTooLong(ValueError):
@@ -224,17 +224,30 @@ def _reminder_at(value: RemindAt, due: date | datetime | None, ctx: Context) -> 
 
 
 def _title(text: str, parts: list[Found]) -> str:
+    """The line without its parts; only at the seams where a part was are the words that led
+    into it ("at", "on", ",") or the punctuation after it dropped: the rest is as typed."""
+    if not parts:
+        return " ".join(text.split())
     pieces: list[str] = []
     cursor = 0
     for part in parts:
-        pieces.append(text[cursor : part.start])
+        piece = text[cursor : part.start]
+        pieces.append(_before_part(piece.lstrip(_SEAM) if cursor else piece))
         cursor = part.end
-    pieces.append(text[cursor:])
+    pieces.append(text[cursor:].lstrip(_SEAM))
     title = " ".join(" ".join(pieces).split())
-    title = _SPACE_BEFORE_PUNCTUATION.sub("", title)
-    for _ in range(3):  # "Call Bob, at" → "Call Bob": a few dangling words at most
-        title = _EDGE.sub("", _DANGLING.sub("", title))
-    return title
+    return _SPACE_BEFORE_PUNCTUATION.sub("", title)
+
+
+def _before_part(piece: str) -> str:
+    """`piece` without the punctuation and the few words that only led into the next part."""
+    for _ in range(3):  # "Call Bob, and at" at most
+        piece = piece.rstrip(_SEAM)
+        head, _space, last = piece.rpartition(" ")
+        if last.lower() not in _LEAD_INS:
+            break
+        piece = head
+    return piece
 
 
 def _spans(text: str, parts: list[Found]) -> list[Span]:
