@@ -4,14 +4,29 @@ highlights what it understood, and Enter creates the task the line describes."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.server import HavenProcess
+from tests.e2e.test_ui_accessibility import AXE, SERIOUS
 from tests.e2e.ui import api, eventually, register, sign_in, tasks
 
 pytestmark = pytest.mark.usefixtures("ui_server")
+
+
+async def quick_add_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious findings in the quick-add form (the whole page has its own test)."""
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())
+    await page.wait_for_timeout(200)  # colour transitions (under 150 ms) have ended
+    found = await page.evaluate(
+        """async () => (await axe.run(document.getElementById("quick-add").form,
+                                      {resultTypes: ["violations"]})).violations"""
+    )
+    return [v for v in found if v["impact"] in SERIOUS]
+
 
 DENTIST = "Call the dentist tomorrow at 5pm, remind me 30 minutes before"
 
@@ -72,6 +87,9 @@ async def test_project_tag_and_priority_are_highlighted_and_applied(
     ]:
         await expect(understood.locator("mark", has_text=text)).to_have_attribute("title", kind)
     await expect(understood).to_contain_text("garden (new project)")
+    for scheme in ("light", "dark"):  # the highlight colours keep their contrast in both
+        await page.emulate_media(color_scheme=scheme)
+        assert await quick_add_violations(page) == [], scheme
     await page.get_by_label("Add a task").press("Enter")
     await expect(page.get_by_label("Add a task")).to_have_value("")
 
