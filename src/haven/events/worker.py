@@ -36,9 +36,10 @@ Job = Callable[[Database, Settings, asyncio.Event], Awaitable[None]]
 
 
 def builtin_jobs() -> list[Job]:
+    from haven.notifications.jobs import run_notifications
     from haven.webhooks.delivery import run_deliveries
 
-    return [run_deliveries]
+    return [run_deliveries, run_notifications]
 
 
 class Worker:
