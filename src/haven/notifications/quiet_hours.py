@@ -2,7 +2,8 @@
 
 A window "22:00" to "07:00" passes midnight; one whose start equals its end is empty. A
 delivery made inside the window is due at its end (the next wall-clock "end" after now, in
-the user's zone; on a day the clocks skip that time, the first instant after the gap).
+the user's zone; on a night the clocks skip that time, as long after the jump as it was
+after the gap's start: an end at 02:30 on a night that jumps 02:00 -> 03:00 is 03:30).
 """
 
 from __future__ import annotations

@@ -78,7 +78,10 @@ async def test_a_due_reminder_arrives_as_one_mail_through_the_real_worker(
         1,
     )
     assert (in_app.channel, in_app.status) == ("in_app", "sent")
-    assert await event_types(database) == ["haven.notification.requested", "haven.notification.sent"]
+    assert await event_types(database) == [
+        "haven.notification.requested",
+        "haven.notification.sent",
+    ]
 
 
 async def test_an_event_handled_again_makes_no_second_notification_nor_mail(
