@@ -152,7 +152,6 @@ async def _hand_built(database: Database, *, webhook_id: str, bob: Account) -> l
     notification = Notification(
         id=uuid.uuid4(),
         user_id=user.id,
-        workspace_id=None,
         kind="digest",
         title="Your day",
         body="1 overdue",

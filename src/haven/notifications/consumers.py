@@ -98,7 +98,6 @@ async def _reminder(
         session,
         envelope,
         user=user,
-        workspace_id=workspace_id,
         kind="reminder",
         title=title,
         body=f"Due {due}" if due else "",
@@ -129,7 +128,6 @@ async def _digest(
         session,
         envelope,
         user=user,
-        workspace_id=None,
         kind="digest",
         title=f"Your day, {content.local_date}",
         body=(
@@ -149,7 +147,6 @@ async def _make(
     envelope: Mapping[str, Any],
     *,
     user: Mapping[str, Any],
-    workspace_id: uuid.UUID | None,
     kind: str,
     title: str,
     body: str,
@@ -159,7 +156,6 @@ async def _make(
     notification = Notification(
         id=new_id(),
         user_id=user["id"],
-        workspace_id=workspace_id,
         kind=kind,
         title=title,
         body=body,

@@ -18,10 +18,8 @@ class Notification(IdMixin, Base):
     __tablename__ = "notifications"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # The workspace it is about (a reminder's task); None for an account's (the digest).
-    workspace_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE")
-    )
+    # No workspace_id column: a notification is its user's, not a workspace's data (it does
+    # not travel in a workspace export); a reminder's task and workspace are in `data`.
     # "reminder" | "digest"
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(500))

@@ -32,7 +32,6 @@ class DeliveryOut(BaseModel):
 class NotificationOut(BaseModel):
     id: uuid.UUID
     user_id: uuid.UUID
-    workspace_id: uuid.UUID | None
     kind: str = Field(description="reminder | digest")
     title: str
     body: str
@@ -119,7 +118,6 @@ def notification_to_dict(notification: Notification) -> dict[str, Any]:
     return {
         "id": notification.id,
         "user_id": notification.user_id,
-        "workspace_id": notification.workspace_id,
         "kind": notification.kind,
         "title": notification.title,
         "body": notification.body,

@@ -24,7 +24,6 @@ def upgrade() -> None:
     op.create_table(
         "notifications",
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("workspace_id", sa.Uuid(), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -41,12 +40,6 @@ def upgrade() -> None:
             ["user_id"],
             ["users.id"],
             name=op.f("fk_notifications_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_notifications_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
