@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -259,3 +260,28 @@ async def test_a_server_that_is_away_is_retried_then_given_up(
     assert await send_due_once(database, policy, context) == 1
     (delivery,) = await deliveries(database, "email")
     assert (delivery.status, delivery.attempts) == ("failed", 2)
+
+
+async def test_a_template_in_the_data_folder_replaces_havens(
+    client: httpx.AsyncClient,
+    alice: Account,
+    database: Database,
+    settings: Settings,
+    inbox: Inbox,
+    tmp_path: Path,
+) -> None:
+    overrides = tmp_path / "templates" / "notifications"
+    overrides.mkdir(parents=True)
+    (overrides / "reminder.subject.txt").write_text("Psst: {{ task.title }}\n")
+    (overrides / "reminder.html").write_text("<p>Our own: {{ task.title }}</p>\n")
+    task = await make_task(client, alice, title="<b>Bold</b> move")
+    await consume(database, await emit(database, reminder_due(task, user_id=alice.id)))
+    policy, context = sender_for(mail_settings(settings, inbox, data_dir=tmp_path))
+
+    assert await send_due_once(database, policy, context) == 1
+
+    (message,) = inbox.messages
+    assert message["Subject"] == "Psst: <b>Bold</b> move"
+    text, html = text_and_html(message)
+    assert html.strip() == "<p>Our own: &lt;b&gt;Bold&lt;/b&gt; move</p>"
+    assert "This is your reminder for:" in text  # not overridden: Haven's own
