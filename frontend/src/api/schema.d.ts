@@ -1118,32 +1118,6 @@ export interface components {
        */
       last_seen_at: string | null;
     };
-    /** DigestSettings */
-    DigestSettings: {
-      /**
-       * Enabled
-       * @description whether the daily digest is sent
-       */
-      enabled: boolean;
-      /**
-       * Hour
-       * @description the hour (0-23) in the user's time zone
-       */
-      hour: number;
-    };
-    /** DigestUpdate */
-    DigestUpdate: {
-      /**
-       * Enabled
-       * @description turn the daily digest on or off
-       */
-      enabled?: boolean | null;
-      /**
-       * Hour
-       * @description send it at this hour (0-23) of the user's day
-       */
-      hour?: number | null;
-    };
     /**
      * HistoryEntry
      * @description A CloudEvents 1.0 event (see docs/events.md).
@@ -1708,8 +1682,16 @@ export interface components {
        * @description new IANA time zone
        */
       timezone?: string | null;
-      /** @description digest settings to change (fields left out stay) */
-      digest?: components["schemas"]["DigestUpdate"] | null;
+      /**
+       * Digest Enabled
+       * @description turn the daily digest on or off
+       */
+      digest_enabled?: boolean | null;
+      /**
+       * Digest Time
+       * @description send the digest at this "HH:MM" of the user's day
+       */
+      digest_time?: string | null;
       /**
        * Current Password
        * @description to change the password: the current one
@@ -1900,8 +1882,16 @@ export interface components {
        * @description when it fires; null while the task has no due
        */
       fire_at: string | null;
-      /** Fired At */
+      /**
+       * Fired At
+       * @description when the scheduler took it; null until then (and again when re-timed)
+       */
       fired_at: string | null;
+      /**
+       * Outcome
+       * @description what became of it: fired on time; late (fired after the worker was away); superseded (a later reminder of the task fired instead); cancelled (the task was closed or deleted when its time came); null while it waits
+       */
+      outcome: ("fired" | "late" | "superseded" | "cancelled") | null;
       /**
        * Created At
        * Format: date-time
@@ -2237,8 +2227,16 @@ export interface components {
        * @description IANA time zone for due times, reminders and digests
        */
       timezone: string;
-      /** @description daily digest settings */
-      digest: components["schemas"]["DigestSettings"];
+      /**
+       * Digest Enabled
+       * @description whether the daily digest email is sent
+       */
+      digest_enabled: boolean;
+      /**
+       * Digest Time
+       * @description when the daily digest is sent, "HH:MM" of the user's own day (default 07:00)
+       */
+      digest_time: string;
       /**
        * Created At
        * Format: date-time
