@@ -5,6 +5,7 @@ from __future__ import annotations
 from haven.accounts import models as accounts_models
 from haven.db.base import Base
 from haven.events import models as events_models
+from haven.notifications import push_keys as push_keys_models
 from haven.projects import models as projects_models
 from haven.tags import models as tags_models
 from haven.tasks import models as tasks_models
@@ -16,6 +17,7 @@ __all__ = [
     "accounts_models",
     "events_models",
     "projects_models",
+    "push_keys_models",
     "tags_models",
     "tasks_models",
     "webhooks_models",
