@@ -30,7 +30,7 @@ import os
 import re
 import ssl
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import SplitResult
@@ -81,9 +81,10 @@ class PushSubscription:
 
     # The device row to delete when the push service says the subscription is gone.
     device_id: uuid.UUID
-    endpoint: str
-    p256dh: str
-    auth: str
+    # The endpoint and the keys let anyone push to the browser: kept out of reprs and logs.
+    endpoint: str = field(repr=False)
+    p256dh: str = field(repr=False)
+    auth: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
