@@ -38,7 +38,10 @@ from urllib.parse import SplitResult
 import http_ece  # type: ignore[import-untyped]  # no type hints shipped; used in one call
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid02  # type: ignore[import-untyped]  # no type hints shipped either
+from py_vapid import (  # type: ignore[import-untyped]  # no type hints shipped either
+    Vapid02,
+    VapidException,
+)
 
 from haven.core.clock import utcnow
 from haven.core.http import dump_json
@@ -200,9 +203,10 @@ def origin(parts: SplitResult) -> str:
 def vapid_authorization(keys: VapidKeys, *, audience: str) -> str:
     """The `Authorization` header of RFC 8292: `vapid t=<ES256 JWT>,k=<public key>`."""
     expires = int((utcnow() + TOKEN_LIFETIME).timestamp())
-    signed: dict[str, str] = Vapid02(private_key=keys.private_key).sign(
-        {"aud": audience, "exp": expires, "sub": keys.subject}
-    )
+    # Not strict: the subject's form is checked where it is configured (Settings); py_vapid
+    # still refuses an audience that is not scheme://name[:port] (an IPv6 literal).
+    signer = Vapid02(private_key=keys.private_key, conf={"no-strict": True})
+    signed: dict[str, str] = signer.sign({"aud": audience, "exp": expires, "sub": keys.subject})
     return signed["Authorization"]
 
 
@@ -298,6 +302,8 @@ async def send_push(
                 await response.aclose()
     except ssrf.TargetRefused as exc:
         return PushOutcome("failed", reason=f"endpoint refused: {exc}")
+    except VapidException as exc:
+        return PushOutcome("failed", reason=f"cannot sign a VAPID token for it: {exc}"[:500])
     except ssrf.UnresolvableHost as exc:
         return PushOutcome("retryable", reason=str(exc))
     except (httpx.TimeoutException, TimeoutError):

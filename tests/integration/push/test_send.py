@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import email.utils
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from haven.accounts import devices
@@ -24,6 +26,7 @@ from haven.notifications.push import (
     send_push,
 )
 from haven.notifications.push_keys import VapidKeys
+from haven.settings import Settings
 from tests.factories import Account
 from tests.integration.push.conftest import SUBJECT, subscribe_device, targets
 from tests.integration.push.service import Browser, PushService, start
@@ -328,3 +331,46 @@ async def test_an_https_push_service_is_reached_at_the_checked_address(
     assert service.received[0].claims["aud"] == f"https://push.test:{service.port}"
     assert untrusted.result == "retryable"
     assert len(service.received) == 1
+
+
+async def test_an_origin_no_token_can_name_fails_without_sending(
+    vapid: VapidKeys, http: httpx.AsyncClient, push_service: PushService
+) -> None:
+    """py_vapid signs only for scheme://name[:port]; an IPv6 literal is a failure, not a crash."""
+    browser = Browser.create()
+    target = PushSubscription(
+        uuid.uuid4(), f"http://[::1]:{push_service.port}/push/sub", browser.p256dh, browser.auth
+    )
+
+    outcome = await send_push(target, PAYLOAD, keys=vapid, ttl=60, client=http, allow_private=True)
+
+    assert outcome.result == "failed"
+    assert "VAPID" in (outcome.reason or "")
+    assert push_service.received == []
+
+
+@pytest.mark.parametrize("subject", ["ops@example.com", "mailto:", "http://example.com", ""])
+def test_the_subject_must_be_a_mailto_or_https_address(subject: str) -> None:
+    with pytest.raises(ValidationError, match="push_subject"):
+        Settings(push_subject=subject)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ttl": -1},
+        {"ttl": 29 * 24 * 3600},
+        {"urgency": "urgent"},
+        {"topic": "has space"},
+        {"topic": "t" * 33},
+    ],
+)
+async def test_options_out_of_range_are_the_callers_mistake(
+    options: dict[str, object], vapid: VapidKeys, http: httpx.AsyncClient
+) -> None:
+    browser = Browser.create()
+    target = PushSubscription(uuid.uuid4(), "https://push.example/x", browser.p256dh, browser.auth)
+    arguments: dict[str, object] = {"ttl": 60, **options}
+
+    with pytest.raises(ValueError, match=next(iter(options))):
+        await send_push(target, PAYLOAD, keys=vapid, client=http, **arguments)  # type: ignore[arg-type]  # the options under test
