@@ -645,7 +645,7 @@ export interface paths {
     /** The caller's devices */
     get: operations["list_devices_api_v1_devices_get"];
     put?: never;
-    /** Register a device's push token (201 new; 200 when the token was registered) */
+    /** Register a device's push token or Web Push subscription (201 new; 200 when the token was registered) */
     post: operations["register_device_api_v1_devices_post"];
     delete?: never;
     options?: never;
@@ -665,6 +665,23 @@ export interface paths {
     post?: never;
     /** Forget a device (it gets no more pushes) */
     delete: operations["remove_device_api_v1_devices__device_id__delete"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/push/vapid-public-key": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The key browsers subscribe to Web Push with (applicationServerKey) */
+    get: operations["vapid_public_key_api_v1_push_vapid_public_key_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -1087,7 +1104,10 @@ export interface components {
        */
       depends_on_id: string;
     };
-    /** DeviceCreate */
+    /**
+     * DeviceCreate
+     * @description A device with an APNs/FCM `push_token`, or a browser with a `web_push` subscription.
+     */
     DeviceCreate: {
       /**
        * Name
@@ -1103,9 +1123,11 @@ export interface components {
       platform: "ios" | "android" | "web" | "desktop";
       /**
        * Push Token
-       * @description the push token (APNs/FCM token or web-push subscription); write-only
+       * @description the push token (APNs/FCM); write-only. Give this or `web_push`
        */
-      push_token: string;
+      push_token?: string | null;
+      /** @description a Web Push subscription (docs/push.md); write-only. Give this or `push_token` */
+      web_push?: components["schemas"]["WebPushSubscription"] | null;
     };
     /** DeviceRead */
     DeviceRead: {
@@ -2444,6 +2466,40 @@ export interface components {
        * @description changes on every update; sent as the ETag
        */
       version: number;
+    };
+    /** VapidPublicKey */
+    VapidPublicKey: {
+      /**
+       * Public Key
+       * @description Haven's VAPID public key: the uncompressed P-256 point, base64url (PushManager.subscribe's applicationServerKey)
+       */
+      public_key: string;
+    };
+    /** WebPushKeys */
+    WebPushKeys: {
+      /**
+       * P256Dh
+       * @description the browser's P-256 public key: the uncompressed point, base64url
+       */
+      p256dh: string;
+      /**
+       * Auth
+       * @description the subscription's 16-byte authentication secret, base64url
+       */
+      auth: string;
+    };
+    /**
+     * WebPushSubscription
+     * @description A browser's PushSubscription (`subscription.toJSON()`, without `expirationTime`).
+     */
+    WebPushSubscription: {
+      /**
+       * Endpoint
+       * @description the push service URL the subscription receives at (https)
+       */
+      endpoint: string;
+      /** @description the keys the browser decrypts pushes with */
+      keys: components["schemas"]["WebPushKeys"];
     };
     /** WebhookCreate */
     WebhookCreate: {
@@ -9680,6 +9736,136 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  vapid_public_key_api_v1_push_vapid_public_key_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["VapidPublicKey"];
+        };
       };
       /** @description Malformed request */
       400: {

@@ -6,6 +6,7 @@ from haven.accounts import models as accounts_models
 from haven.db.base import Base
 from haven.events import models as events_models
 from haven.notifications import models as notifications_models
+from haven.notifications import push_keys as push_keys_models
 from haven.projects import models as projects_models
 from haven.scheduler import models as scheduler_models
 from haven.tags import models as tags_models
@@ -19,6 +20,7 @@ __all__ = [
     "events_models",
     "notifications_models",
     "projects_models",
+    "push_keys_models",
     "scheduler_models",
     "tags_models",
     "tasks_models",
