@@ -138,6 +138,7 @@ class Settings(BaseSettings):
         from haven.notifications.mail import parse_mail_from
 
         return parse_mail_from(value)
+
     # Web Push (docs/push.md). The contact every VAPID token gives push services (its `sub`):
     # a mailto: or https: address; Apple's service refuses tokens naming localhost.
     push_subject: str = Field(

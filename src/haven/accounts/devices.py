@@ -149,6 +149,19 @@ async def push_targets(session: AsyncSession, user_id: uuid.UUID) -> list[PushSu
     ]
 
 
+async def push_subscription(session: AsyncSession, device_id: uuid.UUID) -> PushSubscription | None:
+    """One device's Web Push subscription (None: removed, or not a Web Push device)."""
+    device = await repository.get_device(session, device_id)
+    if device is None or device.web_push_p256dh is None or device.web_push_auth is None:
+        return None
+    return PushSubscription(
+        device_id=device.id,
+        endpoint=device.push_token,
+        p256dh=device.web_push_p256dh,
+        auth=device.web_push_auth,
+    )
+
+
 async def remove_gone_subscription(session: AsyncSession, device_id: uuid.UUID) -> bool:
     """Forget a device whose push service said its subscription is gone (404/410), with
     its haven.device.removed event. False when it was removed already (say, by its user)."""
