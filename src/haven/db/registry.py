@@ -6,6 +6,7 @@ from haven.accounts import models as accounts_models
 from haven.db.base import Base
 from haven.events import models as events_models
 from haven.projects import models as projects_models
+from haven.savedsearches import models as savedsearches_models
 from haven.tags import models as tags_models
 from haven.tasks import models as tasks_models
 from haven.webhooks import models as webhooks_models
@@ -16,6 +17,7 @@ __all__ = [
     "accounts_models",
     "events_models",
     "projects_models",
+    "savedsearches_models",
     "tags_models",
     "tasks_models",
     "webhooks_models",
