@@ -90,14 +90,17 @@ function SearchItem({
             <DropdownMenu.Item
               className={menuItem}
               onSelect={() => {
-                remove.mutate(search, {
-                  onSuccess: () => {
+                // A promise, not mutate's callbacks: the item is gone from the list (and
+                // unmounted) by the time the deletion settles.
+                remove
+                  .mutateAsync(search)
+                  .then(() => {
                     toast({ message: `Deleted “${search.name}”` });
                     if (location.pathname === path) navigate("/inbox");
-                  },
-                  onError: (error) =>
+                  })
+                  .catch((error: unknown) =>
                     toast({ tone: "error", message: `Could not delete: ${describeError(error)}` }),
-                });
+                  );
               }}
             >
               Delete
