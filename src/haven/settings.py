@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     # The event pipeline (docs/events.md, "Pipeline").
     # `haven serve` runs the relay and the consumers in-process (`--no-worker` sets false).
     serve_worker: bool = True
+    # The scheduler (scheduler/loop.py): reminders, digests and periodic jobs taken per
+    # transaction; the longest sleep between rounds; a reminder taken this long after its
+    # time is marked late (and only the latest of a task's late ones fires).
+    scheduler_batch_size: int = Field(default=500, ge=1, le=10_000)
+    scheduler_poll_seconds: float = Field(default=0.5, gt=0)
+    reminder_late_after_seconds: float = Field(default=300.0, ge=0)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     # The fallback poll when no wake-up arrives (NOTIFY, in-process signals).
     relay_poll_seconds: float = Field(default=1.0, gt=0)

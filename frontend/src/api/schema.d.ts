@@ -78,6 +78,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/tasks/quick-add": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a task from one line of text
+     * @description Reads dates and times ("tomorrow 5pm", "next fri", "in 3 days"), recurrence ("every 2nd monday", "every! 2 days" from completion), reminders ("remind me 30m before"), `#project` (found by name, else created), `@tag` and `p1`..`p4` (urgent..low), in your zone; the rest is the title. Answers the task as POST /tasks does, plus `parsed`: the parts understood, as UTF-16 offsets into `text`. `?dry_run=true` answers 200 with what would be created and writes nothing.
+     */
+    post: operations["quick_add_task_api_v1_tasks_quick_add_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/v1/tasks/{task_id}": {
     parameters: {
       query?: never;
@@ -1091,32 +1111,6 @@ export interface components {
        */
       last_seen_at: string | null;
     };
-    /** DigestSettings */
-    DigestSettings: {
-      /**
-       * Enabled
-       * @description whether the daily digest is sent
-       */
-      enabled: boolean;
-      /**
-       * Hour
-       * @description the hour (0-23) in the user's time zone
-       */
-      hour: number;
-    };
-    /** DigestUpdate */
-    DigestUpdate: {
-      /**
-       * Enabled
-       * @description turn the daily digest on or off
-       */
-      enabled?: boolean | null;
-      /**
-       * Hour
-       * @description send it at this hour (0-23) of the user's day
-       */
-      hour?: number | null;
-    };
     /**
      * HistoryEntry
      * @description A CloudEvents 1.0 event (see docs/events.md).
@@ -1387,6 +1381,24 @@ export interface components {
       next_cursor?: string | null;
     };
     /**
+     * ParsedPart
+     * @description A part of the line that was understood; `start`/`end` count UTF-16 code units, as
+     *     JavaScript string indices do, so `text.slice(start, end)` is the part.
+     */
+    ParsedPart: {
+      /** Text */
+      text: string;
+      /** Start */
+      start: number;
+      /** End */
+      end: number;
+      /**
+       * Kind
+       * @enum {string}
+       */
+      kind: "due" | "recurrence" | "reminder" | "project" | "tag" | "priority";
+    };
+    /**
      * Problem
      * @description An RFC 9457 problem document, the body of every error answer.
      */
@@ -1444,8 +1456,16 @@ export interface components {
        * @description new IANA time zone
        */
       timezone?: string | null;
-      /** @description digest settings to change (fields left out stay) */
-      digest?: components["schemas"]["DigestUpdate"] | null;
+      /**
+       * Digest Enabled
+       * @description turn the daily digest on or off
+       */
+      digest_enabled?: boolean | null;
+      /**
+       * Digest Time
+       * @description send the digest at this "HH:MM" of the user's day
+       */
+      digest_time?: string | null;
       /**
        * Current Password
        * @description to change the password: the current one
@@ -1544,6 +1564,164 @@ export interface components {
        * @description move the project to just after this project of its workspace (null: to the top); its `position` changes, and no other project's, but rarely (when the gap is used up: then each one changed gets its own project.updated)
        */
       after_id?: string | null;
+    };
+    /** QuickAddCreated */
+    QuickAddCreated: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Workspace Id
+       * Format: uuid
+       */
+      workspace_id: string;
+      /** Project Id */
+      project_id: string | null;
+      /** Parent Id */
+      parent_id: string | null;
+      /** Title */
+      title: string;
+      /** Description */
+      description: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "todo" | "in_progress" | "blocked" | "done" | "cancelled";
+      /**
+       * Priority
+       * @enum {string}
+       */
+      priority: "none" | "low" | "medium" | "high" | "urgent";
+      /** Progress */
+      progress: number;
+      /** Due */
+      due: string | null;
+      /** Start */
+      start: string | null;
+      /** Timezone */
+      timezone: string;
+      /** Tags */
+      tags: string[];
+      /** Depends On */
+      depends_on: string[];
+      /** Assignee Id */
+      assignee_id: string | null;
+      /** Estimate Minutes */
+      estimate_minutes: number | null;
+      recurrence: components["schemas"]["RecurrenceOut"] | null;
+      /** Series Id */
+      series_id: string | null;
+      /** Occurrence Number */
+      occurrence_number: number;
+      /** Completed At */
+      completed_at: string | null;
+      /** Deleted At */
+      deleted_at: string | null;
+      /** Created By */
+      created_by: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Version */
+      version: number;
+      /** Parsed */
+      parsed: components["schemas"]["ParsedPart"][];
+    };
+    /** QuickAddIn */
+    QuickAddIn: {
+      /**
+       * Text
+       * @example Call the dentist tomorrow at 5pm, remind me 30 minutes before
+       */
+      text: string;
+      /**
+       * Id
+       * @description client-chosen id; makes a retry idempotent
+       */
+      id?: string | null;
+      /**
+       * Workspace Id
+       * @description default: the project's workspace, else your personal workspace
+       */
+      workspace_id?: string | null;
+      /**
+       * Project Id
+       * @description the project if the line names none
+       */
+      project_id?: string | null;
+      /**
+       * Tags
+       * @description tags besides those the line names
+       */
+      tags?: string[];
+      /**
+       * Due
+       * @description the due if the line names none
+       */
+      due?: string | null;
+      /**
+       * Timezone
+       * @description IANA zone the line is read in (and the task's); default: your profile's
+       */
+      timezone?: string | null;
+      /**
+       * Language
+       * @description the grammar the line is read with
+       * @default en
+       * @constant
+       */
+      language?: "en";
+    };
+    /**
+     * QuickAddPreview
+     * @description What the line would create (`?dry_run=true`); nothing is written.
+     */
+    QuickAddPreview: {
+      /** Title */
+      title: string;
+      /** Due */
+      due: string | null;
+      /**
+       * Priority
+       * @enum {string}
+       */
+      priority: "none" | "low" | "medium" | "high" | "urgent";
+      /**
+       * Project
+       * @description the project's name, from #project or project_id
+       */
+      project: string | null;
+      /**
+       * Project Id
+       * @description null when #project would be created
+       */
+      project_id: string | null;
+      /** Tags */
+      tags: string[];
+      recurrence: components["schemas"]["RecurrenceOut"] | null;
+      /** Reminders */
+      reminders: components["schemas"]["QuickAddReminder"][];
+      /** Timezone */
+      timezone: string;
+      /** Parsed */
+      parsed: components["schemas"]["ParsedPart"][];
+    };
+    /** QuickAddReminder */
+    QuickAddReminder: {
+      /** At */
+      at: string | null;
+      /** Offset Minutes */
+      offset_minutes: number | null;
     };
     /**
      * RecurrenceIn
@@ -1646,8 +1824,16 @@ export interface components {
        * @description when it fires; null while the task has no due
        */
       fire_at: string | null;
-      /** Fired At */
+      /**
+       * Fired At
+       * @description when the scheduler took it; null until then (and again when re-timed)
+       */
       fired_at: string | null;
+      /**
+       * Outcome
+       * @description what became of it: fired on time; late (fired after the worker was away); superseded (a later reminder of the task fired instead); cancelled (the task was closed or deleted when its time came); null while it waits
+       */
+      outcome: ("fired" | "late" | "superseded" | "cancelled") | null;
       /**
        * Created At
        * Format: date-time
@@ -2099,8 +2285,16 @@ export interface components {
        * @description IANA time zone for due times, reminders and digests
        */
       timezone: string;
-      /** @description daily digest settings */
-      digest: components["schemas"]["DigestSettings"];
+      /**
+       * Digest Enabled
+       * @description whether the daily digest email is sent
+       */
+      digest_enabled: boolean;
+      /**
+       * Digest Time
+       * @description when the daily digest is sent, "HH:MM" of the user's own day (default 07:00)
+       */
+      digest_time: string;
       /**
        * Created At
        * Format: date-time
@@ -2720,6 +2914,153 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["TaskCount"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  quick_add_task_api_v1_tasks_quick_add_post: {
+    parameters: {
+      query?: {
+        /** @description parse only; create nothing */
+        dry_run?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["QuickAddIn"];
+      };
+    };
+    responses: {
+      /** @description dry_run: the preview; else the task already created with this id */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            components["schemas"]["QuickAddCreated"] | components["schemas"]["QuickAddPreview"];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["QuickAddCreated"];
         };
       };
       /** @description Malformed request */

@@ -15,7 +15,6 @@ from pydantic import (
     EmailStr,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
     model_validator,
 )
@@ -57,16 +56,12 @@ Platform = Literal["ios", "android", "web", "desktop"]
 # --- users and sessions ---------------------------------------------------------------------
 
 
-class DigestSettings(BaseModel):
-    enabled: bool = Field(description="whether the daily digest is sent")
-    hour: int = Field(ge=0, le=23, description="the hour (0-23) in the user's time zone")
-
-
-class DigestUpdate(PatchBody):
-    enabled: StrictBool | None = Field(default=None, description="turn the daily digest on or off")
-    hour: StrictInt | None = Field(
-        default=None, ge=0, le=23, description="send it at this hour (0-23) of the user's day"
-    )
+# "HH:MM", 00:00 to 23:59: the time of day a daily digest is sent, in the user's zone.
+DigestTime = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    Field(examples=["07:00"]),
+]
 
 
 class UserRead(BaseModel):
@@ -74,7 +69,10 @@ class UserRead(BaseModel):
     email: str = Field(description="the sign-in email, normalised (NFKC, case-folded)")
     name: str = Field(description="the display name (may be empty)")
     timezone: str = Field(description="IANA time zone for due times, reminders and digests")
-    digest: DigestSettings = Field(description="daily digest settings")
+    digest_enabled: bool = Field(description="whether the daily digest email is sent")
+    digest_time: str = Field(
+        description='when the daily digest is sent, "HH:MM" of the user\'s own day (default 07:00)'
+    )
     created_at: datetime = Field(description="when the account was created")
     version: int = Field(description="changes on every update; sent as the ETag")
 
@@ -149,8 +147,11 @@ class AuthResponse(BaseModel):
 class ProfileUpdate(PatchBody):
     name: PersonName | None = Field(default=None, description="new display name")
     timezone: TimeZoneName | None = Field(default=None, description="new IANA time zone")
-    digest: DigestUpdate | None = Field(
-        default=None, description="digest settings to change (fields left out stay)"
+    digest_enabled: StrictBool | None = Field(
+        default=None, description="turn the daily digest on or off"
+    )
+    digest_time: DigestTime | None = Field(
+        default=None, description='send the digest at this "HH:MM" of the user\'s day'
     )
     current_password: AnyPassword | None = Field(
         default=None, description="to change the password: the current one"
@@ -227,7 +228,8 @@ def user_read(user: User) -> UserRead:
         email=user.email,
         name=user.name,
         timezone=user.timezone,
-        digest=DigestSettings.model_validate(user.digest_settings),
+        digest_enabled=user.digest_enabled,
+        digest_time=user.digest_time,
         created_at=user.created_at,
         version=user.version,
     )

@@ -7,6 +7,7 @@ from haven.db.base import Base
 from haven.events import models as events_models
 from haven.projects import models as projects_models
 from haven.savedsearches import models as savedsearches_models
+from haven.scheduler import models as scheduler_models
 from haven.tags import models as tags_models
 from haven.tasks import models as tasks_models
 from haven.webhooks import models as webhooks_models
@@ -18,6 +19,7 @@ __all__ = [
     "events_models",
     "projects_models",
     "savedsearches_models",
+    "scheduler_models",
     "tags_models",
     "tasks_models",
     "webhooks_models",

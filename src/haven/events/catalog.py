@@ -20,6 +20,8 @@ TIMER_STOPPED: Final = "haven.timer.stopped"
 REMINDER_CREATED: Final = "haven.reminder.created"
 REMINDER_DELETED: Final = "haven.reminder.deleted"
 REMINDER_DUE: Final = "haven.reminder.due"
+# A user's daily digest is due (scheduler/digests.py): the notifications consumer sends it.
+DIGEST_REQUESTED: Final = "haven.digest.requested"
 PROJECT_CREATED: Final = "haven.project.created"
 PROJECT_UPDATED: Final = "haven.project.updated"
 PROJECT_DELETED: Final = "haven.project.deleted"

@@ -452,7 +452,7 @@ async def skip_task(
     for reminder in await repo.list_reminders(session, task.id):
         if reminder.at is not None:
             reminder.at += shift
-            reminder.fire_at, reminder.fired_at = reminder.at, None
+            reminder.fire_at, reminder.fired_at, reminder.outcome = reminder.at, None, None
     await repo.reschedule_offset_reminders(session, task_id=task.id, due_at=task.due_at)
     await session.flush()
     record(session, task_events.skipped(task, before=before, actor=principal.actor))
