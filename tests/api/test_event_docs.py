@@ -103,6 +103,11 @@ async def _drive_the_api(client: httpx.AsyncClient, alice: Account, bob: Account
     }
     _ok(await client.delete(f"/tags/{tag['id']}", headers=h))
     _ok(await client.delete(f"/projects/{project['id']}", headers=h))
+    search = {"name": "Errands", "query": {"q": "milk", "status": ["todo"]}}
+    saved = _ok(await client.post("/saved-searches", json=search, headers=h))
+    _ok(await client.patch(f"/saved-searches/{saved['id']}", json={"name": "Shop"}, headers=h))
+    shapes["saved_search"] = _ok(await client.get(f"/saved-searches/{saved['id']}", headers=h))
+    _ok(await client.delete(f"/saved-searches/{saved['id']}", headers=h))
 
     _ok(await client.patch("/me", json={"name": "Alice B."}, headers=h))
     key = _ok(
@@ -478,7 +483,12 @@ async def test_every_type_emits_the_data_its_docs_describe(
     assert asyncapi_problems(emitted) == []
     assert events_md_problems(emitted) == []
     # Objects documented as "exactly the shape of GET ...": the same fields as that answer.
-    for name, plural in (("task", "task"), ("project", "project"), ("tag", "tag")):
+    for name, plural in (
+        ("task", "task"),
+        ("project", "project"),
+        ("tag", "tag"),
+        ("saved_search", "saved_search"),
+    ):
         events = [
             e for t, es in emitted.by_type.items() if t.startswith(f"haven.{plural}.") for e in es
         ]

@@ -56,6 +56,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/tasks/count": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Count tasks (the filters of GET /tasks; up to 10,000)
+     * @description How many tasks a list would show: one bounded COUNT instead of fetching the list.
+     *
+     *     Takes every filter of GET /tasks (a `sort` is checked, and changes nothing).
+     */
+    get: operations["count_tasks_api_v1_tasks_count_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/v1/tasks/quick-add": {
     parameters: {
       query?: never;
@@ -878,6 +900,43 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/saved-searches": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List your saved searches */
+    get: operations["list_saved_searches_api_v1_saved_searches_get"];
+    put?: never;
+    /** Save a search (private to you; at most 100) */
+    post: operations["create_saved_search_api_v1_saved_searches_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/saved-searches/{search_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a saved search */
+    get: operations["get_saved_search_api_v1_saved_searches__search_id__get"];
+    put?: never;
+    post?: never;
+    /** Delete a saved search */
+    delete: operations["delete_saved_search_api_v1_saved_searches__search_id__delete"];
+    options?: never;
+    head?: never;
+    /** Rename a saved search or replace its query */
+    patch: operations["update_saved_search_api_v1_saved_searches__search_id__patch"];
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1585,6 +1644,19 @@ export interface components {
        */
       next_cursor?: string | null;
     };
+    /** Page[SavedSearchOut] */
+    Page_SavedSearchOut_: {
+      /**
+       * Items
+       * @description this page, in the list's order
+       */
+      items: components["schemas"]["SavedSearchOut"][];
+      /**
+       * Next Cursor
+       * @description pass as ?cursor= for the next page; null on the last page
+       */
+      next_cursor?: string | null;
+    };
     /** Page[TagOut] */
     Page_TagOut_: {
       /**
@@ -1806,6 +1878,11 @@ export interface components {
       /** Archived */
       archived: boolean;
       /**
+       * Position
+       * @description where it sits in its workspace's list, lowest first (PATCH after_id moves it)
+       */
+      position: number;
+      /**
        * Created At
        * Format: date-time
        */
@@ -1840,6 +1917,11 @@ export interface components {
       color?: string | null;
       /** Archived */
       archived?: boolean | null;
+      /**
+       * After Id
+       * @description move the project to just after this project of its workspace (null: to the top); its `position` changes, and no other project's, but rarely (when the gap is used up: then each one changed gets its own project.updated)
+       */
+      after_id?: string | null;
     };
     /** QuickAddCreated */
     QuickAddCreated: {
@@ -2122,6 +2204,109 @@ export interface components {
      * @enum {string}
      */
     Role: "viewer" | "member" | "admin" | "owner";
+    /** SavedSearchCreate */
+    SavedSearchCreate: {
+      /**
+       * Id
+       * @description client-chosen id; makes a retry idempotent
+       */
+      id?: string | null;
+      /**
+       * Workspace Id
+       * @description default: your personal workspace
+       */
+      workspace_id?: string | null;
+      /** Name */
+      name: string;
+      query: components["schemas"]["SavedSearchQuery"];
+    };
+    /** SavedSearchOut */
+    SavedSearchOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Workspace Id
+       * Format: uuid
+       */
+      workspace_id: string;
+      /**
+       * User Id
+       * Format: uuid
+       */
+      user_id: string;
+      /** Name */
+      name: string;
+      query: components["schemas"]["SavedSearchQuery"];
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Version */
+      version: number;
+    };
+    /**
+     * SavedSearchQuery
+     * @description The GET /tasks filters a saved search runs (in its workspace), checked as GET /tasks
+     *     checks them; `status` and `priority` are lists here, as a repeated query key is there.
+     */
+    SavedSearchQuery: {
+      /**
+       * Project Id
+       * @description a project id, or 'none' for tasks in no project
+       */
+      project_id?: string | null;
+      /**
+       * Status
+       * @description repeat to match any of several
+       */
+      status?: ("todo" | "in_progress" | "blocked" | "done" | "cancelled")[] | null;
+      /**
+       * Priority
+       * @description repeat to match any
+       */
+      priority?: ("none" | "low" | "medium" | "high" | "urgent")[] | null;
+      /**
+       * Tag
+       * @description a tag name, any case
+       */
+      tag?: string | null;
+      /**
+       * Due Before
+       * @description an instant with offset, or a date (its start, UTC)
+       */
+      due_before?: string | null;
+      /**
+       * Due After
+       * @description as due_before
+       */
+      due_after?: string | null;
+      /**
+       * Q
+       * @description full-text search
+       */
+      q?: string | null;
+      /**
+       * Sort
+       * @description comma-separated fields, '-' for descending, e.g. due,-priority
+       */
+      sort?: string | null;
+    };
+    /** SavedSearchUpdate */
+    SavedSearchUpdate: {
+      /** Name */
+      name?: string | null;
+      /** @description replaces the whole query */
+      query?: components["schemas"]["SavedSearchQuery"] | null;
+    };
     /**
      * Scope
      * @description What an API key (or an integration) may do; a signed-in person may do all of it.
@@ -2176,6 +2361,19 @@ export interface components {
       name?: string | null;
       /** Color */
       color?: string | null;
+    };
+    /** TaskCount */
+    TaskCount: {
+      /**
+       * Count
+       * @description how many tasks match, at most 10,000
+       */
+      count: number;
+      /**
+       * Capped
+       * @description true when 10,000 or more match
+       */
+      capped: boolean;
     };
     /** TaskCreate */
     TaskCreate: {
@@ -2768,7 +2966,6 @@ export interface operations {
   list_tasks_api_v1_tasks_get: {
     parameters: {
       query?: {
-        workspace_id?: string;
         /** @description a project id, or 'none' for tasks in no project */
         project_id?: string;
         /** @description repeat to match any of several */
@@ -2777,19 +2974,22 @@ export interface operations {
         priority?: ("none" | "low" | "medium" | "high" | "urgent")[];
         /** @description a tag name, any case */
         tag?: string;
-        assignee_id?: string;
-        /** @description a task id, or 'none' for top-level tasks only */
-        parent_id?: string;
         /** @description an instant with offset, or a date (its start, UTC) */
         due_before?: string;
         /** @description as due_before */
         due_after?: string;
         /** @description full-text search */
         q?: string;
-        /** @description list the trash instead */
-        deleted?: boolean;
         /** @description comma-separated fields, '-' for descending, e.g. due,-priority */
         sort?: string;
+        workspace_id?: string;
+        assignee_id?: string;
+        /** @description a task id, or 'none' for top-level tasks only */
+        parent_id?: string;
+        /** @description as due_before, for whole-day dues only (a date without a time): those match only when before this bound, timed dues are left to due_before. Overdue, as the web UI shows it: due_before=<now>&whole_day_due_before=<the start of today> */
+        whole_day_due_before?: string;
+        /** @description list the trash instead */
+        deleted?: boolean;
         /** @description page size (1-200) */
         limit?: number;
         /** @description next_cursor of the previous page */
@@ -2951,6 +3151,161 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["TaskOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  count_tasks_api_v1_tasks_count_get: {
+    parameters: {
+      query?: {
+        /** @description a project id, or 'none' for tasks in no project */
+        project_id?: string;
+        /** @description repeat to match any of several */
+        status?: ("todo" | "in_progress" | "blocked" | "done" | "cancelled")[];
+        /** @description repeat to match any */
+        priority?: ("none" | "low" | "medium" | "high" | "urgent")[];
+        /** @description a tag name, any case */
+        tag?: string;
+        /** @description an instant with offset, or a date (its start, UTC) */
+        due_before?: string;
+        /** @description as due_before */
+        due_after?: string;
+        /** @description full-text search */
+        q?: string;
+        /** @description comma-separated fields, '-' for descending, e.g. due,-priority */
+        sort?: string;
+        workspace_id?: string;
+        assignee_id?: string;
+        /** @description a task id, or 'none' for top-level tasks only */
+        parent_id?: string;
+        /** @description as due_before, for whole-day dues only (a date without a time): those match only when before this bound, timed dues are left to due_before. Overdue, as the web UI shows it: due_before=<now>&whole_day_due_before=<the start of today> */
+        whole_day_due_before?: string;
+        /** @description list the trash instead */
+        deleted?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TaskCount"];
         };
       };
       /** @description Malformed request */
@@ -11886,6 +12241,689 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Page_NotificationQueueItem_"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  list_saved_searches_api_v1_saved_searches_get: {
+    parameters: {
+      query?: {
+        workspace_id?: string;
+        /** @description page size (1-200) */
+        limit?: number;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Page_SavedSearchOut_"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  create_saved_search_api_v1_saved_searches_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SavedSearchCreate"];
+      };
+    };
+    responses: {
+      /** @description Already created with this id */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  get_saved_search_api_v1_saved_searches__search_id__get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        search_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  delete_saved_search_api_v1_saved_searches__search_id__delete: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description the ETag you read, e.g. "3"; a mismatch answers 412 */
+        "If-Match"?: string;
+      };
+      path: {
+        search_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  update_saved_search_api_v1_saved_searches__search_id__patch: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description the ETag you read, e.g. "3"; a mismatch answers 412 */
+        "If-Match"?: string;
+      };
+      path: {
+        search_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SavedSearchUpdate"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
         };
       };
       /** @description Malformed request */

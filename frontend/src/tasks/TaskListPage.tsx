@@ -1,7 +1,8 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
-import type { Task } from "../api/types";
+import type { SavedSearch, Task } from "../api/types";
+import { SaveSearchButton } from "../savedsearches/SaveSearchButton";
 import { describeError } from "../api/problems";
 import { dayInZone, relativeDue } from "../lib/dates";
 import { useShortcuts } from "../lib/keyboard";
@@ -28,10 +29,11 @@ import { api, unwrap } from "../api/client";
 const TaskDetail = lazy(() => import("./TaskDetail"));
 const ROW_HEIGHT = 44;
 
-function useSelection(): Selection {
+function useSelection(search?: SavedSearch): Selection {
   const params = useParams();
   const { workspaceId } = useShell();
   const projects = useProjects(workspaceId);
+  if (search) return { kind: "search", search };
   if (params.projectId) {
     const name = projects.data?.items.find((p) => p.id === params.projectId)?.name;
     return { kind: "project", projectId: params.projectId, name };
@@ -51,9 +53,10 @@ function useMinute(): Date {
   return now;
 }
 
-export default function TaskListPage() {
+/** A list of tasks: a smart view, a project, a tag, or (`search`) a saved search. */
+export default function TaskListPage({ search: saved }: { search?: SavedSearch } = {}) {
   const { workspaceId, timeZone } = useShell();
-  const selection = useSelection();
+  const selection = useSelection(saved);
   const now = useMinute();
   const [search, setSearch] = useState("");
   const q = useDebounced(search.trim(), 250);
@@ -229,6 +232,14 @@ export default function TaskListPage() {
             {spec.title}
           </h1>
           {selection.kind === "project" && <ViewSwitch projectId={selection.projectId} />}
+          {q && selection.kind !== "search" && (
+            <SaveSearchButton
+              query={query}
+              fixedDates={selection.kind !== "view"}
+              workspaceId={workspaceId}
+              suggestedName={q}
+            />
+          )}
           <div className="relative">
             <label htmlFor="search" className="sr-only">
               Search tasks

@@ -96,22 +96,21 @@ export function useTaskList(key: string, query: ListQuery) {
   });
 }
 
-/** How many tasks a sidebar view holds: up to 200 counted exactly, then "200+". */
-export function useTaskCount(
-  key: string,
-  query: ListQuery,
-  keep?: (task: Task) => boolean,
-): string | undefined {
+/** How many tasks a list holds, exactly (GET /tasks/count, the list's own filters); past
+ * the API's cap, "10,000+". */
+export function useTaskCount(key: string, query: ListQuery): string | undefined {
   const listShown = useListShown();
   const { data } = useQuery({
     queryKey: keys.count(key, query),
-    queryFn: () => fetchTasks(query, undefined, 200),
+    queryFn: () =>
+      unwrap<{ count: number; capped: boolean }>(
+        api.GET("/api/v1/tasks/count", { params: { query } }),
+      ),
     staleTime: 30_000,
     enabled: listShown,
   });
   if (!data) return undefined;
-  const count = keep ? data.items.filter(keep).length : data.items.length;
-  return data.next_cursor ? `${count}+` : String(count);
+  return data.capped ? `${data.count.toLocaleString("en")}+` : String(data.count);
 }
 
 export function useTask(id: string | null) {

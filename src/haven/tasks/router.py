@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -37,9 +37,9 @@ from haven.events.outbox import to_cloudevent
 from haven.tasks import dependencies, history, reminders, series, service, stats, timers, trash
 from haven.tasks.lists import (
     SortKey,
-    TaskFilters,
     cursor_values,
     decode_cursor_values,
+    filters_from_query,
     parse_sort,
 )
 from haven.tasks.quick_add import service as quick_add
@@ -51,13 +51,15 @@ from haven.tasks.quick_add.schemas import (
     preview_to_dict,
 )
 from haven.tasks.schemas import (
-    PRIORITY_RANK,
+    TASK_COUNT_CAP,
     CompleteResult,
     DependencyCreate,
     HistoryEntry,
     ReminderIn,
     ReminderOut,
+    TaskCount,
     TaskCreate,
+    TaskFilterQuery,
     TaskListQuery,
     TaskOut,
     TaskStatsOut,
@@ -105,24 +107,9 @@ async def list_tasks(
 ) -> Response:
     query = parse_query(TaskListQuery, request)
     sort = query.sort
-    parent_id, project_id = query.parent_id, query.project_id
     sort_keys = parse_sort(sort)
     after = _task_cursor(query.cursor, sort=sort, keys=sort_keys)
-    filters = TaskFilters(
-        workspace_id=query.workspace_id,
-        project_id=_id_or_none(project_id, "project_id", "a project"),
-        no_project=project_id == "none",
-        statuses=tuple(query.status or ()),
-        priorities=tuple(PRIORITY_RANK[p] for p in query.priority or ()),
-        tag=query.tag.strip().lower() if query.tag else None,
-        assignee_id=query.assignee_id,
-        parent_id=_id_or_none(parent_id, "parent_id", "a task"),
-        top_level_only=parent_id == "none",
-        due_before=_as_instant(query.due_before, "due_before"),
-        due_after=_as_instant(query.due_after, "due_after"),
-        q=query.q,
-        deleted=query.deleted,
-    )
+    filters = filters_from_query(query)
     rows = await service.list_tasks(
         session,
         principal=principal,
@@ -140,6 +127,29 @@ async def list_tasks(
     return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
 
 
+@router.get(
+    "/tasks/count",
+    tags=["tasks"],
+    summary=f"Count tasks (the filters of GET /tasks; up to {TASK_COUNT_CAP:,})",
+    response_class=Response,
+    responses=ok_responses(TaskCount),
+    openapi_extra={"parameters": query_parameters(TaskFilterQuery)},
+)
+async def count_tasks(
+    request: Request, session: ReadSession, principal: CurrentPrincipal
+) -> Response:
+    """How many tasks a list would show: one bounded COUNT instead of fetching the list.
+
+    Takes every filter of GET /tasks (a `sort` is checked, and changes nothing).
+    """
+    query = parse_query(TaskFilterQuery, request)
+    parse_sort(query.sort)
+    count = await service.count_tasks(
+        session, principal=principal, filters=filters_from_query(query), cap=TASK_COUNT_CAP
+    )
+    return json_response({"count": count, "capped": count >= TASK_COUNT_CAP})
+
+
 def _task_cursor(cursor: str | None, *, sort: str | None, keys: list[SortKey]) -> list[Any] | None:
     """The keyset values of a task-list cursor made for this sort, else 422."""
     if cursor is None:
@@ -149,33 +159,6 @@ def _task_cursor(cursor: str | None, *, sort: str | None, keys: list[SortKey]) -
         return decode_cursor_values(raw, keys)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
-
-
-def _id_or_none(value: str | None, name: str, what: str) -> uuid.UUID | None:
-    """An id filter that also takes 'none' (then None: the caller filters for no such link)."""
-    if value is None or value == "none":
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise ValidationFailed(f"{name} must be {what} id or 'none'", loc=["query", name]) from exc
-
-
-def _as_instant(value: str | None, name: str) -> datetime | None:
-    """A query bound: an RFC 3339 instant with offset, or a date meaning its start in UTC."""
-    if value is None:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationFailed(
-            f"{name} must be a date or an RFC 3339 instant", loc=["query", name]
-        ) from exc
-    if moment.tzinfo is None:
-        raise ValidationFailed(f"{name} needs an offset (e.g. Z)", loc=["query", name])
-    return moment
 
 
 @router.post(

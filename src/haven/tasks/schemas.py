@@ -191,36 +191,65 @@ class TaskOut(BaseModel):
     version: int
 
 
-class TaskListQuery(BaseModel):
-    """The query of GET /tasks; validated in one pass (this is the busiest endpoint)."""
+class TaskSearchQuery(BaseModel):
+    """The filters a person searches tasks with: GET /tasks takes them, a saved search keeps
+    them (haven.savedsearches); lists.filters_from_query checks what a type cannot."""
 
-    workspace_id: uuid.UUID | None = None
     project_id: str | None = Field(
         None, max_length=36, description="a project id, or 'none' for tasks in no project"
     )
     status: list[Status] | None = Field(None, description="repeat to match any of several")
     priority: list[PriorityName] | None = Field(None, description="repeat to match any")
     tag: str | None = Field(None, max_length=100, description="a tag name, any case")
-    assignee_id: uuid.UUID | None = None
-    parent_id: str | None = Field(
-        None, max_length=36, description="a task id, or 'none' for top-level tasks only"
-    )
     due_before: str | None = Field(
         None, max_length=40, description="an instant with offset, or a date (its start, UTC)"
     )
     due_after: str | None = Field(None, max_length=40, description="as due_before")
     q: str | None = Field(None, max_length=200, description="full-text search")
-    deleted: bool = Field(False, description="list the trash instead")
     sort: str | None = Field(
         None,
         max_length=200,
         pattern=SORT_PATTERN,
         description="comma-separated fields, '-' for descending, e.g. due,-priority",
     )
+
+
+class TaskFilterQuery(TaskSearchQuery):
+    """The filters of GET /tasks (and of GET /tasks/count, which takes the same)."""
+
+    workspace_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    parent_id: str | None = Field(
+        None, max_length=36, description="a task id, or 'none' for top-level tasks only"
+    )
+    whole_day_due_before: str | None = Field(
+        None,
+        max_length=40,
+        description=(
+            "as due_before, for whole-day dues only (a date without a time): those match only "
+            "when before this bound, timed dues are left to due_before. Overdue, as the web "
+            "UI shows it: due_before=<now>&whole_day_due_before=<the start of today>"
+        ),
+    )
+    deleted: bool = Field(False, description="list the trash instead")
+
+
+class TaskListQuery(TaskFilterQuery):
+    """The query of GET /tasks; validated in one pass (this is the busiest endpoint)."""
+
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size (1-200)")
     cursor: str | None = Field(
         None, max_length=2048, description="next_cursor of the previous page"
     )
+
+
+TASK_COUNT_CAP = 10_000
+"""GET /tasks/count counts up to this many: its cost stays bounded however many match."""
+
+
+class TaskCount(BaseModel):
+    count: int = Field(description=f"how many tasks match, at most {TASK_COUNT_CAP:,}")
+    capped: bool = Field(description=f"true when {TASK_COUNT_CAP:,} or more match")
 
 
 class CompleteResult(BaseModel):

@@ -399,6 +399,21 @@ async def list_tasks(
     )
 
 
+async def count_tasks(
+    session: AsyncSession, *, principal: Principal, filters: TaskFilters, cap: int
+) -> int:
+    """How many tasks the caller may see match `filters`, counted up to `cap`."""
+    require_scope(principal, write=False)
+    return await repo.count_tasks(
+        session,
+        viewer_id=principal.user_id,
+        workspace_ids_for=workspaces.visible_workspace_ids,
+        tag_is_named=tags_service.is_named,
+        filters=filters,
+        cap=cap,
+    )
+
+
 async def list_subtasks(
     session: AsyncSession,
     *,

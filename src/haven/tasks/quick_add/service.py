@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Final, TypeVar
 
@@ -92,7 +91,7 @@ async def _project_named(
     """The live project of the workspace that `#name` names (any case; "-" or "_" may stand
     for a space: "#home-office" is "Home office"), else None."""
     wanted = name.casefold()
-    after: tuple[datetime, uuid.UUID] | None = None
+    after: tuple[int, str, uuid.UUID] | None = None
     for _ in range(_MAX_PROJECT_PAGES):
         page = await projects.list_projects(
             session,
@@ -108,7 +107,7 @@ async def _project_named(
                 return project.id
         if len(page) < _PROJECT_PAGE:
             return None
-        after = (page[-1].created_at, page[-1].id)
+        after = (page[-1].position, page[-1].name, page[-1].id)
     return None
 
 
