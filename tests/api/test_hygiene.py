@@ -153,8 +153,9 @@ async def test_values_of_the_wrong_json_type_are_422(
         ("POST", f"/tasks/{task['id']}/reminders", {"at": 1_700_000_000}),
         ("PATCH", f"/projects/{project['id']}", {"archived": 0}),
         ("PATCH", f"/projects/{project['id']}", {"archived": "true"}),
-        ("PATCH", "/me", {"digest": {"enabled": 1}}),
-        ("PATCH", "/me", {"digest": {"hour": "8"}}),
+        ("PATCH", "/me", {"digest_enabled": 1}),
+        ("PATCH", "/me", {"digest_enabled": "true"}),
+        ("PATCH", "/me", {"digest_time": 700}),
     ]
     for method, path, body in wrong:
         response = await client.request(method, path, json=body, headers=alice.headers)

@@ -158,6 +158,7 @@ async def test_keyboard_alone_creates_and_completes_a_task(
     await sign_in(page, ui_server, account)
 
     await page.keyboard.press("q")
+    await expect(page.get_by_label("Add a task")).to_be_focused()
     await page.keyboard.type("Typed without a mouse")
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("button", name="Typed without a mouse")).to_be_visible()

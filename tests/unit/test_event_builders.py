@@ -87,7 +87,8 @@ def test_account_events_never_carry_a_secret() -> None:
         password_hash="argon2-HASH",
         timezone="UTC",
         is_active=True,
-        digest={},
+        digest_enabled=True,
+        digest_time="07:00",
         created_at=now,
         version=1,
     )

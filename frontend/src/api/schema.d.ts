@@ -56,6 +56,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/tasks/quick-add": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a task from one line of text
+     * @description Reads dates and times ("tomorrow 5pm", "next fri", "in 3 days"), recurrence ("every 2nd monday", "every! 2 days" from completion), reminders ("remind me 30m before"), `#project` (found by name, else created), `@tag` and `p1`..`p4` (urgent..low), in your zone; the rest is the title. Answers the task as POST /tasks does, plus `parsed`: the parts understood, as UTF-16 offsets into `text`. `?dry_run=true` answers 200 with what would be created and writes nothing.
+     */
+    post: operations["quick_add_task_api_v1_tasks_quick_add_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/v1/tasks/{task_id}": {
     parameters: {
       query?: never;
@@ -625,7 +645,7 @@ export interface paths {
     /** The caller's devices */
     get: operations["list_devices_api_v1_devices_get"];
     put?: never;
-    /** Register a device's push token (201 new; 200 when the token was registered) */
+    /** Register a device's push token or Web Push subscription (201 new; 200 when the token was registered) */
     post: operations["register_device_api_v1_devices_post"];
     delete?: never;
     options?: never;
@@ -645,6 +665,23 @@ export interface paths {
     post?: never;
     /** Forget a device (it gets no more pushes) */
     delete: operations["remove_device_api_v1_devices__device_id__delete"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/push/vapid-public-key": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The key browsers subscribe to Web Push with (applicationServerKey) */
+    get: operations["vapid_public_key_api_v1_push_vapid_public_key_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -747,6 +784,92 @@ export interface paths {
     };
     /** One delivery with every attempt */
     get: operations["get_delivery_api_v1_webhooks__webhook_id__deliveries__delivery_id__get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/notifications": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's notifications, newest first, with each channel's delivery */
+    get: operations["list_notifications_api_v1_notifications_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/notifications/read-all": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mark the caller's unread notifications read (up to 500 a call; `more` says so) */
+    post: operations["mark_all_read_api_v1_notifications_read_all_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/notifications/{notification_id}/read": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mark a notification read (again: no change) */
+    post: operations["mark_read_api_v1_notifications__notification_id__read_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/notification-preferences": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's notification channels and quiet hours */
+    get: operations["get_preferences_api_v1_notification_preferences_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change the caller's notification channels or quiet hours */
+    patch: operations["update_preferences_api_v1_notification_preferences_patch"];
+    trace?: never;
+  };
+  "/api/v1/admin/notifications": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every notification delivery, newest first (superusers, for support) */
+    get: operations["list_queue_api_v1_admin_notifications_get"];
     put?: never;
     post?: never;
     delete?: never;
@@ -981,7 +1104,10 @@ export interface components {
        */
       depends_on_id: string;
     };
-    /** DeviceCreate */
+    /**
+     * DeviceCreate
+     * @description A device with an APNs/FCM `push_token`, or a browser with a `web_push` subscription.
+     */
     DeviceCreate: {
       /**
        * Name
@@ -997,9 +1123,11 @@ export interface components {
       platform: "ios" | "android" | "web" | "desktop";
       /**
        * Push Token
-       * @description the push token (APNs/FCM token or web-push subscription); write-only
+       * @description the push token (APNs/FCM); write-only. Give this or `web_push`
        */
-      push_token: string;
+      push_token?: string | null;
+      /** @description a Web Push subscription (docs/push.md); write-only. Give this or `push_token` */
+      web_push?: components["schemas"]["WebPushSubscription"] | null;
     };
     /** DeviceRead */
     DeviceRead: {
@@ -1031,32 +1159,6 @@ export interface components {
        * @description when the device last registered
        */
       last_seen_at: string | null;
-    };
-    /** DigestSettings */
-    DigestSettings: {
-      /**
-       * Enabled
-       * @description whether the daily digest is sent
-       */
-      enabled: boolean;
-      /**
-       * Hour
-       * @description the hour (0-23) in the user's time zone
-       */
-      hour: number;
-    };
-    /** DigestUpdate */
-    DigestUpdate: {
-      /**
-       * Enabled
-       * @description turn the daily digest on or off
-       */
-      enabled?: boolean | null;
-      /**
-       * Hour
-       * @description send it at this hour (0-23) of the user's day
-       */
-      hour?: number | null;
     };
     /**
      * HistoryEntry
@@ -1158,6 +1260,214 @@ export interface components {
       /** @description the new role; granting or taking away owner needs an owner */
       role: components["schemas"]["Role"];
     };
+    /** NotificationDeliveryOut */
+    NotificationDeliveryOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Notification Id
+       * Format: uuid
+       */
+      notification_id: string;
+      /**
+       * Channel
+       * @enum {string}
+       */
+      channel: "email" | "push" | "in_app";
+      /**
+       * Target
+       * @description which of the channel's targets ('' when it has one)
+       */
+      target: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "retrying" | "sent" | "failed";
+      /** Attempts */
+      attempts: number;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Next Attempt At
+       * @description when it may go (quiet hours, retry)
+       */
+      next_attempt_at: string | null;
+      /**
+       * Lease Until
+       * @description claimed by a sender until then
+       */
+      lease_until: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Sent At */
+      sent_at: string | null;
+    };
+    /** NotificationOut */
+    NotificationOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * User Id
+       * Format: uuid
+       */
+      user_id: string;
+      /**
+       * Kind
+       * @description reminder | digest
+       */
+      kind: string;
+      /** Title */
+      title: string;
+      /** Body */
+      body: string;
+      /**
+       * Data
+       * @description the task (reminder) or the sections (digest)
+       */
+      data: {
+        [key: string]: unknown;
+      };
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Read At */
+      read_at: string | null;
+    };
+    /** NotificationPreferences */
+    NotificationPreferences: {
+      /** Email */
+      email: boolean;
+      /** Push */
+      push: boolean;
+      /** In App */
+      in_app: boolean;
+      /**
+       * Quiet Hours Start
+       * @description HH:MM in the user's time zone
+       */
+      quiet_hours_start: string | null;
+      /**
+       * Quiet Hours End
+       * @description HH:MM in the user's time zone
+       */
+      quiet_hours_end: string | null;
+    };
+    /**
+     * NotificationQueueItem
+     * @description A delivery as support sees it: with whose notification it is.
+     */
+    NotificationQueueItem: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Notification Id
+       * Format: uuid
+       */
+      notification_id: string;
+      /**
+       * Channel
+       * @enum {string}
+       */
+      channel: "email" | "push" | "in_app";
+      /**
+       * Target
+       * @description which of the channel's targets ('' when it has one)
+       */
+      target: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "retrying" | "sent" | "failed";
+      /** Attempts */
+      attempts: number;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Next Attempt At
+       * @description when it may go (quiet hours, retry)
+       */
+      next_attempt_at: string | null;
+      /**
+       * Lease Until
+       * @description claimed by a sender until then
+       */
+      lease_until: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Sent At */
+      sent_at: string | null;
+      notification: components["schemas"]["NotificationOut"];
+    };
+    /** NotificationWithDeliveries */
+    NotificationWithDeliveries: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * User Id
+       * Format: uuid
+       */
+      user_id: string;
+      /**
+       * Kind
+       * @description reminder | digest
+       */
+      kind: string;
+      /** Title */
+      title: string;
+      /** Body */
+      body: string;
+      /**
+       * Data
+       * @description the task (reminder) or the sections (digest)
+       */
+      data: {
+        [key: string]: unknown;
+      };
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Read At */
+      read_at: string | null;
+      /** Deliveries */
+      deliveries: components["schemas"]["NotificationDeliveryOut"][];
+    };
+    /** NotificationsRead */
+    NotificationsRead: {
+      /**
+       * Marked
+       * @description how many were marked read now
+       */
+      marked: number;
+      /**
+       * More
+       * @description unread ones are left: call again
+       */
+      more: boolean;
+    };
     /** Page[ApiKeyRead] */
     Page_ApiKeyRead_: {
       /**
@@ -1217,6 +1527,32 @@ export interface components {
        * @description this page, in the list's order
        */
       items: components["schemas"]["MemberRead"][];
+      /**
+       * Next Cursor
+       * @description pass as ?cursor= for the next page; null on the last page
+       */
+      next_cursor?: string | null;
+    };
+    /** Page[NotificationQueueItem] */
+    Page_NotificationQueueItem_: {
+      /**
+       * Items
+       * @description this page, in the list's order
+       */
+      items: components["schemas"]["NotificationQueueItem"][];
+      /**
+       * Next Cursor
+       * @description pass as ?cursor= for the next page; null on the last page
+       */
+      next_cursor?: string | null;
+    };
+    /** Page[NotificationWithDeliveries] */
+    Page_NotificationWithDeliveries_: {
+      /**
+       * Items
+       * @description this page, in the list's order
+       */
+      items: components["schemas"]["NotificationWithDeliveries"][];
       /**
        * Next Cursor
        * @description pass as ?cursor= for the next page; null on the last page
@@ -1315,6 +1651,40 @@ export interface components {
       next_cursor?: string | null;
     };
     /**
+     * ParsedPart
+     * @description A part of the line that was understood; `start`/`end` count UTF-16 code units, as
+     *     JavaScript string indices do, so `text.slice(start, end)` is the part.
+     */
+    ParsedPart: {
+      /** Text */
+      text: string;
+      /** Start */
+      start: number;
+      /** End */
+      end: number;
+      /**
+       * Kind
+       * @enum {string}
+       */
+      kind: "due" | "recurrence" | "reminder" | "project" | "tag" | "priority";
+    };
+    /**
+     * PreferencesUpdate
+     * @description Only what is sent changes. Quiet hours are set (or cleared with nulls) together.
+     */
+    PreferencesUpdate: {
+      /** Email */
+      email?: boolean | null;
+      /** Push */
+      push?: boolean | null;
+      /** In App */
+      in_app?: boolean | null;
+      /** Quiet Hours Start */
+      quiet_hours_start?: string | null;
+      /** Quiet Hours End */
+      quiet_hours_end?: string | null;
+    };
+    /**
      * Problem
      * @description An RFC 9457 problem document, the body of every error answer.
      */
@@ -1372,8 +1742,16 @@ export interface components {
        * @description new IANA time zone
        */
       timezone?: string | null;
-      /** @description digest settings to change (fields left out stay) */
-      digest?: components["schemas"]["DigestUpdate"] | null;
+      /**
+       * Digest Enabled
+       * @description turn the daily digest on or off
+       */
+      digest_enabled?: boolean | null;
+      /**
+       * Digest Time
+       * @description send the digest at this "HH:MM" of the user's day
+       */
+      digest_time?: string | null;
       /**
        * Current Password
        * @description to change the password: the current one
@@ -1462,6 +1840,174 @@ export interface components {
       color?: string | null;
       /** Archived */
       archived?: boolean | null;
+    };
+    /** QuickAddCreated */
+    QuickAddCreated: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Workspace Id
+       * Format: uuid
+       */
+      workspace_id: string;
+      /** Project Id */
+      project_id: string | null;
+      /** Parent Id */
+      parent_id: string | null;
+      /** Title */
+      title: string;
+      /** Description */
+      description: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "todo" | "in_progress" | "blocked" | "done" | "cancelled";
+      /**
+       * Priority
+       * @enum {string}
+       */
+      priority: "none" | "low" | "medium" | "high" | "urgent";
+      /** Progress */
+      progress: number;
+      /** Due */
+      due: string | null;
+      /** Start */
+      start: string | null;
+      /** Timezone */
+      timezone: string;
+      /** Tags */
+      tags: string[];
+      /** Depends On */
+      depends_on: string[];
+      /** Assignee Id */
+      assignee_id: string | null;
+      /** Estimate Minutes */
+      estimate_minutes: number | null;
+      recurrence: components["schemas"]["RecurrenceOut"] | null;
+      /** Series Id */
+      series_id: string | null;
+      /** Occurrence Number */
+      occurrence_number: number;
+      /** Completed At */
+      completed_at: string | null;
+      /** Deleted At */
+      deleted_at: string | null;
+      /** Created By */
+      created_by: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Version */
+      version: number;
+      /**
+       * Subtask Count
+       * @description derived, read-only: the task's direct subtasks, those in the trash left out. Not in the task's events (it changes with its subtasks' own events)
+       */
+      subtask_count: number;
+      /**
+       * Subtasks Done
+       * @description derived, read-only: how many of those subtasks are closed (done or cancelled); the task can be completed without ?cascade when it equals subtask_count
+       */
+      subtasks_done: number;
+      /** Parsed */
+      parsed: components["schemas"]["ParsedPart"][];
+    };
+    /** QuickAddIn */
+    QuickAddIn: {
+      /**
+       * Text
+       * @example Call the dentist tomorrow at 5pm, remind me 30 minutes before
+       */
+      text: string;
+      /**
+       * Id
+       * @description client-chosen id; makes a retry idempotent
+       */
+      id?: string | null;
+      /**
+       * Workspace Id
+       * @description default: the project's workspace, else your personal workspace
+       */
+      workspace_id?: string | null;
+      /**
+       * Project Id
+       * @description the project if the line names none
+       */
+      project_id?: string | null;
+      /**
+       * Tags
+       * @description tags besides those the line names
+       */
+      tags?: string[];
+      /**
+       * Due
+       * @description the due if the line names none
+       */
+      due?: string | null;
+      /**
+       * Timezone
+       * @description IANA zone the line is read in (and the task's); default: your profile's
+       */
+      timezone?: string | null;
+      /**
+       * Language
+       * @description the grammar the line is read with
+       * @default en
+       * @constant
+       */
+      language?: "en";
+    };
+    /**
+     * QuickAddPreview
+     * @description What the line would create (`?dry_run=true`); nothing is written.
+     */
+    QuickAddPreview: {
+      /** Title */
+      title: string;
+      /** Due */
+      due: string | null;
+      /**
+       * Priority
+       * @enum {string}
+       */
+      priority: "none" | "low" | "medium" | "high" | "urgent";
+      /**
+       * Project
+       * @description the project's name, from #project or project_id
+       */
+      project: string | null;
+      /**
+       * Project Id
+       * @description null when #project would be created
+       */
+      project_id: string | null;
+      /** Tags */
+      tags: string[];
+      recurrence: components["schemas"]["RecurrenceOut"] | null;
+      /** Reminders */
+      reminders: components["schemas"]["QuickAddReminder"][];
+      /** Timezone */
+      timezone: string;
+      /** Parsed */
+      parsed: components["schemas"]["ParsedPart"][];
+    };
+    /** QuickAddReminder */
+    QuickAddReminder: {
+      /** At */
+      at: string | null;
+      /** Offset Minutes */
+      offset_minutes: number | null;
     };
     /**
      * RecurrenceIn
@@ -1564,8 +2110,16 @@ export interface components {
        * @description when it fires; null while the task has no due
        */
       fire_at: string | null;
-      /** Fired At */
+      /**
+       * Fired At
+       * @description when the scheduler took it; null until then (and again when re-timed)
+       */
       fired_at: string | null;
+      /**
+       * Outcome
+       * @description what became of it: fired on time; late (fired after the worker was away); superseded (a later reminder of the task fired instead); cancelled (the task was closed or deleted when its time came); null while it waits
+       */
+      outcome: ("fired" | "late" | "superseded" | "cancelled") | null;
       /**
        * Created At
        * Format: date-time
@@ -1911,8 +2465,16 @@ export interface components {
        * @description IANA time zone for due times, reminders and digests
        */
       timezone: string;
-      /** @description daily digest settings */
-      digest: components["schemas"]["DigestSettings"];
+      /**
+       * Digest Enabled
+       * @description whether the daily digest email is sent
+       */
+      digest_enabled: boolean;
+      /**
+       * Digest Time
+       * @description when the daily digest is sent, "HH:MM" of the user's own day (default 07:00)
+       */
+      digest_time: string;
       /**
        * Created At
        * Format: date-time
@@ -1924,6 +2486,40 @@ export interface components {
        * @description changes on every update; sent as the ETag
        */
       version: number;
+    };
+    /** VapidPublicKey */
+    VapidPublicKey: {
+      /**
+       * Public Key
+       * @description Haven's VAPID public key: the uncompressed P-256 point, base64url (PushManager.subscribe's applicationServerKey)
+       */
+      public_key: string;
+    };
+    /** WebPushKeys */
+    WebPushKeys: {
+      /**
+       * P256Dh
+       * @description the browser's P-256 public key: the uncompressed point, base64url
+       */
+      p256dh: string;
+      /**
+       * Auth
+       * @description the subscription's 16-byte authentication secret, base64url
+       */
+      auth: string;
+    };
+    /**
+     * WebPushSubscription
+     * @description A browser's PushSubscription (`subscription.toJSON()`, without `expirationTime`).
+     */
+    WebPushSubscription: {
+      /**
+       * Endpoint
+       * @description the push service URL the subscription receives at (https)
+       */
+      endpoint: string;
+      /** @description the keys the browser decrypts pushes with */
+      keys: components["schemas"]["WebPushKeys"];
     };
     /** WebhookCreate */
     WebhookCreate: {
@@ -2375,6 +2971,153 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["TaskOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  quick_add_task_api_v1_tasks_quick_add_post: {
+    parameters: {
+      query?: {
+        /** @description parse only; create nothing */
+        dry_run?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["QuickAddIn"];
+      };
+    };
+    responses: {
+      /** @description dry_run: the preview; else the task already created with this id */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            components["schemas"]["QuickAddCreated"] | components["schemas"]["QuickAddPreview"];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["QuickAddCreated"];
         };
       };
       /** @description Malformed request */
@@ -9126,6 +9869,136 @@ export interface operations {
       };
     };
   };
+  vapid_public_key_api_v1_push_vapid_public_key_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["VapidPublicKey"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
   list_webhooks_api_v1_webhooks_get: {
     parameters: {
       query?: {
@@ -10232,6 +11105,807 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["DeliveryOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  list_notifications_api_v1_notifications_get: {
+    parameters: {
+      query?: {
+        /** @description true: only unread; false: only read */
+        unread?: boolean;
+        /** @description page size (1-200) */
+        limit?: number;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Page_NotificationWithDeliveries_"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  mark_all_read_api_v1_notifications_read_all_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NotificationsRead"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  mark_read_api_v1_notifications__notification_id__read_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        notification_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NotificationWithDeliveries"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  get_preferences_api_v1_notification_preferences_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NotificationPreferences"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  update_preferences_api_v1_notification_preferences_patch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PreferencesUpdate"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NotificationPreferences"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  list_queue_api_v1_admin_notifications_get: {
+    parameters: {
+      query?: {
+        status?: "queued" | "retrying" | "sent" | "failed";
+        channel?: "email" | "push" | "in_app";
+        user_id?: string;
+        /** @description page size (1-200) */
+        limit?: number;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Page_NotificationQueueItem_"];
         };
       };
       /** @description Malformed request */

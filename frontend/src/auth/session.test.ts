@@ -7,7 +7,8 @@ const user = {
   email: "ada@example.org",
   name: "Ada",
   timezone: "Europe/Berlin",
-  digest: { enabled: false, hour: 7 },
+  digest_enabled: false,
+  digest_time: "07:00",
   created_at: "2026-11-01T00:00:00Z",
   version: 1,
 };

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useLayoutEffect, useRef } from "react";
 
 /** True when a key press belongs to a field the user is typing in. */
 export function isTypingTarget(target: EventTarget | null): boolean {
@@ -25,13 +25,19 @@ export function isChord(event: KeyboardEvent): boolean {
 
 export type ShortcutMap = Record<string, (event: KeyboardEvent) => void>;
 
-/** Single-key shortcuts on the whole page; never while typing, never with Ctrl/Alt/Meta. */
+/**
+ * Single-key shortcuts on the whole page; never while typing, never with Ctrl/Alt/Meta.
+ *
+ * The listener is installed in a layout effect, in the same commit that puts the page on
+ * screen: a key pressed the moment the page shows is never lost to a listener that a
+ * passive effect would install a frame later.
+ */
 export function useShortcuts(map: ShortcutMap): void {
   const ref = useRef(map);
-  useEffect(() => {
+  useLayoutEffect(() => {
     ref.current = map;
   });
-  useEffect(() => {
+  useLayoutEffect(() => {
     function onKey(event: KeyboardEvent) {
       if (event.defaultPrevented || isChord(event)) return;
       if (event.key !== "Escape" && isTypingTarget(event.target)) return;

@@ -13,7 +13,8 @@ export const ME = {
   email: "ada@example.com",
   name: "Ada",
   timezone: "Europe/Berlin",
-  digest: { enabled: false, hour: 7 },
+  digest_enabled: false,
+  digest_time: "07:00",
   created_at: "2026-01-01T00:00:00Z",
   version: 3,
 };

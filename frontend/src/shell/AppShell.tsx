@@ -1,5 +1,5 @@
 import * as Dialog from "@radix-ui/react-dialog";
-import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useState } from "react";
 import { Outlet } from "react-router-dom";
 import { useSessionUser } from "../auth/AuthContext";
 import { browserTimeZone } from "../lib/dates";
@@ -63,7 +63,7 @@ export function AppShell() {
   );
   useShortcuts({ "?": () => setShortcuts(true) });
   const [palette, setPalette] = useState(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     // Ctrl/⌘ K works even while typing: it is never a character anyone types.
     function onKey(event: KeyboardEvent) {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {

@@ -13,7 +13,6 @@ import {
   keys,
   storeTask,
   useCompleteTask,
-  useCreateTask,
   useProjects,
   useReopenTask,
   useTaskList,
@@ -73,7 +72,6 @@ export default function TaskListPage() {
   const query = useMemo(() => (q ? { ...spec.query, q } : spec.query), [spec.query, q]);
   const list = useTaskList(spec.key, query);
   const listKey = keys.list(spec.key, query);
-  const create = useCreateTask(listKey);
   const complete = useCompleteTask();
   const reopen = useReopenTask();
   const toast = useToast();
@@ -297,12 +295,7 @@ export default function TaskListPage() {
             />
           </div>
         </header>
-        <QuickAdd
-          ref={quickAdd}
-          timeZone={timeZone}
-          defaults={spec.defaults}
-          onCreate={(body) => create.mutateAsync(body)}
-        />
+        <QuickAdd ref={quickAdd} timeZone={timeZone} defaults={spec.defaults} listKey={listKey} />
         <div ref={scroller} className="min-h-0 flex-1 overflow-y-auto" aria-busy={list.isPending}>
           {list.isPending ? (
             <>

@@ -40,7 +40,8 @@ def user_snapshot(user: User) -> State:
         "email": user.email,
         "name": user.name,
         "timezone": user.timezone,
-        "digest": user.digest_settings,
+        "digest_enabled": user.digest_enabled,
+        "digest_time": user.digest_time,
         "is_active": user.is_active,
         "created_at": user.created_at,
     }

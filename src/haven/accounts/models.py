@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
 
-# What a user's daily digest is until they change it.
-DEFAULT_DIGEST: dict[str, Any] = {"enabled": False, "hour": 8}
+# A user's daily digest until they change it: on, at 07:00 of their own day.
+DEFAULT_DIGEST_TIME = "07:00"
+# The users whose digest the scheduler waits for (must equal migration 0011's).
+DIGEST_SCHEDULED_SQL = "digest_next_at IS NOT NULL"
 
 
 class User(IdMixin, TimestampMixin, Versioned, Base):
@@ -24,13 +25,21 @@ class User(IdMixin, TimestampMixin, Versioned, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(default=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
-    # Daily digest: {"enabled": bool, "hour": 0-23} in the user's timezone.
-    digest: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The daily digest, at "HH:MM" of the user's own day (scheduler/digests.py).
+    digest_enabled: Mapped[bool] = mapped_column(default=True)
+    digest_time: Mapped[str] = mapped_column(String(5), default=DEFAULT_DIGEST_TIME)
+    # The scheduler's own state, not part of the profile: the next instant a digest is due
+    # (null while off). Kept by scheduler.digests; never bumps the user's version.
+    digest_next_at: Mapped[datetime | None]
 
-    @property
-    def digest_settings(self) -> dict[str, Any]:
-        """The digest settings, with the defaults for what the user never set."""
-        return {**DEFAULT_DIGEST, **(self.digest or {})}
+    __table_args__ = (
+        Index(
+            "ix_users_digest_next_at",
+            "digest_next_at",
+            sqlite_where=text(DIGEST_SCHEDULED_SQL),
+            postgresql_where=text(DIGEST_SCHEDULED_SQL),
+        ),
+    )
 
 
 class RefreshToken(IdMixin, Base):
@@ -81,7 +90,7 @@ class Identity(IdMixin, Base):
 
 
 class Device(IdMixin, Base):
-    """A user's device and its push token.
+    """A user's device and its push token (or Web Push subscription).
 
     A push token reaches one app install, so it belongs to one device row at a time: the
     SHA-256 of the token is unique, which lets a re-registration find the row (the token
@@ -97,5 +106,9 @@ class Device(IdMixin, Base):
     platform: Mapped[str] = mapped_column(String(32))
     push_token: Mapped[str] = mapped_column(String(4096))
     push_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A Web Push subscription (RFC 8030): `push_token` is its endpoint, these are the
+    # browser's keys (base64url); None for an APNs/FCM token.
+    web_push_p256dh: Mapped[str | None] = mapped_column(String(100))
+    web_push_auth: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]

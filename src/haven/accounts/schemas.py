@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -15,7 +16,6 @@ from pydantic import (
     EmailStr,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
     model_validator,
 )
@@ -26,6 +26,8 @@ from haven.core.emails import normalize_email
 from haven.core.schemas import FromText, PatchBody, RequestBody
 from haven.core.text import one_line
 from haven.core.timezones import TimeZoneName
+from haven.notifications import push
+from haven.webhooks import ssrf
 
 if TYPE_CHECKING:
     from haven.accounts.sessions import IssuedSession
@@ -57,16 +59,12 @@ Platform = Literal["ios", "android", "web", "desktop"]
 # --- users and sessions ---------------------------------------------------------------------
 
 
-class DigestSettings(BaseModel):
-    enabled: bool = Field(description="whether the daily digest is sent")
-    hour: int = Field(ge=0, le=23, description="the hour (0-23) in the user's time zone")
-
-
-class DigestUpdate(PatchBody):
-    enabled: StrictBool | None = Field(default=None, description="turn the daily digest on or off")
-    hour: StrictInt | None = Field(
-        default=None, ge=0, le=23, description="send it at this hour (0-23) of the user's day"
-    )
+# "HH:MM", 00:00 to 23:59: the time of day a daily digest is sent, in the user's zone.
+DigestTime = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    Field(examples=["07:00"]),
+]
 
 
 class UserRead(BaseModel):
@@ -74,7 +72,10 @@ class UserRead(BaseModel):
     email: str = Field(description="the sign-in email, normalised (NFKC, case-folded)")
     name: str = Field(description="the display name (may be empty)")
     timezone: str = Field(description="IANA time zone for due times, reminders and digests")
-    digest: DigestSettings = Field(description="daily digest settings")
+    digest_enabled: bool = Field(description="whether the daily digest email is sent")
+    digest_time: str = Field(
+        description='when the daily digest is sent, "HH:MM" of the user\'s own day (default 07:00)'
+    )
     created_at: datetime = Field(description="when the account was created")
     version: int = Field(description="changes on every update; sent as the ETag")
 
@@ -149,8 +150,11 @@ class AuthResponse(BaseModel):
 class ProfileUpdate(PatchBody):
     name: PersonName | None = Field(default=None, description="new display name")
     timezone: TimeZoneName | None = Field(default=None, description="new IANA time zone")
-    digest: DigestUpdate | None = Field(
-        default=None, description="digest settings to change (fields left out stay)"
+    digest_enabled: StrictBool | None = Field(
+        default=None, description="turn the daily digest on or off"
+    )
+    digest_time: DigestTime | None = Field(
+        default=None, description='send the digest at this "HH:MM" of the user\'s day'
     )
     current_password: AnyPassword | None = Field(
         default=None, description="to change the password: the current one"
@@ -202,11 +206,61 @@ class ApiKeyCreated(ApiKeyRead):
 # --- devices --------------------------------------------------------------------------------
 
 
+def _subscriber_key(parse: Callable[[str], bytes]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        return push.canonical(parse(value))
+
+    return check
+
+
+def _endpoint_form(value: str) -> str:
+    ssrf.check_url(value)
+    return value
+
+
+class WebPushKeys(RequestBody):
+    p256dh: Annotated[
+        str, Field(max_length=128), AfterValidator(_subscriber_key(push.parse_p256dh))
+    ] = Field(description="the browser's P-256 public key: the uncompressed point, base64url")
+    auth: Annotated[str, Field(max_length=64), AfterValidator(_subscriber_key(push.parse_auth))] = (
+        Field(description="the subscription's 16-byte authentication secret, base64url")
+    )
+
+
+class WebPushSubscription(RequestBody):
+    """A browser's PushSubscription (`subscription.toJSON()`, without `expirationTime`)."""
+
+    endpoint: Annotated[
+        str, Field(min_length=1, max_length=2048), AfterValidator(_endpoint_form)
+    ] = Field(description="the push service URL the subscription receives at (https)")
+    keys: WebPushKeys = Field(description="the keys the browser decrypts pushes with")
+
+
 class DeviceCreate(RequestBody):
+    """A device with an APNs/FCM `push_token`, or a browser with a `web_push` subscription."""
+
     name: PersonName = Field(default="", description="a name to recognise it, e.g. 'Pixel 8'")
     platform: Platform = Field(description="ios, android, web or desktop")
-    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
-        description="the push token (APNs/FCM token or web-push subscription); write-only"
+    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
+        default=None,
+        description="the push token (APNs/FCM); write-only. Give this or `web_push`",
+    )
+    web_push: WebPushSubscription | None = Field(
+        default=None,
+        description="a Web Push subscription (docs/push.md); write-only. Give this or `push_token`",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_reach_it(self) -> DeviceCreate:
+        if (self.push_token is None) == (self.web_push is None):
+            raise ValueError("give either push_token or web_push")
+        return self
+
+
+class VapidPublicKey(BaseModel):
+    public_key: str = Field(
+        description="Haven's VAPID public key: the uncompressed P-256 point, base64url "
+        "(PushManager.subscribe's applicationServerKey)"
     )
 
 
@@ -227,7 +281,8 @@ def user_read(user: User) -> UserRead:
         email=user.email,
         name=user.name,
         timezone=user.timezone,
-        digest=DigestSettings.model_validate(user.digest_settings),
+        digest_enabled=user.digest_enabled,
+        digest_time=user.digest_time,
         created_at=user.created_at,
         version=user.version,
     )

@@ -13,7 +13,7 @@ from haven.accounts import events as account_events
 from haven.accounts import repository
 from haven.accounts.active_users import active_users
 from haven.accounts.authz import Scope, require_person, require_scope
-from haven.accounts.models import DEFAULT_DIGEST, User
+from haven.accounts.models import DEFAULT_DIGEST_TIME, User
 from haven.accounts.principal import Principal
 from haven.accounts.schemas import ProfileUpdate, user_read
 from haven.core.clock import utcnow
@@ -24,6 +24,7 @@ from haven.core.ids import new_id
 from haven.core.security import hash_password_off_loop, verify_password_off_loop
 from haven.core.timezones import is_time_zone
 from haven.events.outbox import record
+from haven.scheduler import digests
 
 _GONE = "this account no longer exists or is disabled"
 
@@ -58,7 +59,11 @@ async def create_user(
         timezone=timezone,
         is_active=True,
         is_superuser=is_superuser,
-        digest=dict(DEFAULT_DIGEST),
+        digest_enabled=True,
+        digest_time=DEFAULT_DIGEST_TIME,
+        digest_next_at=digests.next_slot(
+            zone=timezone, at=digests.parse_time(DEFAULT_DIGEST_TIME), after=now, not_before=None
+        ),
         created_at=now,
         updated_at=now,
     )
@@ -144,6 +149,8 @@ async def update_me(
         return user
     user.updated_at = utcnow()
     await session.flush()
+    if changes.keys() & {"timezone", "digest_enabled", "digest_time"}:
+        await digests.reschedule(session, user, now=user.updated_at)
     record(
         session,
         account_events.user_updated(
@@ -163,12 +170,10 @@ def _apply_profile_changes(user: User, data: ProfileUpdate) -> dict[str, tuple[A
     if "timezone" in fields and fields["timezone"] != user.timezone:
         changes["timezone"] = (user.timezone, fields["timezone"])
         user.timezone = fields["timezone"]
-    if data.digest is not None:
-        before = user.digest_settings
-        after = {**before, **data.digest.model_dump(exclude_unset=True)}
-        if after != before:
-            changes["digest"] = (before, after)
-            user.digest = after
+    for name in ("digest_enabled", "digest_time"):
+        if name in fields and fields[name] != getattr(user, name):
+            changes[name] = (getattr(user, name), fields[name])
+            setattr(user, name, fields[name])
     return changes
 
 

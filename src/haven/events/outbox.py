@@ -54,6 +54,9 @@ class DomainEvent:
     # The entity's version after the change (None for entities without one).
     version: int | None
     data: Mapping[str, object]
+    # The event's id, when the caller must know it before the write (it keeps it with
+    # what it scheduled); otherwise a new UUIDv7.
+    id: uuid.UUID | None = None
 
 
 # What a builder of many events at once returns (an import's `*.created` events, …).
@@ -127,7 +130,7 @@ async def record_all(session: AsyncSession, events: Iterable[DomainEvent]) -> No
 
 def _columns(event: DomainEvent) -> dict[str, Any]:
     return {
-        "id": new_id(),
+        "id": event.id or new_id(),
         "type": event.type,
         "source": f"/workspaces/{event.workspace_id}" if event.workspace_id else "/",
         "subject": event.subject,

@@ -23,6 +23,8 @@ FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
 # The list indexes cover live tasks only; the trash is listed through the full index.
 LIVE_SQL = "deleted_at IS NULL"
+# Reminders the scheduler has yet to take (must equal migration 0011's).
+PENDING_REMINDERS_SQL = "fired_at IS NULL AND fire_at IS NOT NULL"
 
 
 def _instant_sql(value: datetime, dialect: str) -> str:
@@ -228,6 +230,19 @@ class Reminder(IdMixin, Base):
     at: Mapped[datetime | None]
     offset_minutes: Mapped[int | None]
     # When it fires: `at`, or due minus offset; null while an offset reminder has no due.
-    fire_at: Mapped[datetime | None] = mapped_column(index=True)
+    fire_at: Mapped[datetime | None]
+    # Set by the scheduler when it takes the reminder (scheduler/reminders.py), with what
+    # became of it (FIRED, LATE, …); both cleared when the reminder is re-timed.
     fired_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
+
+    __table_args__ = (
+        # The scheduler's queue: reminders waiting to fire, in firing order.
+        Index(
+            "ix_reminders_pending",
+            "fire_at",
+            sqlite_where=text(PENDING_REMINDERS_SQL),
+            postgresql_where=text(PENDING_REMINDERS_SQL),
+        ),
+    )

@@ -981,7 +981,7 @@ async def reschedule_offset_reminders(
     for reminder in await list_reminders(session, task_id):
         if reminder.offset_minutes is not None:
             reminder.fire_at = fire_time(due_at, reminder.offset_minutes)
-            reminder.fired_at = None
+            reminder.fired_at = reminder.outcome = None
     await session.flush()
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from haven.accounts.deps import CurrentPrincipal
@@ -44,6 +45,14 @@ from haven.tasks.lists import (
     parse_sort,
 )
 from haven.tasks.models import Task
+from haven.tasks.quick_add import service as quick_add
+from haven.tasks.quick_add.schemas import (
+    QuickAddCreated,
+    QuickAddIn,
+    QuickAddPreview,
+    parts_to_list,
+    preview_to_dict,
+)
 from haven.tasks.schemas import (
     NO_SUBTASKS,
     PRIORITY_RANK,
@@ -66,6 +75,22 @@ from haven.tasks.schemas import (
 )
 
 router = APIRouter()
+
+
+class _TaskIdConvertor(Convertor[str]):
+    """A task id in a path, but never "quick-add": GET /tasks/quick-add is a 405 that says
+    POST, not a task look-up. The id is still checked as a UUID by its parameter's type."""
+
+    regex = r"(?!quick-add(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("task_id", _TaskIdConvertor())
 
 
 # --- tasks --------------------------------------------------------------------------
@@ -190,8 +215,43 @@ async def create_task(
     return json_response(shown, status_code=201 if created else 200, version=task.version)
 
 
+@router.post(
+    "/tasks/quick-add",
+    tags=["tasks"],
+    status_code=201,
+    summary="Create a task from one line of text",
+    description='Reads dates and times ("tomorrow 5pm", "next fri", "in 3 days"), '
+    'recurrence ("every 2nd monday", "every! 2 days" from completion), reminders '
+    '("remind me 30m before"), `#project` (found by name, else created), `@tag` and '
+    "`p1`..`p4` (urgent..low), in your zone; the rest is the title. Answers the task as "
+    "POST /tasks does, plus `parsed`: the parts understood, as UTF-16 offsets into `text`. "
+    "`?dry_run=true` answers 200 with what would be created and writes nothing.",
+    response_class=Response,
+    responses={
+        **created_responses(QuickAddCreated),
+        200: {
+            "model": QuickAddCreated | QuickAddPreview,
+            "description": "dry_run: the preview; else the task already created with this id",
+        },
+    },
+)
+async def quick_add_task(
+    data: QuickAddIn,
+    session: WriteSession,
+    principal: CurrentPrincipal,
+    dry_run: Annotated[bool, Query(description="parse only; create nothing")] = False,
+) -> Response:
+    if dry_run:
+        reading = await quick_add.read_line(session, principal=principal, data=data, write=False)
+        return json_response(preview_to_dict(reading, default_due=data.due))
+    task, created, line = await quick_add.quick_add(session, principal=principal, data=data)
+    shown = await _task_json(session, task) if not created else task_to_out(task, NO_SUBTASKS)
+    body = {**shown, "parsed": parts_to_list(line)}
+    return json_response(body, status_code=201 if created else 200, version=task.version)
+
+
 @router.get(
-    "/tasks/{task_id}",
+    "/tasks/{task_id:task_id}",
     tags=["tasks"],
     summary="Get a task",
     response_class=Response,
@@ -205,7 +265,7 @@ async def get_task(
 
 
 @router.patch(
-    "/tasks/{task_id}",
+    "/tasks/{task_id:task_id}",
     tags=["tasks"],
     summary="Change a task (only the fields sent)",
     response_class=Response,
@@ -225,7 +285,7 @@ async def update_task(
 
 
 @router.delete(
-    "/tasks/{task_id}", tags=["tasks"], status_code=204, summary="Move a task to the trash"
+    "/tasks/{task_id:task_id}", tags=["tasks"], status_code=204, summary="Move a task to the trash"
 )
 async def delete_task(
     task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None

@@ -99,7 +99,14 @@ class ReminderOut(BaseModel):
     at: datetime | None
     offset_minutes: int | None
     fire_at: datetime | None = Field(description="when it fires; null while the task has no due")
-    fired_at: datetime | None
+    fired_at: datetime | None = Field(
+        description="when the scheduler took it; null until then (and again when re-timed)"
+    )
+    outcome: Literal["fired", "late", "superseded", "cancelled"] | None = Field(
+        description="what became of it: fired on time; late (fired after the worker was "
+        "away); superseded (a later reminder of the task fired instead); cancelled (the "
+        "task was closed or deleted when its time came); null while it waits"
+    )
     created_at: datetime
 
 
@@ -314,7 +321,8 @@ def _instant(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _due_json(instant: datetime, is_date: bool, zone: str) -> str | datetime | None:
+def due_json(instant: datetime, is_date: bool, zone: str) -> str | datetime | None:
+    """A due or start as the task JSON shows it: a date for a whole-day one, else the instant."""
     if is_date:
         return _local_day(instant, zone)
     return _instant(instant)
@@ -392,8 +400,8 @@ def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
         "status": status,
         "priority": PRIORITY_NAME.get(priority, "none"),
         "progress": progress,
-        "due": None if due_at is None else _due_json(due_at, due_is_date, timezone),
-        "start": None if start_at is None else _due_json(start_at, start_is_date, timezone),
+        "due": None if due_at is None else due_json(due_at, due_is_date, timezone),
+        "start": None if start_at is None else due_json(start_at, start_is_date, timezone),
         "timezone": timezone,
         "tags": list(tag_names) if tag_names else [],
         "depends_on": list(depends_on) if depends_on else [],
@@ -448,6 +456,7 @@ def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:
         "offset_minutes": reminder.offset_minutes,
         "fire_at": reminder.fire_at,
         "fired_at": reminder.fired_at,
+        "outcome": reminder.outcome,
         "created_at": reminder.created_at,
     }
 

@@ -40,11 +40,20 @@ async def test_register_creates_the_user_a_personal_workspace_and_a_session(
     assert body["expires_in"] == 15 * 60
     assert body["refresh_token"]
     user = body["user"]
-    assert set(user) == {"id", "email", "name", "timezone", "digest", "created_at", "version"}
+    assert set(user) == {
+        "id",
+        "email",
+        "name",
+        "timezone",
+        "digest_enabled",
+        "digest_time",
+        "created_at",
+        "version",
+    }
     assert user["email"] == "alice@example.com"
     assert user["name"] == "Alice"
     assert user["timezone"] == "Europe/Berlin"
-    assert user["digest"] == {"enabled": False, "hour": 8}
+    assert (user["digest_enabled"], user["digest_time"]) == (True, "07:00")
     assert user["created_at"].endswith("Z")
 
     headers = bearer(body["access_token"])

@@ -19,7 +19,8 @@ async def test_me_shows_the_profile_with_an_etag(client: httpx.AsyncClient, alic
         "email": "alice@example.com",
         "name": "alice",
         "timezone": "Europe/Berlin",
-        "digest": {"enabled": False, "hour": 8},
+        "digest_enabled": True,
+        "digest_time": "07:00",
         "created_at": alice.user["created_at"],
         "version": 1,
     }
@@ -31,7 +32,7 @@ async def test_patch_me_changes_name_timezone_and_digest(
 ) -> None:
     response = await client.patch(
         "/me",
-        json={"name": "Alice A.", "timezone": "Asia/Tokyo", "digest": {"enabled": True}},
+        json={"name": "Alice A.", "timezone": "Asia/Tokyo", "digest_enabled": False},
         headers=alice.headers,
     )
 
@@ -39,12 +40,12 @@ async def test_patch_me_changes_name_timezone_and_digest(
     body = response.json()
     assert body["name"] == "Alice A."
     assert body["timezone"] == "Asia/Tokyo"
-    assert body["digest"] == {"enabled": True, "hour": 8}
+    assert (body["digest_enabled"], body["digest_time"]) == (False, "07:00")
     assert body["version"] == 2
     assert response.headers["etag"] == '"2"'
 
-    digest_hour = await client.patch("/me", json={"digest": {"hour": 6}}, headers=alice.headers)
-    assert digest_hour.json()["digest"] == {"enabled": True, "hour": 6}
+    digest_time = await client.patch("/me", json={"digest_time": "06:30"}, headers=alice.headers)
+    assert digest_time.json()["digest_time"] == "06:30"
     again = await client.get("/me", headers=alice.headers)
     assert again.json()["timezone"] == "Asia/Tokyo"
     assert await event_types(database, subject_prefix=f"users/{alice.id}") == [
@@ -69,9 +70,13 @@ async def test_patch_me_validates_the_payload(client: httpx.AsyncClient, alice: 
         {"timezone": "Europe/Atlantis"},
         {"timezone": None},
         {"name": None},
-        {"digest": {"hour": 24}},
-        {"digest": {"hour": -1}},
-        {"digest": {"enabled": True, "minute": 5}},
+        {"digest_time": "24:00"},
+        {"digest_time": "7:00"},
+        {"digest_time": "07:60"},
+        {"digest_time": "07:00:00"},
+        {"digest_time": None},
+        {"digest_enabled": None},
+        {"digest": {"enabled": True}},
         {"email": "new@example.com"},
         {"current_password": alice.password},
         {"new_password": "a brand new password"},
