@@ -1992,6 +1992,16 @@ export interface components {
       updated_at: string;
       /** Version */
       version: number;
+      /**
+       * Subtask Count
+       * @description derived, read-only: the task's direct subtasks, those in the trash left out. Not in the task's events (it changes with its subtasks' own events)
+       */
+      subtask_count: number;
+      /**
+       * Subtasks Done
+       * @description derived, read-only: how many of those subtasks are closed (done or cancelled); the task can be completed without ?cascade when it equals subtask_count
+       */
+      subtasks_done: number;
       /** Parsed */
       parsed: components["schemas"]["ParsedPart"][];
     };
@@ -2510,6 +2520,16 @@ export interface components {
       updated_at: string;
       /** Version */
       version: number;
+      /**
+       * Subtask Count
+       * @description derived, read-only: the task's direct subtasks, those in the trash left out. Not in the task's events (it changes with its subtasks' own events)
+       */
+      subtask_count: number;
+      /**
+       * Subtasks Done
+       * @description derived, read-only: how many of those subtasks are closed (done or cancelled); the task can be completed without ?cascade when it equals subtask_count
+       */
+      subtasks_done: number;
     };
     /** TaskStatsOut */
     TaskStatsOut: {

@@ -145,10 +145,15 @@ function mapLists(client: QueryClient, change: (items: Task[]) => Task[]): void 
   );
 }
 
-/** Puts the server's copy of a task everywhere it is shown. */
+/** Puts the server's copy of a task everywhere it is shown. A copy without the derived
+ * subtask counts (a 412's `current` is the task as stored) keeps the counts shown. */
 export function storeTask(client: QueryClient, task: Task): void {
-  client.setQueryData(keys.task(task.id), task);
-  mapLists(client, (items) => items.map((item) => (item.id === task.id ? task : item)));
+  const put = (shown?: Task): Task =>
+    task.subtask_count === undefined && shown
+      ? { ...task, subtask_count: shown.subtask_count, subtasks_done: shown.subtasks_done }
+      : task;
+  client.setQueryData<Task>(keys.task(task.id), put);
+  mapLists(client, (items) => items.map((item) => (item.id === task.id ? put(item) : item)));
 }
 
 function refreshLists(client: QueryClient): void {
@@ -192,6 +197,8 @@ export function useCreateTask(listKey: readonly unknown[]) {
         created_at: now,
         updated_at: now,
         version: 0,
+        subtask_count: 0,
+        subtasks_done: 0,
       };
       client.setQueryData<TaskPages>(listKey, (data) => {
         if (!data || data.pages.length === 0) {
@@ -384,6 +391,8 @@ export function useQuickAdd(listKey: readonly unknown[]) {
         created_at: now,
         updated_at: now,
         version: 0,
+        subtask_count: 0,
+        subtasks_done: 0,
       };
       client.setQueryData<TaskPages>(listKey, (data) => {
         if (!data || data.pages.length === 0) {

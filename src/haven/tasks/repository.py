@@ -54,7 +54,7 @@ from haven.tasks.models import (
     TimeLog,
     date_sort_expression,
 )
-from haven.tasks.schemas import TASK_COLUMNS
+from haven.tasks.schemas import CLOSED_STATUSES, TASK_COLUMNS, SubtaskCounts
 
 # Must equal the expression of the GIN index in migration 0002.
 SEARCH_VECTOR_SQL = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))"
@@ -744,6 +744,40 @@ async def children_of(session: AsyncSession, task_id: uuid.UUID) -> tuple[bool, 
     """(has the task subtasks at all, in the trash or not; has it open live ones)."""
     row = (await session.execute(_CHILDREN, {"task_id": task_id})).one()
     return bool(row[0]), bool(row[1])
+
+
+@lru_cache(maxsize=4)
+def _subtask_counts_statement(dialect: str) -> Select[Any]:
+    """One grouped read over the parent_id index (migration 0001) for a page's tasks.
+
+    On PostgreSQL the ids go as one array, `= ANY($1)`, and the closed statuses are written
+    into the SQL: the statement is the same for every page, so it is compiled once and can
+    run on the driver itself (db.driver), as the page did. SQLite takes an IN list.
+    """
+    parent = tasks_table.c.parent_id
+    if dialect == "postgresql":
+        among = parent == any_(bindparam("task_ids", type_=postgresql.ARRAY(Uuid())))
+    else:
+        among = parent.in_(bindparam("task_ids", expanding=True))
+    closed = tasks_table.c.status.in_([literal_column(f"'{s}'") for s in CLOSED_STATUSES])
+    return (
+        select(parent, func.count().label("subtasks"), func.count().filter(closed).label("done"))
+        .where(among, tasks_table.c.deleted_at.is_(None))
+        .group_by(parent)
+    )
+
+
+async def subtask_counts(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> SubtaskCounts:
+    """Of each of these tasks (up to a page: MAX_LIMIT + 1), its live direct subtasks: how
+    many, how many closed. Tasks without any are left out. One statement, whatever the page."""
+    if not task_ids:
+        return {}
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the request changed (a PATCH, a completion's copies) counts
+    connection = await session.connection()
+    statement = _subtask_counts_statement(connection.dialect.name)
+    rows = await fetch_all(connection, statement, {"task_ids": list(task_ids)})
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 # --- tags on tasks ------------------------------------------------------------------

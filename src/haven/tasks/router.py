@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
@@ -42,6 +44,7 @@ from haven.tasks.lists import (
     filters_from_query,
     parse_sort,
 )
+from haven.tasks.models import Task
 from haven.tasks.quick_add import service as quick_add
 from haven.tasks.quick_add.schemas import (
     QuickAddCreated,
@@ -51,6 +54,7 @@ from haven.tasks.quick_add.schemas import (
     preview_to_dict,
 )
 from haven.tasks.schemas import (
+    NO_SUBTASKS,
     TASK_COUNT_CAP,
     CompleteResult,
     DependencyCreate,
@@ -67,8 +71,8 @@ from haven.tasks.schemas import (
     TimeLogOut,
     TimerStop,
     reminder_to_dict,
-    task_to_dict,
-    task_values_to_dict,
+    task_to_out,
+    task_values_to_out,
     time_log_to_dict,
 )
 
@@ -124,7 +128,18 @@ async def list_tasks(
         kind="tasks:" + (sort or ""),
         key=lambda row: cursor_values(row, sort_keys),
     )
-    return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
+    return json_response(page_body(await _page_json(session, page), next_cursor))
+
+
+async def _page_json(session: AsyncSession, page: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """A page of tasks (rows of TASK_COLUMNS) as TaskOut, their subtasks counted in one read."""
+    counts = await service.subtask_counts(session, task_ids=[row[0] for row in page])
+    return [task_values_to_out(row, counts) for row in page]
+
+
+async def _task_json(session: AsyncSession, task: Task) -> dict[str, Any]:
+    """A task the request read or changed as TaskOut (its subtasks counted as they are now)."""
+    return task_to_out(task, await service.subtask_counts(session, task_ids=[task.id]))
 
 
 @router.get(
@@ -178,9 +193,9 @@ async def create_task(
     task, created = await service.create_task(
         session, principal=principal, data=data, whole_write=True
     )
-    return json_response(
-        task_to_dict(task), status_code=201 if created else 200, version=task.version
-    )
+    # A task just made has no subtasks: no read for them (a plain create stays one statement).
+    shown = await _task_json(session, task) if not created else task_to_out(task, NO_SUBTASKS)
+    return json_response(shown, status_code=201 if created else 200, version=task.version)
 
 
 @router.post(
@@ -213,7 +228,8 @@ async def quick_add_task(
         reading = await quick_add.read_line(session, principal=principal, data=data, write=False)
         return json_response(preview_to_dict(reading, default_due=data.due))
     task, created, line = await quick_add.quick_add(session, principal=principal, data=data)
-    body = {**task_to_dict(task), "parsed": parts_to_list(line)}
+    shown = await _task_json(session, task) if not created else task_to_out(task, NO_SUBTASKS)
+    body = {**shown, "parsed": parts_to_list(line)}
     return json_response(body, status_code=201 if created else 200, version=task.version)
 
 
@@ -228,7 +244,7 @@ async def get_task(
     task_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
 ) -> Response:
     task = await service.get_task(session, principal=principal, task_id=task_id)
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.patch(
@@ -248,7 +264,7 @@ async def update_task(
     task, _next = await service.update_task(
         session, principal=principal, task_id=task_id, data=data, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.delete(
@@ -276,7 +292,7 @@ async def restore_task(
     task = await trash.restore_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.post(
@@ -300,7 +316,10 @@ async def complete_task(
         cascade=cascade,
         if_match=parse_if_match(if_match),
     )
-    body = {"task": task_to_dict(task), "next": task_to_dict(nxt) if nxt else None}
+    counts = await service.subtask_counts(
+        session, task_ids=[task.id] if nxt is None else [task.id, nxt.id]
+    )
+    body = {"task": task_to_out(task, counts), "next": task_to_out(nxt, counts) if nxt else None}
     return json_response(body, version=task.version)
 
 
@@ -317,7 +336,7 @@ async def reopen_task(
     task = await series.reopen_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.post(
@@ -333,7 +352,7 @@ async def skip_task(
     task = await series.skip_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.get(
@@ -358,7 +377,7 @@ async def list_subtasks(
     page, next_cursor = cut_page(
         rows, limit=limit, kind="tasks:", key=lambda row: cursor_values(row, sort)
     )
-    return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
+    return json_response(page_body(await _page_json(session, page), next_cursor))
 
 
 @router.post(
@@ -383,7 +402,7 @@ async def add_dependency(
         depends_on_id=data.depends_on_id,
         if_match=parse_if_match(if_match),
     )
-    return json_response(task_to_dict(task), status_code=201, version=task.version)
+    return json_response(await _task_json(session, task), status_code=201, version=task.version)
 
 
 @router.delete(
