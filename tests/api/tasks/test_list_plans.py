@@ -103,10 +103,10 @@ JOIN tags AS g ON g.workspace_id = t.workspace_id
 WHERE t.workspace_id = CAST(:workspace AS uuid) AND abs(hashtext(t.id::text)) % 25 = 3
 """
 SEED_PROJECTS = """
-INSERT INTO projects (id, workspace_id, name, description, archived, created_at, updated_at,
-                      version)
-VALUES (:common_project, :workspace, 'Common', '', false, now(), now(), 1),
-       (:rare_project, :workspace, 'Rare', '', false, now(), now(), 1)
+INSERT INTO projects (id, workspace_id, name, description, archived, position, created_at,
+                      updated_at, version)
+VALUES (:common_project, :workspace, 'Common', '', false, 1024, now(), now(), 1),
+       (:rare_project, :workspace, 'Rare', '', false, 2048, now(), now(), 1)
 """
 
 
