@@ -373,8 +373,8 @@ MALFORMED: dict[str, tuple[Callable[[Document], None], str]] = {
     "future version": (_set(("version",), 99), "version 99 is not supported"),
     "section missing": (_drop("tasks"), "'tasks' must be a list"),
     "newer section in an older version": (
-        _set(("version",), 1),
-        "'webhooks' is not part of export format version 1",
+        _set(("version",), 3),
+        "'saved_searches' is not part of export format version 3",
     ),
     "version not a number": (_set(("version",), "2"), "is not supported"),
     "bad uuid": (_set(("tasks", 0, "id"), "not-a-uuid"), r"tasks\[0\]\.id"),
@@ -397,8 +397,7 @@ async def test_an_export_of_format_version_1_still_imports(
     as a workspace without webhooks."""
     await post(client, alice, "/tasks", {"title": "Paint", "tags": ["home"]})
     document = await export(database, alice.workspace_id)
-    older = {key: value for key, value in document.items() if key not in _SINCE_2}
-    older["version"] = 1
+    older = as_version(document, 1)
     await wipe(database, keep_users=[alice.email])
 
     report = await import_(database, older)
@@ -409,7 +408,42 @@ async def test_an_export_of_format_version_1_still_imports(
     assert [task["title"] for task in listed.json()["items"]] == ["Paint"]
 
 
-_SINCE_2 = {section.key for section in registered_sections() if section.since == 2}
+def as_version(document: dict[str, Any], version: int) -> dict[str, Any]:
+    """The document as an older Haven wrote it: without the sections and columns added
+    after `version`."""
+    older = {
+        key: copy.deepcopy(value)
+        for key, value in document.items()
+        if all(section.key != key or section.since <= version for section in registered_sections())
+    }
+    older["version"] = version
+    for section in registered_sections():
+        for name, since in section.column_since.items():
+            for row in older.get(section.key, []):
+                if since > version:
+                    del row[name]
+    return older
+
+
+async def test_an_export_of_format_version_2_orders_its_projects_by_creation(
+    client: httpx.AsyncClient, database: Database, alice: Account
+) -> None:
+    """Projects had no position before version 3: they import in the order they were made."""
+    for name in ("First", "Second", "Third"):
+        await post(client, alice, "/projects", {"name": name})
+    document = await export(database, alice.workspace_id)
+    older = as_version(document, 2)
+    await wipe(database, keep_users=[alice.email])
+
+    await import_(database, older)
+
+    listed = await client.get("/projects", headers=alice.headers)
+    assert [p["name"] for p in listed.json()["items"]] == ["First", "Second", "Third"]
+    with_position = copy.deepcopy(older)
+    with_position["projects"][0]["position"] = 1
+    await wipe(database, keep_users=[alice.email])
+    with pytest.raises(InvalidExport, match="unknown field"):
+        await import_(database, with_position)
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))

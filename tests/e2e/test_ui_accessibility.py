@@ -5,32 +5,13 @@ settings), light and dark: no serious or critical violation."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.server import HavenProcess
-from tests.e2e.ui import api, register, sign_in
-
-AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
-SERIOUS = {"serious", "critical"}
-
-
-async def violations(page: Page) -> list[dict[str, Any]]:
-    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
-        # Evaluated through the DevTools protocol: the page's CSP (script-src 'self') keeps
-        # out a <script> tag, as it should.
-        await page.evaluate(AXE.read_text())
-    result = await page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result
-        if v["impact"] in SERIOUS
-    ]
+from tests.e2e.ui import api, register, sign_in, violations
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -10,8 +10,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.server import HavenProcess
-from tests.e2e.test_ui_accessibility import AXE, SERIOUS
-from tests.e2e.ui import api, eventually, register, sign_in, tasks
+from tests.e2e.ui import AXE, SERIOUS, api, eventually, register, sign_in, tasks
 
 pytestmark = pytest.mark.usefixtures("ui_server")
 

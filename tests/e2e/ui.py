@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -80,3 +81,23 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{what}: still {value!r} after {seconds} s")
         await asyncio.sleep(0.1)
+
+
+# axe-core, the npm package the UI's build installs: its serious and critical violations.
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = {"serious", "critical"}
+
+
+async def violations(page: Page) -> list[dict[str, Any]]:
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol: the page's CSP (script-src 'self') keeps
+        # out a <script> tag, as it should.
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v["impact"] in SERIOUS
+    ]

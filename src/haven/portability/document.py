@@ -46,11 +46,13 @@ def parse_export(document: object) -> ParsedExport:
             f"versions 1 to {FORMAT_VERSION})"
         )
     root = root_section()
-    workspace = _parse_row(root, document.get(root.key), root.key, user_emails={})
+    workspace = _parse_row(root, document.get(root.key), root.key, user_emails={}, version=version)
     user_emails = _parse_users(document.get("users"))
     sections = {
         section.key: [
-            _parse_row(section, raw, f"{section.key}[{index}]", user_emails=user_emails)
+            _parse_row(
+                section, raw, f"{section.key}[{index}]", user_emails=user_emails, version=version
+            )
             for index, raw in enumerate(_list_of(document, section, version))
         ]
         for section in registered_sections()
@@ -78,12 +80,23 @@ def _list_of(document: Mapping[str, Any], section: Section, version: int) -> lis
 
 
 def _parse_row(
-    section: Section, raw: object, where: str, *, user_emails: dict[uuid.UUID, str]
+    section: Section,
+    raw: object,
+    where: str,
+    *,
+    user_emails: dict[uuid.UUID, str],
+    version: int,
 ) -> Row:
-    """One row as column values; the emails written beside user columns go to user_emails."""
+    """One row as column values; the emails written beside user columns go to user_emails.
+    Columns newer than the document's version are left out (the section's `arrange` fills
+    them in)."""
     if not isinstance(raw, dict):
         raise InvalidExport(f"{where}: expected an object")
-    columns = section.columns()
+    columns = [
+        column
+        for column in section.columns()
+        if section.column_since.get(column.name, 1) <= version
+    ]
     email_fields = section.email_fields()
     expected = {column.name for column in columns} | set(email_fields.values())
     if missing := sorted(expected - raw.keys()):

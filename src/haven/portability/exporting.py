@@ -17,7 +17,9 @@ from haven.portability.values import chunks, dump_value, rfc3339, user_columns
 
 FORMAT: Final = "haven.workspace-export"
 # 2: webhooks and their deliveries (an import reads version 1 as having none).
-FORMAT_VERSION: Final = 2
+# 3: projects' `position` (an import of an earlier version orders them by creation).
+# 4: saved searches (an import of an earlier version has none).
+FORMAT_VERSION: Final = 4
 
 
 async def export_workspace(session: AsyncSession, *, workspace_id: uuid.UUID) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -86,6 +86,9 @@ class Section:
     # The export format version that first carried this section: a document of an earlier
     # version has no such section, and imports as if it were empty.
     since: int = 1
+    # Columns added to the section later, with the version that first carried each: a
+    # document of an earlier version has no such field, and `arrange` fills it in.
+    column_since: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def table(self) -> Table:

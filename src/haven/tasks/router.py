@@ -44,7 +44,6 @@ from haven.tasks.lists import (
     filters_from_query,
     parse_sort,
 )
-from haven.tasks.models import Task
 from haven.tasks.quick_add import service as quick_add
 from haven.tasks.quick_add.schemas import (
     QuickAddCreated,
@@ -137,8 +136,9 @@ async def _page_json(session: AsyncSession, page: Sequence[Sequence[Any]]) -> li
     return [task_values_to_out(row, counts) for row in page]
 
 
-async def _task_json(session: AsyncSession, task: Task) -> dict[str, Any]:
-    """A task the request read or changed as TaskOut (its subtasks counted as they are now)."""
+async def _task_json(session: AsyncSession, task: Any) -> dict[str, Any]:
+    """A task the request read or changed (a tasks.models.Task; routers import no table) as
+    TaskOut, its subtasks counted as they are now."""
     return task_to_out(task, await service.subtask_counts(session, task_ids=[task.id]))
 
 

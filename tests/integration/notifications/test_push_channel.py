@@ -18,8 +18,8 @@ from tests.integration.notifications.helpers import (
     notifying_worker,
     reminder_due,
 )
-from tests.integration.push.conftest import subscribe_device
 from tests.integration.push.service import Browser, PushService
+from tests.integration.push.support import subscribe_device
 
 pytestmark = pytest.mark.usefixtures("allow_private")
 

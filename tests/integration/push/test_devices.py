@@ -12,8 +12,8 @@ import pytest
 from haven.db.session import Database
 from haven.notifications.push import PushSubscription
 from tests.factories import Account
-from tests.integration.push.conftest import subscribe_device, targets
 from tests.integration.push.service import Browser, b64url, unb64url
+from tests.integration.push.support import subscribe_device, targets
 
 ENDPOINT = "https://push.example.com/wpush/v2/abc123"
 

@@ -18,8 +18,8 @@ from haven.db.session import Database
 from haven.notifications import push_keys
 from haven.notifications.push_keys import PushKey, PushKeysUnreadable, load_vapid_keys
 from haven.settings import Settings
-from tests.integration.push.conftest import SUBJECT
 from tests.integration.push.service import unb64url
+from tests.integration.push.support import SUBJECT
 
 
 @asynccontextmanager

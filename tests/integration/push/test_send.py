@@ -28,8 +28,8 @@ from haven.notifications.push import (
 from haven.notifications.push_keys import VapidKeys
 from haven.settings import Settings
 from tests.factories import Account
-from tests.integration.push.conftest import SUBJECT, subscribe_device, targets
 from tests.integration.push.service import Browser, PushService, start
+from tests.integration.push.support import SUBJECT, subscribe_device, targets
 from tests.webhook_support import ThrowawayCA, free_port
 
 PAYLOAD = {
