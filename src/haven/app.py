@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 def _include_domain_routers(app: FastAPI) -> None:
     from haven.accounts.router import router as accounts_router
+    from haven.notifications.router import router as notifications_router
     from haven.projects.router import router as projects_router
     from haven.tags.router import router as tags_router
     from haven.tasks.router import router as tasks_router
@@ -109,6 +110,7 @@ def _include_domain_routers(app: FastAPI) -> None:
         workspaces_router,
         accounts_router,
         webhooks_router,
+        notifications_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems)

@@ -103,6 +103,41 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     # More modules that register consumers (events/consumers.py), e.g. plugins.
     consumer_modules: list[str] = Field(default_factory=list)
+    # Notifications (docs/notifications.md). Outgoing mail: smtp://user:pass@host:port
+    # (STARTTLS with ?starttls=true), smtps://… for TLS from the start; unset: no e-mail
+    # (e-mail deliveries fail with that reason, nothing else stops).
+    smtp_url: str | None = None
+    # The From of every mail, e.g. "Haven <haven@example.com>".
+    mail_from: str = "Haven <haven@localhost>"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Send the daily digest even on a day with nothing in it.
+    digest_send_empty: bool = False
+    # A delivery that fails is tried again after base * 2^(attempts-1) seconds (at most
+    # max), `notification_max_attempts` times in all; then it is failed.
+    notification_retry_base_seconds: float = Field(default=30.0, ge=0)
+    notification_retry_max_seconds: float = Field(default=3600.0, ge=0)
+    notification_max_attempts: int = Field(default=6, ge=1, le=100)
+    # A claimed delivery whose sender vanished is due again after this long.
+    notification_lease_seconds: float = Field(default=120.0, gt=0)
+    notification_batch_size: int = Field(default=20, ge=1, le=1000)
+    notification_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        from haven.notifications.mail import parse_smtp_url
+
+        if value is None or not value.strip():
+            return None
+        parse_smtp_url(value)  # a bad URL stops the start, saying why
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        from haven.notifications.mail import parse_mail_from
+
+        return parse_mail_from(value)
 
     @field_validator("log_level", mode="before")
     @classmethod

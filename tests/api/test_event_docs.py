@@ -33,13 +33,15 @@ from haven.events import catalog
 from haven.events.bus.base import MAX_BODY_BYTES
 from haven.events.models import Event
 from haven.events.outbox import DomainEvent, to_cloudevent, to_message
+from haven.notifications import events as notification_events
+from haven.notifications.models import Notification, NotificationDelivery
+from haven.notifications.schemas import notification_to_dict
 from haven.scheduler.loop import Scheduler
 from haven.webhooks import events as webhook_events
 from haven.webhooks.models import WebhookEndpoint
 from tests.factories import Account, add_member, make_task, make_workspace
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-# Named in the catalog and documented, but nothing emits them yet.
 # Types the catalog names that nothing emits yet.
 RESERVED: set[str] = set()
 PUBLIC_URL = "https://93.184.216.34/hooks"
@@ -106,6 +108,8 @@ async def _drive_the_api(client: httpx.AsyncClient, alice: Account, bob: Account
         await client.post("/api-keys", json={"name": "k", "scopes": ["tasks:read"]}, headers=h)
     )
     _ok(await client.delete(f"/api-keys/{key['id']}", headers=h))
+    quiet = {"quiet_hours_start": "22:00", "quiet_hours_end": "07:00", "push": False}
+    _ok(await client.patch("/notification-preferences", json=quiet, headers=h))
     phone = {"name": "Pixel", "platform": "android", "push_token": "fcm-token"}
     device = _ok(await client.post("/devices", json=phone, headers=h))
     _ok(await client.delete(f"/devices/{device['id']}", headers=h))
@@ -130,8 +134,9 @@ def _as_json(data: object) -> Data:
 
 async def _hand_built(database: Database, *, webhook_id: str, bob: Account) -> list[Data]:
     """The types no request makes here, from their real builders: an OIDC sign-in, Haven
-    disabling a failing webhook, a test delivery's envelope; and deactivating an account
-    (a service call: there is no route for it yet)."""
+    disabling a failing webhook, a test delivery's envelope, a notification made, sent,
+    failed and read (tests/integration/notifications drive those for real); and
+    deactivating an account (a service call: there is no route for it yet)."""
     now = datetime.now(UTC)
     async with database.sessions() as session, session.begin():
         await users.deactivate_user(session, user_id=uuid.UUID(bob.id), actor="system/admin")
@@ -145,7 +150,41 @@ async def _hand_built(database: Database, *, webhook_id: str, bob: Account) -> l
     )
     before = webhook_events.snapshot(endpoint)
     endpoint.enabled, endpoint.disabled_reason = False, "disabled by Haven: ..."
+    notification = Notification(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        kind="digest",
+        title="Your day",
+        body="1 overdue",
+        data={"local_date": "2026-11-29"},
+        source_event_id=uuid.uuid4(),
+        created_at=now,
+        read_at=None,
+    )
+    delivery = NotificationDelivery(
+        id=uuid.uuid4(),
+        notification_id=notification.id,
+        channel="email",
+        target="",
+        status="sent",
+        attempts=1,
+        last_error=None,
+        next_attempt_at=None,
+        lease_until=None,
+        lease_token=None,
+        created_at=now,
+        sent_at=now,
+    )
+    unread = notification_to_dict(notification)
+    notifications: list[DomainEvent] = [
+        notification_events.requested(notification, channels=["email", "in_app"]),
+        notification_events.sent(notification, delivery),
+        notification_events.failed(notification, delivery),
+    ]
+    notification.read_at = now
+    notifications.append(notification_events.read(notification, before=unread, actor="users/x"))
     built: list[DomainEvent] = [
+        *notifications,
         account_events.identity_linked(user, identity),
         webhook_events.disabled_after_failures(
             endpoint, before=before, failing_since=now, failed_attempts=12

@@ -755,6 +755,75 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/notifications": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's notifications, newest first, with each channel's delivery */
+    get: operations["list_notifications_api_v1_notifications_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/notifications/{notification_id}/read": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mark a notification read (again: no change) */
+    post: operations["mark_read_api_v1_notifications__notification_id__read_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/notification-preferences": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's notification channels and quiet hours */
+    get: operations["get_preferences_api_v1_notification_preferences_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change the caller's notification channels or quiet hours */
+    patch: operations["update_preferences_api_v1_notification_preferences_patch"];
+    trace?: never;
+  };
+  "/api/v1/admin/notifications": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every notification delivery, newest first (superusers, for support) */
+    get: operations["list_queue_api_v1_admin_notifications_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -929,50 +998,6 @@ export interface components {
       /** Count */
       count: number;
     };
-    /** DeliveryOut */
-    DeliveryOut: {
-      /**
-       * Id
-       * Format: uuid
-       */
-      id: string;
-      /**
-       * Webhook Id
-       * Format: uuid
-       */
-      webhook_id: string;
-      /**
-       * Event Id
-       * Format: uuid
-       * @description the webhook-id header, the same on each retry
-       */
-      event_id: string;
-      /** Event Type */
-      event_type: string;
-      /**
-       * Status
-       * @description pending, succeeded or failed
-       */
-      status: string;
-      /** Attempts */
-      attempts: components["schemas"]["AttemptOut"][];
-      /**
-       * Next Attempt At
-       * @description when the next retry is due (pending)
-       */
-      next_attempt_at: string | null;
-      /** Last Status Code */
-      last_status_code: number | null;
-      /** Last Error */
-      last_error: string | null;
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /** Finished At */
-      finished_at: string | null;
-    };
     /** DependencyCreate */
     DependencyCreate: {
       /**
@@ -1132,6 +1157,80 @@ export interface components {
       /** @description the new role; granting or taking away owner needs an owner */
       role: components["schemas"]["Role"];
     };
+    /** NotificationOut */
+    NotificationOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * User Id
+       * Format: uuid
+       */
+      user_id: string;
+      /**
+       * Kind
+       * @description reminder | digest
+       */
+      kind: string;
+      /** Title */
+      title: string;
+      /** Body */
+      body: string;
+      /**
+       * Data
+       * @description the task (reminder) or the sections (digest)
+       */
+      data: {
+        [key: string]: unknown;
+      };
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Read At */
+      read_at: string | null;
+    };
+    /** NotificationWithDeliveries */
+    NotificationWithDeliveries: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * User Id
+       * Format: uuid
+       */
+      user_id: string;
+      /**
+       * Kind
+       * @description reminder | digest
+       */
+      kind: string;
+      /** Title */
+      title: string;
+      /** Body */
+      body: string;
+      /**
+       * Data
+       * @description the task (reminder) or the sections (digest)
+       */
+      data: {
+        [key: string]: unknown;
+      };
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Read At */
+      read_at: string | null;
+      /** Deliveries */
+      deliveries: components["schemas"]["haven__notifications__schemas__DeliveryOut"][];
+    };
     /** Page[ApiKeyRead] */
     Page_ApiKeyRead_: {
       /**
@@ -1151,7 +1250,7 @@ export interface components {
        * Items
        * @description this page, in the list's order
        */
-      items: components["schemas"]["DeliveryOut"][];
+      items: components["schemas"]["haven__webhooks__schemas__DeliveryOut"][];
       /**
        * Next Cursor
        * @description pass as ?cursor= for the next page; null on the last page
@@ -1197,6 +1296,19 @@ export interface components {
        */
       next_cursor?: string | null;
     };
+    /** Page[NotificationWithDeliveries] */
+    Page_NotificationWithDeliveries_: {
+      /**
+       * Items
+       * @description this page, in the list's order
+       */
+      items: components["schemas"]["NotificationWithDeliveries"][];
+      /**
+       * Next Cursor
+       * @description pass as ?cursor= for the next page; null on the last page
+       */
+      next_cursor?: string | null;
+    };
     /** Page[ProjectOut] */
     Page_ProjectOut_: {
       /**
@@ -1204,6 +1316,19 @@ export interface components {
        * @description this page, in the list's order
        */
       items: components["schemas"]["ProjectOut"][];
+      /**
+       * Next Cursor
+       * @description pass as ?cursor= for the next page; null on the last page
+       */
+      next_cursor?: string | null;
+    };
+    /** Page[QueueItem] */
+    Page_QueueItem_: {
+      /**
+       * Items
+       * @description this page, in the list's order
+       */
+      items: components["schemas"]["QueueItem"][];
       /**
        * Next Cursor
        * @description pass as ?cursor= for the next page; null on the last page
@@ -1287,6 +1412,41 @@ export interface components {
        * @description pass as ?cursor= for the next page; null on the last page
        */
       next_cursor?: string | null;
+    };
+    /** Preferences */
+    Preferences: {
+      /** Email */
+      email: boolean;
+      /** Push */
+      push: boolean;
+      /** In App */
+      in_app: boolean;
+      /**
+       * Quiet Hours Start
+       * @description HH:MM in the user's time zone
+       */
+      quiet_hours_start: string | null;
+      /**
+       * Quiet Hours End
+       * @description HH:MM in the user's time zone
+       */
+      quiet_hours_end: string | null;
+    };
+    /**
+     * PreferencesUpdate
+     * @description Only what is sent changes. Quiet hours are set (or cleared with nulls) together.
+     */
+    PreferencesUpdate: {
+      /** Email */
+      email?: boolean | null;
+      /** Push */
+      push?: boolean | null;
+      /** In App */
+      in_app?: boolean | null;
+      /** Quiet Hours Start */
+      quiet_hours_start?: string | null;
+      /** Quiet Hours End */
+      quiet_hours_end?: string | null;
     };
     /**
      * Problem
@@ -1444,6 +1604,59 @@ export interface components {
       color?: string | null;
       /** Archived */
       archived?: boolean | null;
+    };
+    /**
+     * QueueItem
+     * @description A delivery as support sees it: with whose notification it is.
+     */
+    QueueItem: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Notification Id
+       * Format: uuid
+       */
+      notification_id: string;
+      /**
+       * Channel
+       * @enum {string}
+       */
+      channel: "email" | "push" | "in_app";
+      /**
+       * Target
+       * @description which of the channel's targets ('' when it has one)
+       */
+      target: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "retrying" | "sent" | "failed";
+      /** Attempts */
+      attempts: number;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Next Attempt At
+       * @description when it may go (quiet hours, retry)
+       */
+      next_attempt_at: string | null;
+      /**
+       * Lease Until
+       * @description claimed by a sender until then
+       */
+      lease_until: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Sent At */
+      sent_at: string | null;
+      notification: components["schemas"]["NotificationOut"];
     };
     /**
      * RecurrenceIn
@@ -2125,6 +2338,99 @@ export interface components {
        * @description a new name
        */
       name?: string | null;
+    };
+    /** DeliveryOut */
+    haven__notifications__schemas__DeliveryOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Notification Id
+       * Format: uuid
+       */
+      notification_id: string;
+      /**
+       * Channel
+       * @enum {string}
+       */
+      channel: "email" | "push" | "in_app";
+      /**
+       * Target
+       * @description which of the channel's targets ('' when it has one)
+       */
+      target: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "retrying" | "sent" | "failed";
+      /** Attempts */
+      attempts: number;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Next Attempt At
+       * @description when it may go (quiet hours, retry)
+       */
+      next_attempt_at: string | null;
+      /**
+       * Lease Until
+       * @description claimed by a sender until then
+       */
+      lease_until: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Sent At */
+      sent_at: string | null;
+    };
+    /** DeliveryOut */
+    haven__webhooks__schemas__DeliveryOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Webhook Id
+       * Format: uuid
+       */
+      webhook_id: string;
+      /**
+       * Event Id
+       * Format: uuid
+       * @description the webhook-id header, the same on each retry
+       */
+      event_id: string;
+      /** Event Type */
+      event_type: string;
+      /**
+       * Status
+       * @description pending, succeeded or failed
+       */
+      status: string;
+      /** Attempts */
+      attempts: components["schemas"]["AttemptOut"][];
+      /**
+       * Next Attempt At
+       * @description when the next retry is due (pending)
+       */
+      next_attempt_at: string | null;
+      /** Last Status Code */
+      last_status_code: number | null;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Finished At */
+      finished_at: string | null;
     };
   };
   responses: never;
@@ -10219,7 +10525,678 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["DeliveryOut"];
+          "application/json": components["schemas"]["haven__webhooks__schemas__DeliveryOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  list_notifications_api_v1_notifications_get: {
+    parameters: {
+      query?: {
+        /** @description true: only unread; false: only read */
+        unread?: boolean;
+        /** @description page size (1-200) */
+        limit?: number;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Page_NotificationWithDeliveries_"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  mark_read_api_v1_notifications__notification_id__read_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        notification_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NotificationWithDeliveries"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  get_preferences_api_v1_notification_preferences_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Preferences"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  update_preferences_api_v1_notification_preferences_patch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PreferencesUpdate"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Preferences"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  list_queue_api_v1_admin_notifications_get: {
+    parameters: {
+      query?: {
+        status?: "queued" | "retrying" | "sent" | "failed";
+        channel?: "email" | "push" | "in_app";
+        user_id?: string;
+        /** @description page size (1-200) */
+        limit?: number;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Page_QueueItem_"];
         };
       };
       /** @description Malformed request */

@@ -5,6 +5,7 @@ from __future__ import annotations
 from haven.accounts import models as accounts_models
 from haven.db.base import Base
 from haven.events import models as events_models
+from haven.notifications import models as notifications_models
 from haven.projects import models as projects_models
 from haven.scheduler import models as scheduler_models
 from haven.tags import models as tags_models
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "events_models",
+    "notifications_models",
     "projects_models",
     "scheduler_models",
     "tags_models",

@@ -49,3 +49,10 @@ WEBHOOK_DELETED: Final = "haven.webhook.deleted"
 WEBHOOK_DELIVERY_FAILED: Final = "haven.webhook.delivery_failed"
 # Sent by POST /webhooks/{id}/test to that endpoint only; never in the event log.
 WEBHOOK_TEST: Final = "haven.webhook.test"
+# A notification was made for a user (a reminder, the digest): the in-app channel's signal.
+NOTIFICATION_REQUESTED: Final = "haven.notification.requested"
+# One channel's delivery of it went out, or gave up.
+NOTIFICATION_SENT: Final = "haven.notification.sent"
+NOTIFICATION_FAILED: Final = "haven.notification.failed"
+NOTIFICATION_READ: Final = "haven.notification.read"
+NOTIFICATION_PREFERENCES_UPDATED: Final = "haven.notification_preferences.updated"

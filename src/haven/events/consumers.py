@@ -167,10 +167,14 @@ def load_consumers(extra_modules: Iterable[str] = ()) -> list[Consumer]:
 
 
 def _builtin_consumers() -> list[Consumer]:
+    from haven.notifications.consumers import NOTIFICATIONS_CONSUMER
     from haven.webhooks.consumers import WEBHOOK_CONSUMER
 
     webhooks = WEBHOOK_CONSUMER
-    return [Consumer(name=webhooks.name, handler=webhooks.handler, types=webhooks.types)]
+    return [
+        Consumer(name=webhooks.name, handler=webhooks.handler, types=webhooks.types),
+        NOTIFICATIONS_CONSUMER,
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,11 @@ Job = Callable[[Database, Settings, asyncio.Event], Awaitable[None]]
 
 
 def builtin_jobs() -> list[Job]:
+    from haven.notifications.jobs import run_notifications
     from haven.scheduler.loop import run_scheduler
     from haven.webhooks.delivery import run_deliveries
 
-    return [run_scheduler, run_deliveries]
+    return [run_scheduler, run_deliveries, run_notifications]
 
 
 class Worker:
