@@ -66,6 +66,8 @@ class NotificationView:
     email: str
     name: str
     timezone: str
+    # False: the user was deactivated (or removed) since the notification was made.
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)

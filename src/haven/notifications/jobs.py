@@ -147,6 +147,7 @@ async def claim(database: Database, policy: SendPolicy) -> list[Claimed]:
                         email=str(user["email"]) if user else "",
                         name=str(user["name"]) if user else "",
                         timezone=str(user["timezone"]) if user else "UTC",
+                        active=bool(user and user["is_active"]),
                     ),
                     token=token,
                     exhausted=delivery.attempts > policy.max_attempts,
@@ -157,6 +158,8 @@ async def claim(database: Database, policy: SendPolicy) -> list[Claimed]:
 
 async def send(item: Claimed, context: SendContext) -> Exception | None:
     """Send one delivery; the error it ended with (None: the channel took it)."""
+    if not item.notification.active:
+        return PermanentSendError("the user was deactivated")
     sender = SENDERS.get(item.delivery.channel)
     if sender is None:
         return PermanentSendError(f"no sender for the {item.delivery.channel!r} channel")

@@ -248,3 +248,17 @@ async def lock_delivery(
     )
     row = (await session.execute(query)).first()
     return (row[0], row[1]) if row is not None else None
+
+
+async def unread_for_update(
+    session: AsyncSession, *, user_id: uuid.UUID, limit: int
+) -> Sequence[Notification]:
+    """The user's unread notifications, oldest first, locked to be marked read."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .order_by(Notification.created_at, Notification.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return (await session.scalars(query)).all()

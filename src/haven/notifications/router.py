@@ -29,6 +29,7 @@ from haven.notifications.schemas import (
     Preferences,
     PreferencesUpdate,
     QueueItem,
+    ReadAll,
     delivery_to_dict,
     notification_to_dict,
 )
@@ -68,6 +69,16 @@ async def list_notifications(
         for n in page
     ]
     return json_response(page_body(items, next_cursor))
+
+
+@router.post(
+    "/notifications/read-all",
+    summary="Mark the caller's unread notifications read (up to 500 a call; `more` says so)",
+    response_model=ReadAll,
+)
+async def mark_all_read(session: WriteSession, principal: CurrentPrincipal) -> dict[str, Any]:
+    marked, more = await service.mark_all_read(session, principal=principal)
+    return {"marked": marked, "more": more}
 
 
 @router.post(

@@ -44,6 +44,11 @@ class NotificationWithDeliveries(NotificationOut):
     deliveries: list[DeliveryOut]
 
 
+class ReadAll(BaseModel):
+    marked: int = Field(description="how many were marked read now")
+    more: bool = Field(description="unread ones are left: call again")
+
+
 class QueueItem(DeliveryOut):
     """A delivery as support sees it: with whose notification it is."""
 

@@ -13,7 +13,7 @@ from haven.accounts.authz import Scope, require_person, require_scope
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.errors import Forbidden, NotFound
-from haven.events.outbox import record
+from haven.events.outbox import record, record_all
 from haven.notifications import events as notification_events
 from haven.notifications import repository
 from haven.notifications.models import Notification, NotificationDelivery, NotificationPreference
@@ -60,6 +60,29 @@ async def mark_read(
     await session.flush()
     record(session, notification_events.read(notification, before=before, actor=principal.actor))
     return notification
+
+
+# Marked read by one POST /notifications/read-all at most; `more` says to call again.
+READ_ALL_LIMIT = 500
+
+
+async def mark_all_read(session: AsyncSession, *, principal: Principal) -> tuple[int, bool]:
+    """Mark the caller's unread notifications read (the oldest READ_ALL_LIMIT): how many,
+    and whether unread ones are left."""
+    require_scope(principal, Scope.ACCOUNT_WRITE)
+    unread = await repository.unread_for_update(
+        session, user_id=principal.user_id, limit=READ_ALL_LIMIT + 1
+    )
+    marking = unread[:READ_ALL_LIMIT]
+    now = utcnow()
+    events = []
+    for notification in marking:
+        before = notification_to_dict(notification)
+        notification.read_at = now
+        events.append(notification_events.read(notification, before=before, actor=principal.actor))
+    await session.flush()
+    await record_all(session, events)
+    return len(marking), len(unread) > READ_ALL_LIMIT
 
 
 async def get_preferences(session: AsyncSession, *, principal: Principal) -> dict[str, object]:

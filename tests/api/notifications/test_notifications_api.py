@@ -225,3 +225,23 @@ async def test_the_queue_is_for_superusers_with_filters(
         "/admin/notifications", headers={"Authorization": f"Bearer {key['key']}"}
     )
     assert keyed.status_code == 403
+
+
+async def test_read_all_marks_only_the_callers_unread_ones(
+    client: httpx.AsyncClient, alice: Account, bob: Account, database: Database
+) -> None:
+    one = await remind(client, database, alice, "One")
+    await remind(client, database, alice, "Two")
+    await remind(client, database, bob, "Bob's")
+    assert (await client.post(f"/notifications/{one.id}/read", headers=alice.headers)).is_success
+
+    response = await client.post("/notifications/read-all", headers=alice.headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"marked": 1, "more": False}
+    unread = await client.get("/notifications?unread=true", headers=alice.headers)
+    assert unread.json()["items"] == []
+    bobs = await client.get("/notifications?unread=true", headers=bob.headers)
+    assert [n["title"] for n in bobs.json()["items"]] == ["Bob's"]
+    assert (await event_types(database)).count("haven.notification.read") == 2
+    again = await client.post("/notifications/read-all", headers=alice.headers)
+    assert again.json() == {"marked": 0, "more": False}

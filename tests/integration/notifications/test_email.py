@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
+from haven.accounts import users
 from haven.db.session import Database
 from haven.events.models import Event
 from haven.events.reading import read_session
@@ -285,3 +287,29 @@ async def test_a_template_in_the_data_folder_replaces_havens(
     text, html = text_and_html(message)
     assert html.strip() == "<p>Our own: &lt;b&gt;Bold&lt;/b&gt; move</p>"
     assert "This is your reminder for:" in text  # not overridden: Haven's own
+
+
+async def test_no_mail_goes_to_a_user_deactivated_meanwhile(
+    client: httpx.AsyncClient,
+    alice: Account,
+    database: Database,
+    settings: Settings,
+    inbox: Inbox,
+) -> None:
+    task = await make_task(client, alice, title="Cancel the newspaper")
+    envelope = await emit(database, reminder_due(task, user_id=alice.id))
+    await consume(database, envelope)
+    async with database.sessions() as session, session.begin():
+        await users.deactivate_user(session, user_id=uuid.UUID(alice.id), actor="system/admin")
+    policy, context = sender_for(mail_settings(settings, inbox))
+
+    assert await send_due_once(database, policy, context) == 1
+
+    (delivery,) = await deliveries(database, "email")
+    assert delivery.status == "failed"
+    assert delivery.last_error is not None
+    assert "deactivated" in delivery.last_error
+    assert inbox.messages == []
+    # And a reminder due after the deactivation makes no notification at all.
+    later = await emit(database, reminder_due(task, user_id=alice.id))
+    assert await consume(database, later) is None
