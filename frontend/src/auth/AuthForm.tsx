@@ -1,4 +1,5 @@
 import type { ReactNode } from "react";
+import { FieldError, input as inputLook } from "../shell/fields";
 
 export function AuthLayout({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -36,14 +37,10 @@ export function Field({
         name={name}
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? `${id}-error` : undefined}
-        className="w-full rounded-md border border-zinc-300 bg-white px-3 py-2 dark:border-zinc-700 dark:bg-zinc-950"
+        className={`${inputLook} py-2`}
         {...input}
       />
-      {error && (
-        <p id={`${id}-error`} className="mt-1 text-sm text-red-700 dark:text-red-400">
-          {error}
-        </p>
-      )}
+      <FieldError id={`${id}-error`} message={error} />
     </div>
   );
 }
