@@ -13,6 +13,7 @@ function reminder(overrides: Partial<Reminder>): Reminder {
     offset_minutes: null,
     fire_at: null,
     fired_at: null,
+    outcome: null,
     created_at: "2026-11-20T10:00:00Z",
     ...overrides,
   };
