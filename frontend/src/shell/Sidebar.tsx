@@ -5,6 +5,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import type { Task } from "../api/types";
 import { signOut } from "../auth/session";
 import { applyTheme, storedTheme, type Theme } from "../lib/theme";
+import { NotificationBell } from "../notifications/Bell";
 import { useMe, useProjects, useTags, useTaskCount, useWorkspaces } from "../tasks/queries";
 import { listSpec, SMART_VIEWS, type SmartView } from "../tasks/views";
 import { MonitorIcon, MoonIcon, SunIcon } from "./icons";
@@ -154,6 +155,7 @@ export function Sidebar({
       </section>
       <div className="mt-auto flex items-center gap-2">
         <UserMenu />
+        <NotificationBell />
         <ThemeToggle />
         {onHide && (
           <button
