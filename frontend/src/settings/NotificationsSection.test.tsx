@@ -37,7 +37,7 @@ describe("Notifications settings", () => {
     expect(await screen.findByText("Notification settings saved")).toBeInTheDocument();
     const patches = calls.filter((call) => call.method === "PATCH");
     expect(patches).toHaveLength(1);
-    expect(await patches[0].json()).toEqual({
+    expect(await patches[0]!.json()).toEqual({
       email: false,
       quiet_hours_start: "21:30",
       quiet_hours_end: "06:00",
@@ -123,7 +123,7 @@ describe("Notifications settings", () => {
 
   describe("push on this device", () => {
     function browserWithPush(permission: NotificationPermission) {
-      vi.stubGlobal("PushManager", class {});
+      vi.stubGlobal("PushManager", function PushManager() {});
       vi.stubGlobal("Notification", { permission, requestPermission: async () => permission });
       Object.defineProperty(navigator, "serviceWorker", {
         configurable: true,
