@@ -5,7 +5,7 @@ deliveries (one per channel and target) are sent by the worker's notification lo
 claim is a lease (`lease_until`, `lease_token`), so the schedule survives restarts.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 from collections.abc import Sequence
