@@ -1015,6 +1015,50 @@ export interface components {
       /** Count */
       count: number;
     };
+    /** DeliveryOut */
+    DeliveryOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Webhook Id
+       * Format: uuid
+       */
+      webhook_id: string;
+      /**
+       * Event Id
+       * Format: uuid
+       * @description the webhook-id header, the same on each retry
+       */
+      event_id: string;
+      /** Event Type */
+      event_type: string;
+      /**
+       * Status
+       * @description pending, succeeded or failed
+       */
+      status: string;
+      /** Attempts */
+      attempts: components["schemas"]["AttemptOut"][];
+      /**
+       * Next Attempt At
+       * @description when the next retry is due (pending)
+       */
+      next_attempt_at: string | null;
+      /** Last Status Code */
+      last_status_code: number | null;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Finished At */
+      finished_at: string | null;
+    };
     /** DependencyCreate */
     DependencyCreate: {
       /**
@@ -1174,6 +1218,55 @@ export interface components {
       /** @description the new role; granting or taking away owner needs an owner */
       role: components["schemas"]["Role"];
     };
+    /** NotificationDeliveryOut */
+    NotificationDeliveryOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Notification Id
+       * Format: uuid
+       */
+      notification_id: string;
+      /**
+       * Channel
+       * @enum {string}
+       */
+      channel: "email" | "push" | "in_app";
+      /**
+       * Target
+       * @description which of the channel's targets ('' when it has one)
+       */
+      target: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "retrying" | "sent" | "failed";
+      /** Attempts */
+      attempts: number;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Next Attempt At
+       * @description when it may go (quiet hours, retry)
+       */
+      next_attempt_at: string | null;
+      /**
+       * Lease Until
+       * @description claimed by a sender until then
+       */
+      lease_until: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Sent At */
+      sent_at: string | null;
+    };
     /** NotificationOut */
     NotificationOut: {
       /**
@@ -1209,6 +1302,78 @@ export interface components {
       created_at: string;
       /** Read At */
       read_at: string | null;
+    };
+    /** NotificationPreferences */
+    NotificationPreferences: {
+      /** Email */
+      email: boolean;
+      /** Push */
+      push: boolean;
+      /** In App */
+      in_app: boolean;
+      /**
+       * Quiet Hours Start
+       * @description HH:MM in the user's time zone
+       */
+      quiet_hours_start: string | null;
+      /**
+       * Quiet Hours End
+       * @description HH:MM in the user's time zone
+       */
+      quiet_hours_end: string | null;
+    };
+    /**
+     * NotificationQueueItem
+     * @description A delivery as support sees it: with whose notification it is.
+     */
+    NotificationQueueItem: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Notification Id
+       * Format: uuid
+       */
+      notification_id: string;
+      /**
+       * Channel
+       * @enum {string}
+       */
+      channel: "email" | "push" | "in_app";
+      /**
+       * Target
+       * @description which of the channel's targets ('' when it has one)
+       */
+      target: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "retrying" | "sent" | "failed";
+      /** Attempts */
+      attempts: number;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Next Attempt At
+       * @description when it may go (quiet hours, retry)
+       */
+      next_attempt_at: string | null;
+      /**
+       * Lease Until
+       * @description claimed by a sender until then
+       */
+      lease_until: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Sent At */
+      sent_at: string | null;
+      notification: components["schemas"]["NotificationOut"];
     };
     /** NotificationWithDeliveries */
     NotificationWithDeliveries: {
@@ -1246,7 +1411,20 @@ export interface components {
       /** Read At */
       read_at: string | null;
       /** Deliveries */
-      deliveries: components["schemas"]["haven__notifications__schemas__DeliveryOut"][];
+      deliveries: components["schemas"]["NotificationDeliveryOut"][];
+    };
+    /** NotificationsRead */
+    NotificationsRead: {
+      /**
+       * Marked
+       * @description how many were marked read now
+       */
+      marked: number;
+      /**
+       * More
+       * @description unread ones are left: call again
+       */
+      more: boolean;
     };
     /** Page[ApiKeyRead] */
     Page_ApiKeyRead_: {
@@ -1267,7 +1445,7 @@ export interface components {
        * Items
        * @description this page, in the list's order
        */
-      items: components["schemas"]["haven__webhooks__schemas__DeliveryOut"][];
+      items: components["schemas"]["DeliveryOut"][];
       /**
        * Next Cursor
        * @description pass as ?cursor= for the next page; null on the last page
@@ -1313,6 +1491,19 @@ export interface components {
        */
       next_cursor?: string | null;
     };
+    /** Page[NotificationQueueItem] */
+    Page_NotificationQueueItem_: {
+      /**
+       * Items
+       * @description this page, in the list's order
+       */
+      items: components["schemas"]["NotificationQueueItem"][];
+      /**
+       * Next Cursor
+       * @description pass as ?cursor= for the next page; null on the last page
+       */
+      next_cursor?: string | null;
+    };
     /** Page[NotificationWithDeliveries] */
     Page_NotificationWithDeliveries_: {
       /**
@@ -1333,19 +1524,6 @@ export interface components {
        * @description this page, in the list's order
        */
       items: components["schemas"]["ProjectOut"][];
-      /**
-       * Next Cursor
-       * @description pass as ?cursor= for the next page; null on the last page
-       */
-      next_cursor?: string | null;
-    };
-    /** Page[QueueItem] */
-    Page_QueueItem_: {
-      /**
-       * Items
-       * @description this page, in the list's order
-       */
-      items: components["schemas"]["QueueItem"][];
       /**
        * Next Cursor
        * @description pass as ?cursor= for the next page; null on the last page
@@ -1429,25 +1607,6 @@ export interface components {
        * @description pass as ?cursor= for the next page; null on the last page
        */
       next_cursor?: string | null;
-    };
-    /** Preferences */
-    Preferences: {
-      /** Email */
-      email: boolean;
-      /** Push */
-      push: boolean;
-      /** In App */
-      in_app: boolean;
-      /**
-       * Quiet Hours Start
-       * @description HH:MM in the user's time zone
-       */
-      quiet_hours_start: string | null;
-      /**
-       * Quiet Hours End
-       * @description HH:MM in the user's time zone
-       */
-      quiet_hours_end: string | null;
     };
     /**
      * PreferencesUpdate
@@ -1621,72 +1780,6 @@ export interface components {
       color?: string | null;
       /** Archived */
       archived?: boolean | null;
-    };
-    /**
-     * QueueItem
-     * @description A delivery as support sees it: with whose notification it is.
-     */
-    QueueItem: {
-      /**
-       * Id
-       * Format: uuid
-       */
-      id: string;
-      /**
-       * Notification Id
-       * Format: uuid
-       */
-      notification_id: string;
-      /**
-       * Channel
-       * @enum {string}
-       */
-      channel: "email" | "push" | "in_app";
-      /**
-       * Target
-       * @description which of the channel's targets ('' when it has one)
-       */
-      target: string;
-      /**
-       * Status
-       * @enum {string}
-       */
-      status: "queued" | "retrying" | "sent" | "failed";
-      /** Attempts */
-      attempts: number;
-      /** Last Error */
-      last_error: string | null;
-      /**
-       * Next Attempt At
-       * @description when it may go (quiet hours, retry)
-       */
-      next_attempt_at: string | null;
-      /**
-       * Lease Until
-       * @description claimed by a sender until then
-       */
-      lease_until: string | null;
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /** Sent At */
-      sent_at: string | null;
-      notification: components["schemas"]["NotificationOut"];
-    };
-    /** ReadAll */
-    ReadAll: {
-      /**
-       * Marked
-       * @description how many were marked read now
-       */
-      marked: number;
-      /**
-       * More
-       * @description unread ones are left: call again
-       */
-      more: boolean;
     };
     /**
      * RecurrenceIn
@@ -2368,99 +2461,6 @@ export interface components {
        * @description a new name
        */
       name?: string | null;
-    };
-    /** DeliveryOut */
-    haven__notifications__schemas__DeliveryOut: {
-      /**
-       * Id
-       * Format: uuid
-       */
-      id: string;
-      /**
-       * Notification Id
-       * Format: uuid
-       */
-      notification_id: string;
-      /**
-       * Channel
-       * @enum {string}
-       */
-      channel: "email" | "push" | "in_app";
-      /**
-       * Target
-       * @description which of the channel's targets ('' when it has one)
-       */
-      target: string;
-      /**
-       * Status
-       * @enum {string}
-       */
-      status: "queued" | "retrying" | "sent" | "failed";
-      /** Attempts */
-      attempts: number;
-      /** Last Error */
-      last_error: string | null;
-      /**
-       * Next Attempt At
-       * @description when it may go (quiet hours, retry)
-       */
-      next_attempt_at: string | null;
-      /**
-       * Lease Until
-       * @description claimed by a sender until then
-       */
-      lease_until: string | null;
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /** Sent At */
-      sent_at: string | null;
-    };
-    /** DeliveryOut */
-    haven__webhooks__schemas__DeliveryOut: {
-      /**
-       * Id
-       * Format: uuid
-       */
-      id: string;
-      /**
-       * Webhook Id
-       * Format: uuid
-       */
-      webhook_id: string;
-      /**
-       * Event Id
-       * Format: uuid
-       * @description the webhook-id header, the same on each retry
-       */
-      event_id: string;
-      /** Event Type */
-      event_type: string;
-      /**
-       * Status
-       * @description pending, succeeded or failed
-       */
-      status: string;
-      /** Attempts */
-      attempts: components["schemas"]["AttemptOut"][];
-      /**
-       * Next Attempt At
-       * @description when the next retry is due (pending)
-       */
-      next_attempt_at: string | null;
-      /** Last Status Code */
-      last_status_code: number | null;
-      /** Last Error */
-      last_error: string | null;
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /** Finished At */
-      finished_at: string | null;
     };
   };
   responses: never;
@@ -10555,7 +10555,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["haven__webhooks__schemas__DeliveryOut"];
+          "application/json": components["schemas"]["DeliveryOut"];
         };
       };
       /** @description Malformed request */
@@ -10822,7 +10822,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["ReadAll"];
+          "application/json": components["schemas"]["NotificationsRead"];
         };
       };
       /** @description Malformed request */
@@ -11084,7 +11084,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Preferences"];
+          "application/json": components["schemas"]["NotificationPreferences"];
         };
       };
       /** @description Malformed request */
@@ -11218,7 +11218,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Preferences"];
+          "application/json": components["schemas"]["NotificationPreferences"];
         };
       };
       /** @description Malformed request */
@@ -11356,7 +11356,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Page_QueueItem_"];
+          "application/json": components["schemas"]["Page_NotificationQueueItem_"];
         };
       };
       /** @description Malformed request */

@@ -25,11 +25,11 @@ from haven.notifications import service
 from haven.notifications.schemas import (
     Channel,
     DeliveryStatus,
+    NotificationPreferences,
+    NotificationQueueItem,
+    NotificationsRead,
     NotificationWithDeliveries,
-    Preferences,
     PreferencesUpdate,
-    QueueItem,
-    ReadAll,
     delivery_to_dict,
     notification_to_dict,
 )
@@ -74,7 +74,7 @@ async def list_notifications(
 @router.post(
     "/notifications/read-all",
     summary="Mark the caller's unread notifications read (up to 500 a call; `more` says so)",
-    response_model=ReadAll,
+    response_model=NotificationsRead,
 )
 async def mark_all_read(session: WriteSession, principal: CurrentPrincipal) -> dict[str, Any]:
     marked, more = await service.mark_all_read(session, principal=principal)
@@ -104,7 +104,7 @@ async def mark_read(
 @router.get(
     "/notification-preferences",
     summary="The caller's notification channels and quiet hours",
-    response_model=Preferences,
+    response_model=NotificationPreferences,
 )
 async def get_preferences(session: ReadSession, principal: CurrentPrincipal) -> dict[str, Any]:
     return await service.get_preferences(session, principal=principal)
@@ -113,7 +113,7 @@ async def get_preferences(session: ReadSession, principal: CurrentPrincipal) -> 
 @router.patch(
     "/notification-preferences",
     summary="Change the caller's notification channels or quiet hours",
-    response_model=Preferences,
+    response_model=NotificationPreferences,
 )
 async def update_preferences(
     data: PreferencesUpdate, session: WriteSession, principal: CurrentPrincipal
@@ -125,7 +125,7 @@ async def update_preferences(
     "/admin/notifications",
     summary="Every notification delivery, newest first (superusers, for support)",
     response_class=Response,
-    responses=ok_responses(Page[QueueItem]),
+    responses=ok_responses(Page[NotificationQueueItem]),
 )
 async def list_queue(
     session: ReadSession,

@@ -15,7 +15,7 @@ Channel = Literal["email", "push", "in_app"]
 DeliveryStatus = Literal["queued", "retrying", "sent", "failed"]
 
 
-class DeliveryOut(BaseModel):
+class NotificationDeliveryOut(BaseModel):
     id: uuid.UUID
     notification_id: uuid.UUID
     channel: Channel
@@ -41,21 +41,21 @@ class NotificationOut(BaseModel):
 
 
 class NotificationWithDeliveries(NotificationOut):
-    deliveries: list[DeliveryOut]
+    deliveries: list[NotificationDeliveryOut]
 
 
-class ReadAll(BaseModel):
+class NotificationsRead(BaseModel):
     marked: int = Field(description="how many were marked read now")
     more: bool = Field(description="unread ones are left: call again")
 
 
-class QueueItem(DeliveryOut):
+class NotificationQueueItem(NotificationDeliveryOut):
     """A delivery as support sees it: with whose notification it is."""
 
     notification: NotificationOut
 
 
-class Preferences(BaseModel):
+class NotificationPreferences(BaseModel):
     email: bool
     push: bool
     in_app: bool
