@@ -5,7 +5,7 @@ import type { Page } from "../api/types";
 
 type Schemas = components["schemas"];
 export type Notification = Schemas["NotificationWithDeliveries"];
-export type Preferences = Schemas["Preferences"];
+export type Preferences = Schemas["NotificationPreferences"];
 export type PreferencesUpdate = Schemas["PreferencesUpdate"];
 
 /** How many unread are counted exactly; past this the badge says "at least". */
@@ -90,7 +90,7 @@ export function useMarkAllRead() {
     mutationFn: async () => {
       // The API marks up to 500 a call and says when there are more; bounded all the same.
       for (let call = 0; call < 20; call += 1) {
-        const answer = await unwrap<Schemas["ReadAll"]>(api.POST("/api/v1/notifications/read-all"));
+        const answer = await unwrap<Schemas["NotificationsRead"]>(api.POST("/api/v1/notifications/read-all"));
         if (!answer.more) return;
       }
     },
