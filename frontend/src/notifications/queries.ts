@@ -90,7 +90,9 @@ export function useMarkAllRead() {
     mutationFn: async () => {
       // The API marks up to 500 a call and says when there are more; bounded all the same.
       for (let call = 0; call < 20; call += 1) {
-        const answer = await unwrap<Schemas["NotificationsRead"]>(api.POST("/api/v1/notifications/read-all"));
+        const answer = await unwrap<Schemas["NotificationsRead"]>(
+          api.POST("/api/v1/notifications/read-all"),
+        );
         if (!answer.more) return;
       }
     },
