@@ -22,5 +22,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ["./src/test/setup.ts"],
     css: false,
+    // See src/test/setup.ts: bounds for a busy machine, not speed checks.
+    testTimeout: 20_000,
   },
 });

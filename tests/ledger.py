@@ -37,6 +37,14 @@ STATEFUL = ("task", "project", "tag", "workspace")
 # Fields that move with every change; an event's `changes` leaves them out.
 ALWAYS_MOVING = frozenset({"version", "updated_at"})
 BIRTHS = frozenset({"created", "added", "registered"})
+# Fields of a task's answer derived from other tasks: no event of the task carries them.
+DERIVED = frozenset({"subtask_count", "subtasks_done"})
+
+
+def stored_task(task: Json) -> Json:
+    """A task's answer without the fields derived from other tasks (its subtask counts):
+    what its events carry. Those move with the subtasks' own events (docs/events.md)."""
+    return {name: value for name, value in task.items() if name not in DERIVED}
 
 
 def subject_of(key: Key) -> str:
@@ -122,6 +130,7 @@ async def read_world(
         for item in items or []:
             if kind == "task":
                 task_viewer.setdefault(item["id"], viewer)
+                item = stored_task(item)
             if kind == "workspace":
                 # The caller's role is part of the answer but not of the workspace.
                 item = {name: value for name, value in item.items() if name != "role"}

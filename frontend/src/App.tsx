@@ -12,6 +12,7 @@ const SettingsPage = lazy(() => import("./settings/SettingsPage"));
 // Recharts comes only with the stats page.
 const StatsPage = lazy(() => import("./stats/StatsPage"));
 const BoardPage = lazy(() => import("./board/BoardPage"));
+const SavedSearchPage = lazy(() => import("./savedsearches/SavedSearchPage"));
 
 function SignedOutRedirect() {
   const navigate = useNavigate();
@@ -47,6 +48,7 @@ export function App() {
             <Route path="projects/:projectId" element={<TaskListPage />} />
             <Route path="projects/:projectId/board" element={<BoardPage />} />
             <Route path="tags/:tag" element={<TaskListPage />} />
+            <Route path="search/:searchId" element={<SavedSearchPage />} />
             <Route path=":view" element={<TaskListPage />} />
           </Route>
         </Routes>

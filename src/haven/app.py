@@ -95,6 +95,7 @@ def _include_domain_routers(app: FastAPI) -> None:
     from haven.accounts.router import router as accounts_router
     from haven.notifications.router import router as notifications_router
     from haven.projects.router import router as projects_router
+    from haven.savedsearches.router import router as saved_searches_router
     from haven.tags.router import router as tags_router
     from haven.tasks.router import router as tasks_router
     from haven.webhooks.router import router as webhooks_router
@@ -111,6 +112,7 @@ def _include_domain_routers(app: FastAPI) -> None:
         accounts_router,
         webhooks_router,
         notifications_router,
+        saved_searches_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems)

@@ -139,6 +139,16 @@ class Settings(BaseSettings):
 
         return parse_mail_from(value)
 
+    # Web Push (docs/push.md). The contact every VAPID token gives push services (its `sub`):
+    # a mailto: or https: address; Apple's service refuses tokens naming localhost.
+    push_subject: str = Field(
+        default="mailto:haven@localhost", pattern=r"^(mailto:\S+@\S+|https://\S+)$"
+    )
+    # Subscription endpoints must be https and public; this allows http and inside
+    # addresses (local push services in development and tests).
+    push_allow_private_targets: bool = False
+    push_timeout_seconds: float = Field(default=10.0, gt=0)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

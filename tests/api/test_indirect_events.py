@@ -16,7 +16,7 @@ from haven.core.ids import new_id
 from haven.db.session import Database
 from haven.tasks.models import Task, TaskTag
 from tests.factories import Account, add_member, make_task, make_workspace
-from tests.ledger import fold_history, task_history
+from tests.ledger import fold_history, stored_task, task_history
 from tests.support import event_types
 from tests.support import statements as support_statements
 
@@ -41,7 +41,7 @@ async def _last_event_and_fold(
             "/tasks", params={"deleted": "true", "limit": "200"}, headers=who.headers
         )
         shown = next(t for t in trash.json()["items"] if t["id"] == task_id)
-    assert folded == shown
+    assert folded == stored_task(shown)
     last: dict[str, Any] = history[-1]
     return last
 

@@ -1,6 +1,6 @@
 """axe-core (the npm package the UI's build installs) on the UI's main pages (sign-in, sign-up,
-a list, the task panel, the shortcuts, a board, stats, settings), light and dark: no serious
-or critical violation."""
+a list, the task panel, the shortcuts, a board, a saved search and the save dialog, stats,
+settings), light and dark: no serious or critical violation."""
 
 from __future__ import annotations
 
@@ -73,6 +73,17 @@ async def test_the_main_pages_have_no_serious_accessibility_violations(
     await page.goto(f"{ui_server.base_url}/projects/{project['id']}/board")
     await expect(page.get_by_role("button", name=re.compile("^Buy bread"))).to_be_visible()
     found["board"] = await violations(page)
+    search = {"name": "Passport things", "query": {"q": "passport"}}
+    saved = await api(ui_server, account, "POST", "/saved-searches", json=search)
+    await page.goto(f"{ui_server.base_url}/search/{saved['id']}")
+    await expect(page.get_by_role("button", name="Renew passport")).to_be_visible()
+    found["saved search"] = await violations(page)
+    await page.goto(f"{ui_server.base_url}/inbox")
+    await page.get_by_label("Search tasks").fill("bread")
+    await page.get_by_role("button", name="Save search").click()
+    await expect(page.get_by_role("dialog", name="Save this search")).to_be_visible()
+    found["save search dialog"] = await violations(page)
+    await page.keyboard.press("Escape")
     await page.goto(f"{ui_server.base_url}/stats")
     await expect(page.get_by_role("heading", name="Stats", level=1)).to_be_visible()
     found["stats"] = await violations(page)

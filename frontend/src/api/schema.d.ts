@@ -56,6 +56,48 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/tasks/count": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Count tasks (the filters of GET /tasks; up to 10,000)
+     * @description How many tasks a list would show: one bounded COUNT instead of fetching the list.
+     *
+     *     Takes every filter of GET /tasks (a `sort` is checked, and changes nothing).
+     */
+    get: operations["count_tasks_api_v1_tasks_count_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/tasks/quick-add": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a task from one line of text
+     * @description Reads dates and times ("tomorrow 5pm", "next fri", "in 3 days"), recurrence ("every 2nd monday", "every! 2 days" from completion), reminders ("remind me 30m before"), `#project` (found by name, else created), `@tag` and `p1`..`p4` (urgent..low), in your zone; the rest is the title. Answers the task as POST /tasks does, plus `parsed`: the parts understood, as UTF-16 offsets into `text`. `?dry_run=true` answers 200 with what would be created and writes nothing.
+     */
+    post: operations["quick_add_task_api_v1_tasks_quick_add_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/v1/tasks/{task_id}": {
     parameters: {
       query?: never;
@@ -625,7 +667,7 @@ export interface paths {
     /** The caller's devices */
     get: operations["list_devices_api_v1_devices_get"];
     put?: never;
-    /** Register a device's push token (201 new; 200 when the token was registered) */
+    /** Register a device's push token or Web Push subscription (201 new; 200 when the token was registered) */
     post: operations["register_device_api_v1_devices_post"];
     delete?: never;
     options?: never;
@@ -645,6 +687,23 @@ export interface paths {
     post?: never;
     /** Forget a device (it gets no more pushes) */
     delete: operations["remove_device_api_v1_devices__device_id__delete"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/push/vapid-public-key": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The key browsers subscribe to Web Push with (applicationServerKey) */
+    get: operations["vapid_public_key_api_v1_push_vapid_public_key_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -839,6 +898,43 @@ export interface paths {
     options?: never;
     head?: never;
     patch?: never;
+    trace?: never;
+  };
+  "/api/v1/saved-searches": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List your saved searches */
+    get: operations["list_saved_searches_api_v1_saved_searches_get"];
+    put?: never;
+    /** Save a search (private to you; at most 100) */
+    post: operations["create_saved_search_api_v1_saved_searches_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/saved-searches/{search_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a saved search */
+    get: operations["get_saved_search_api_v1_saved_searches__search_id__get"];
+    put?: never;
+    post?: never;
+    /** Delete a saved search */
+    delete: operations["delete_saved_search_api_v1_saved_searches__search_id__delete"];
+    options?: never;
+    head?: never;
+    /** Rename a saved search or replace its query */
+    patch: operations["update_saved_search_api_v1_saved_searches__search_id__patch"];
     trace?: never;
   };
 }
@@ -1067,7 +1163,10 @@ export interface components {
        */
       depends_on_id: string;
     };
-    /** DeviceCreate */
+    /**
+     * DeviceCreate
+     * @description A device with an APNs/FCM `push_token`, or a browser with a `web_push` subscription.
+     */
     DeviceCreate: {
       /**
        * Name
@@ -1083,9 +1182,11 @@ export interface components {
       platform: "ios" | "android" | "web" | "desktop";
       /**
        * Push Token
-       * @description the push token (APNs/FCM token or web-push subscription); write-only
+       * @description the push token (APNs/FCM); write-only. Give this or `web_push`
        */
-      push_token: string;
+      push_token?: string | null;
+      /** @description a Web Push subscription (docs/push.md); write-only. Give this or `push_token` */
+      web_push?: components["schemas"]["WebPushSubscription"] | null;
     };
     /** DeviceRead */
     DeviceRead: {
@@ -1543,6 +1644,19 @@ export interface components {
        */
       next_cursor?: string | null;
     };
+    /** Page[SavedSearchOut] */
+    Page_SavedSearchOut_: {
+      /**
+       * Items
+       * @description this page, in the list's order
+       */
+      items: components["schemas"]["SavedSearchOut"][];
+      /**
+       * Next Cursor
+       * @description pass as ?cursor= for the next page; null on the last page
+       */
+      next_cursor?: string | null;
+    };
     /** Page[TagOut] */
     Page_TagOut_: {
       /**
@@ -1607,6 +1721,24 @@ export interface components {
        * @description pass as ?cursor= for the next page; null on the last page
        */
       next_cursor?: string | null;
+    };
+    /**
+     * ParsedPart
+     * @description A part of the line that was understood; `start`/`end` count UTF-16 code units, as
+     *     JavaScript string indices do, so `text.slice(start, end)` is the part.
+     */
+    ParsedPart: {
+      /** Text */
+      text: string;
+      /** Start */
+      start: number;
+      /** End */
+      end: number;
+      /**
+       * Kind
+       * @enum {string}
+       */
+      kind: "due" | "recurrence" | "reminder" | "project" | "tag" | "priority";
     };
     /**
      * PreferencesUpdate
@@ -1746,6 +1878,11 @@ export interface components {
       /** Archived */
       archived: boolean;
       /**
+       * Position
+       * @description where it sits in its workspace's list, lowest first (PATCH after_id moves it)
+       */
+      position: number;
+      /**
        * Created At
        * Format: date-time
        */
@@ -1780,6 +1917,179 @@ export interface components {
       color?: string | null;
       /** Archived */
       archived?: boolean | null;
+      /**
+       * After Id
+       * @description move the project to just after this project of its workspace (null: to the top); its `position` changes, and no other project's, but rarely (when the gap is used up: then each one changed gets its own project.updated)
+       */
+      after_id?: string | null;
+    };
+    /** QuickAddCreated */
+    QuickAddCreated: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Workspace Id
+       * Format: uuid
+       */
+      workspace_id: string;
+      /** Project Id */
+      project_id: string | null;
+      /** Parent Id */
+      parent_id: string | null;
+      /** Title */
+      title: string;
+      /** Description */
+      description: string;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "todo" | "in_progress" | "blocked" | "done" | "cancelled";
+      /**
+       * Priority
+       * @enum {string}
+       */
+      priority: "none" | "low" | "medium" | "high" | "urgent";
+      /** Progress */
+      progress: number;
+      /** Due */
+      due: string | null;
+      /** Start */
+      start: string | null;
+      /** Timezone */
+      timezone: string;
+      /** Tags */
+      tags: string[];
+      /** Depends On */
+      depends_on: string[];
+      /** Assignee Id */
+      assignee_id: string | null;
+      /** Estimate Minutes */
+      estimate_minutes: number | null;
+      recurrence: components["schemas"]["RecurrenceOut"] | null;
+      /** Series Id */
+      series_id: string | null;
+      /** Occurrence Number */
+      occurrence_number: number;
+      /** Completed At */
+      completed_at: string | null;
+      /** Deleted At */
+      deleted_at: string | null;
+      /** Created By */
+      created_by: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Version */
+      version: number;
+      /**
+       * Subtask Count
+       * @description derived, read-only: the task's direct subtasks, those in the trash left out. Not in the task's events (it changes with its subtasks' own events)
+       */
+      subtask_count: number;
+      /**
+       * Subtasks Done
+       * @description derived, read-only: how many of those subtasks are closed (done or cancelled); the task can be completed without ?cascade when it equals subtask_count
+       */
+      subtasks_done: number;
+      /** Parsed */
+      parsed: components["schemas"]["ParsedPart"][];
+    };
+    /** QuickAddIn */
+    QuickAddIn: {
+      /**
+       * Text
+       * @example Call the dentist tomorrow at 5pm, remind me 30 minutes before
+       */
+      text: string;
+      /**
+       * Id
+       * @description client-chosen id; makes a retry idempotent
+       */
+      id?: string | null;
+      /**
+       * Workspace Id
+       * @description default: the project's workspace, else your personal workspace
+       */
+      workspace_id?: string | null;
+      /**
+       * Project Id
+       * @description the project if the line names none
+       */
+      project_id?: string | null;
+      /**
+       * Tags
+       * @description tags besides those the line names
+       */
+      tags?: string[];
+      /**
+       * Due
+       * @description the due if the line names none
+       */
+      due?: string | null;
+      /**
+       * Timezone
+       * @description IANA zone the line is read in (and the task's); default: your profile's
+       */
+      timezone?: string | null;
+      /**
+       * Language
+       * @description the grammar the line is read with
+       * @default en
+       * @constant
+       */
+      language?: "en";
+    };
+    /**
+     * QuickAddPreview
+     * @description What the line would create (`?dry_run=true`); nothing is written.
+     */
+    QuickAddPreview: {
+      /** Title */
+      title: string;
+      /** Due */
+      due: string | null;
+      /**
+       * Priority
+       * @enum {string}
+       */
+      priority: "none" | "low" | "medium" | "high" | "urgent";
+      /**
+       * Project
+       * @description the project's name, from #project or project_id
+       */
+      project: string | null;
+      /**
+       * Project Id
+       * @description null when #project would be created
+       */
+      project_id: string | null;
+      /** Tags */
+      tags: string[];
+      recurrence: components["schemas"]["RecurrenceOut"] | null;
+      /** Reminders */
+      reminders: components["schemas"]["QuickAddReminder"][];
+      /** Timezone */
+      timezone: string;
+      /** Parsed */
+      parsed: components["schemas"]["ParsedPart"][];
+    };
+    /** QuickAddReminder */
+    QuickAddReminder: {
+      /** At */
+      at: string | null;
+      /** Offset Minutes */
+      offset_minutes: number | null;
     };
     /**
      * RecurrenceIn
@@ -1904,6 +2214,109 @@ export interface components {
      * @enum {string}
      */
     Role: "viewer" | "member" | "admin" | "owner";
+    /** SavedSearchCreate */
+    SavedSearchCreate: {
+      /**
+       * Id
+       * @description client-chosen id; makes a retry idempotent
+       */
+      id?: string | null;
+      /**
+       * Workspace Id
+       * @description default: your personal workspace
+       */
+      workspace_id?: string | null;
+      /** Name */
+      name: string;
+      query: components["schemas"]["SavedSearchQuery"];
+    };
+    /** SavedSearchOut */
+    SavedSearchOut: {
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /**
+       * Workspace Id
+       * Format: uuid
+       */
+      workspace_id: string;
+      /**
+       * User Id
+       * Format: uuid
+       */
+      user_id: string;
+      /** Name */
+      name: string;
+      query: components["schemas"]["SavedSearchQuery"];
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Version */
+      version: number;
+    };
+    /**
+     * SavedSearchQuery
+     * @description The GET /tasks filters a saved search runs (in its workspace), checked as GET /tasks
+     *     checks them; `status` and `priority` are lists here, as a repeated query key is there.
+     */
+    SavedSearchQuery: {
+      /**
+       * Project Id
+       * @description a project id, or 'none' for tasks in no project
+       */
+      project_id?: string | null;
+      /**
+       * Status
+       * @description repeat to match any of several
+       */
+      status?: ("todo" | "in_progress" | "blocked" | "done" | "cancelled")[] | null;
+      /**
+       * Priority
+       * @description repeat to match any
+       */
+      priority?: ("none" | "low" | "medium" | "high" | "urgent")[] | null;
+      /**
+       * Tag
+       * @description a tag name, any case
+       */
+      tag?: string | null;
+      /**
+       * Due Before
+       * @description an instant with offset, or a date (its start, UTC)
+       */
+      due_before?: string | null;
+      /**
+       * Due After
+       * @description as due_before
+       */
+      due_after?: string | null;
+      /**
+       * Q
+       * @description full-text search
+       */
+      q?: string | null;
+      /**
+       * Sort
+       * @description comma-separated fields, '-' for descending, e.g. due,-priority
+       */
+      sort?: string | null;
+    };
+    /** SavedSearchUpdate */
+    SavedSearchUpdate: {
+      /** Name */
+      name?: string | null;
+      /** @description replaces the whole query */
+      query?: components["schemas"]["SavedSearchQuery"] | null;
+    };
     /**
      * Scope
      * @description What an API key (or an integration) may do; a signed-in person may do all of it.
@@ -1958,6 +2371,19 @@ export interface components {
       name?: string | null;
       /** Color */
       color?: string | null;
+    };
+    /** TaskCount */
+    TaskCount: {
+      /**
+       * Count
+       * @description how many tasks match, at most 10,000
+       */
+      count: number;
+      /**
+       * Capped
+       * @description true when 10,000 or more match
+       */
+      capped: boolean;
     };
     /** TaskCreate */
     TaskCreate: {
@@ -2094,6 +2520,16 @@ export interface components {
       updated_at: string;
       /** Version */
       version: number;
+      /**
+       * Subtask Count
+       * @description derived, read-only: the task's direct subtasks, those in the trash left out. Not in the task's events (it changes with its subtasks' own events)
+       */
+      subtask_count: number;
+      /**
+       * Subtasks Done
+       * @description derived, read-only: how many of those subtasks are closed (done or cancelled); the task can be completed without ?cascade when it equals subtask_count
+       */
+      subtasks_done: number;
     };
     /** TaskStatsOut */
     TaskStatsOut: {
@@ -2248,6 +2684,40 @@ export interface components {
        * @description changes on every update; sent as the ETag
        */
       version: number;
+    };
+    /** VapidPublicKey */
+    VapidPublicKey: {
+      /**
+       * Public Key
+       * @description Haven's VAPID public key: the uncompressed P-256 point, base64url (PushManager.subscribe's applicationServerKey)
+       */
+      public_key: string;
+    };
+    /** WebPushKeys */
+    WebPushKeys: {
+      /**
+       * P256Dh
+       * @description the browser's P-256 public key: the uncompressed point, base64url
+       */
+      p256dh: string;
+      /**
+       * Auth
+       * @description the subscription's 16-byte authentication secret, base64url
+       */
+      auth: string;
+    };
+    /**
+     * WebPushSubscription
+     * @description A browser's PushSubscription (`subscription.toJSON()`, without `expirationTime`).
+     */
+    WebPushSubscription: {
+      /**
+       * Endpoint
+       * @description the push service URL the subscription receives at (https)
+       */
+      endpoint: string;
+      /** @description the keys the browser decrypts pushes with */
+      keys: components["schemas"]["WebPushKeys"];
     };
     /** WebhookCreate */
     WebhookCreate: {
@@ -2516,7 +2986,6 @@ export interface operations {
   list_tasks_api_v1_tasks_get: {
     parameters: {
       query?: {
-        workspace_id?: string;
         /** @description a project id, or 'none' for tasks in no project */
         project_id?: string;
         /** @description repeat to match any of several */
@@ -2525,19 +2994,22 @@ export interface operations {
         priority?: ("none" | "low" | "medium" | "high" | "urgent")[];
         /** @description a tag name, any case */
         tag?: string;
-        assignee_id?: string;
-        /** @description a task id, or 'none' for top-level tasks only */
-        parent_id?: string;
         /** @description an instant with offset, or a date (its start, UTC) */
         due_before?: string;
         /** @description as due_before */
         due_after?: string;
         /** @description full-text search */
         q?: string;
-        /** @description list the trash instead */
-        deleted?: boolean;
         /** @description comma-separated fields, '-' for descending, e.g. due,-priority */
         sort?: string;
+        workspace_id?: string;
+        assignee_id?: string;
+        /** @description a task id, or 'none' for top-level tasks only */
+        parent_id?: string;
+        /** @description as due_before, for whole-day dues only (a date without a time): those match only when before this bound, timed dues are left to due_before. Overdue, as the web UI shows it: due_before=<now>&whole_day_due_before=<the start of today> */
+        whole_day_due_before?: string;
+        /** @description list the trash instead */
+        deleted?: boolean;
         /** @description page size (1-200) */
         limit?: number;
         /** @description next_cursor of the previous page */
@@ -2699,6 +3171,308 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["TaskOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  count_tasks_api_v1_tasks_count_get: {
+    parameters: {
+      query?: {
+        /** @description a project id, or 'none' for tasks in no project */
+        project_id?: string;
+        /** @description repeat to match any of several */
+        status?: ("todo" | "in_progress" | "blocked" | "done" | "cancelled")[];
+        /** @description repeat to match any */
+        priority?: ("none" | "low" | "medium" | "high" | "urgent")[];
+        /** @description a tag name, any case */
+        tag?: string;
+        /** @description an instant with offset, or a date (its start, UTC) */
+        due_before?: string;
+        /** @description as due_before */
+        due_after?: string;
+        /** @description full-text search */
+        q?: string;
+        /** @description comma-separated fields, '-' for descending, e.g. due,-priority */
+        sort?: string;
+        workspace_id?: string;
+        assignee_id?: string;
+        /** @description a task id, or 'none' for top-level tasks only */
+        parent_id?: string;
+        /** @description as due_before, for whole-day dues only (a date without a time): those match only when before this bound, timed dues are left to due_before. Overdue, as the web UI shows it: due_before=<now>&whole_day_due_before=<the start of today> */
+        whole_day_due_before?: string;
+        /** @description list the trash instead */
+        deleted?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TaskCount"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  quick_add_task_api_v1_tasks_quick_add_post: {
+    parameters: {
+      query?: {
+        /** @description parse only; create nothing */
+        dry_run?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["QuickAddIn"];
+      };
+    };
+    responses: {
+      /** @description dry_run: the preview; else the task already created with this id */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            components["schemas"]["QuickAddCreated"] | components["schemas"]["QuickAddPreview"];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["QuickAddCreated"];
         };
       };
       /** @description Malformed request */
@@ -9450,6 +10224,136 @@ export interface operations {
       };
     };
   };
+  vapid_public_key_api_v1_push_vapid_public_key_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["VapidPublicKey"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
   list_webhooks_api_v1_webhooks_get: {
     parameters: {
       query?: {
@@ -11357,6 +12261,689 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Page_NotificationQueueItem_"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  list_saved_searches_api_v1_saved_searches_get: {
+    parameters: {
+      query?: {
+        workspace_id?: string;
+        /** @description page size (1-200) */
+        limit?: number;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Page_SavedSearchOut_"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  create_saved_search_api_v1_saved_searches_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SavedSearchCreate"];
+      };
+    };
+    responses: {
+      /** @description Already created with this id */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  get_saved_search_api_v1_saved_searches__search_id__get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        search_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  delete_saved_search_api_v1_saved_searches__search_id__delete: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description the ETag you read, e.g. "3"; a mismatch answers 412 */
+        "If-Match"?: string;
+      };
+      path: {
+        search_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing, invalid or expired credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Authenticated, but the role or API-key scope does not allow this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource, or it belongs to a workspace you are not in */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflicts with the resource's current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match no longer matches; the body's `current` holds the resource */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body larger than the configured limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request's content is not valid */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Rate limited; retry after Retry-After seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Temporarily unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+          "application/json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  update_saved_search_api_v1_saved_searches__search_id__patch: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description the ETag you read, e.g. "3"; a mismatch answers 412 */
+        "If-Match"?: string;
+      };
+      path: {
+        search_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SavedSearchUpdate"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SavedSearchOut"];
         };
       };
       /** @description Malformed request */

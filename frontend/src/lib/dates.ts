@@ -115,3 +115,57 @@ export function browserTimeZone(): string {
     return "UTC";
   }
 }
+
+/** The calendar day (YYYY-MM-DD) a task's due stands for in a zone: a date-only due is its
+ * own day wherever one is; a due with a time falls on the day it is in `timeZone`. */
+export function dueDay(due: string, timeZone: string): string {
+  return isDateOnly(due) ? due : dayInZone(new Date(due), timeZone);
+}
+
+/** A day's heading in a calendar list: "Today", "Tomorrow", "Wed 2 Dec" (its year too when
+ * it is not this year's). */
+export function dayHeading(day: string, today: string): string {
+  const diff = daysBetween(today, day);
+  if (diff === 0) return "Today";
+  if (diff === 1) return "Tomorrow";
+  if (diff === -1) return "Yesterday";
+  const options: Intl.DateTimeFormatOptions = { weekday: "short", day: "numeric", month: "short" };
+  if (day.slice(0, 4) !== today.slice(0, 4)) options.year = "numeric";
+  return formatter("UTC", options)
+    .format(new Date(`${day}T12:00:00Z`))
+    .replace(",", "");
+}
+
+export interface DayGroup<T> {
+  /** YYYY-MM-DD in the user's zone; "" for items without a due. */
+  day: string;
+  heading: string;
+  items: T[];
+}
+
+/**
+ * Items by the day they are due in `timeZone`, days in order and those without a due last;
+ * within a day the all-day ones first (in the order given), then those with a time by time.
+ */
+export function groupByDay<T extends { due: string | null }>(
+  items: readonly T[],
+  timeZone: string,
+  today: string,
+): DayGroup<T>[] {
+  const byDay = new Map<string, T[]>();
+  for (const item of items) {
+    const day = item.due ? dueDay(item.due, timeZone) : "";
+    const group = byDay.get(day);
+    if (group) group.push(item);
+    else byDay.set(day, [item]);
+  }
+  const at = (item: T) => (item.due && !isDateOnly(item.due) ? Date.parse(item.due) : -Infinity);
+  return [...byDay.entries()]
+    .sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a < b ? -1 : a > b ? 1 : 0))
+    .map(([day, group]) => ({
+      day,
+      heading: day ? dayHeading(day, today) : "No date",
+      // Array.prototype.sort is stable: ties keep the API's order (its priority).
+      items: group.sort((a, b) => (at(a) === at(b) ? 0 : at(a) < at(b) ? -1 : 1)),
+    }));
+}

@@ -13,6 +13,16 @@ export function isTypingTarget(target: EventTarget | null): boolean {
   return false;
 }
 
+/** A press with Ctrl, Alt or Meta that is a chord, not a typed character. A symbol typed
+ * with Option (a Mac's `#` on UK and German layouts) or AltGr (Ctrl+Alt on Windows) is the
+ * character, and its shortcut works; letters and digits with them stay the browser's. */
+export function isChord(event: KeyboardEvent): boolean {
+  if (event.metaKey) return true;
+  if (!event.ctrlKey && !event.altKey) return false;
+  const symbol = event.key.length === 1 && !/[\p{L}\p{N}]/u.test(event.key);
+  return !(symbol && event.altKey);
+}
+
 export type ShortcutMap = Record<string, (event: KeyboardEvent) => void>;
 
 /**
@@ -29,7 +39,7 @@ export function useShortcuts(map: ShortcutMap): void {
   });
   useLayoutEffect(() => {
     function onKey(event: KeyboardEvent) {
-      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.defaultPrevented || isChord(event)) return;
       if (event.key !== "Escape" && isTypingTarget(event.target)) return;
       // Inside an open dialog, the dialog owns the keyboard.
       if (
@@ -63,6 +73,7 @@ export const SHORTCUTS: { keys: string; action: string }[] = [
   { keys: "e", action: "Edit the selected task's title" },
   { keys: "x", action: "Complete the selected task" },
   { keys: "t", action: "Make the selected task due today" },
+  { keys: "#", action: "Move the selected task to a project" },
   { keys: "Esc", action: "Close the task panel or a dialog" },
   { keys: "?", action: "Show these shortcuts" },
   { keys: "Ctrl/⌘ K", action: "Command palette: go to any view, project or tag" },

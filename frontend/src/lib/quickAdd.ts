@@ -1,69 +1,70 @@
-import type { Priority } from "../api/types";
+import type { components } from "../api/schema";
+import type { TaskCreate } from "../api/types";
 import { addDays } from "./dates";
 
-export interface ParsedQuickAdd {
-  title: string;
-  tags: string[];
-  priority?: Priority;
-  /** A date (YYYY-MM-DD). */
-  due?: string;
+type Schemas = components["schemas"];
+/** POST /tasks/quick-add: the API is the one home of the quick-add grammar. */
+export type QuickAddBody = Schemas["QuickAddIn"];
+export type QuickAddPreview = Schemas["QuickAddPreview"];
+export type ParsedPart = Schemas["ParsedPart"];
+export type PartKind = ParsedPart["kind"];
+
+export const PART_LABEL: Record<PartKind, string> = {
+  due: "Due",
+  recurrence: "Repeats",
+  reminder: "Reminder",
+  project: "Project",
+  tag: "Tag",
+  priority: "Priority",
+};
+
+/** The quick-add body for a line typed in a list whose new tasks get `defaults`. */
+export function quickAddBody(
+  text: string,
+  defaults: Partial<TaskCreate>,
+  id?: string,
+): QuickAddBody {
+  const { workspace_id, project_id, tags, due } = defaults;
+  return {
+    text,
+    ...(id ? { id } : {}),
+    ...(workspace_id ? { workspace_id } : {}),
+    ...(project_id ? { project_id } : {}),
+    ...(tags?.length ? { tags } : {}),
+    ...(due ? { due } : {}),
+  };
 }
 
-const PRIORITY_WORDS: Record<string, Priority> = {
-  "!urgent": "urgent",
-  "!high": "high",
-  "!medium": "medium",
-  "!low": "low",
-  p1: "urgent",
-  p2: "high",
-  p3: "medium",
-  p4: "low",
-};
+export interface Segment {
+  text: string;
+  kind: PartKind | null;
+}
+
+/**
+ * The line cut into plain text and understood parts. The API's offsets count UTF-16 code
+ * units, as JavaScript strings do. A part that is not exactly there (it came from an
+ * earlier version of the line, still being typed) or overlaps another is left out.
+ */
+export function segments(text: string, parsed: readonly ParsedPart[]): Segment[] {
+  const result: Segment[] = [];
+  let cursor = 0;
+  for (const part of [...parsed].sort((a, b) => a.start - b.start)) {
+    if (part.start < cursor || text.slice(part.start, part.end) !== part.text) continue;
+    if (part.start > cursor) result.push({ text: text.slice(cursor, part.start), kind: null });
+    result.push({ text: text.slice(part.start, part.end), kind: part.kind });
+    cursor = part.end;
+  }
+  if (cursor < text.length) result.push({ text: text.slice(cursor), kind: null });
+  return result;
+}
 
 const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /**
- * The one-line quick add: "Pay rent tomorrow #home p1" is a task titled "Pay rent", due
- * tomorrow, tagged home, urgent. Words it does not understand stay in the title.
+ * A due typed into the task panel's date field: "today", "tomorrow 17:00", "fri 9:30",
+ * "2026-12-01 08:00"; null if unknown. A weekday is the next such day after today, as in
+ * quick add.
  */
-export function parseQuickAdd(text: string, today: string): ParsedQuickAdd {
-  const words = text.trim().split(/\s+/).filter(Boolean);
-  const kept: string[] = [];
-  const tags: string[] = [];
-  let priority: Priority | undefined;
-  let due: string | undefined;
-  for (const word of words) {
-    const lower = word.toLowerCase();
-    if (/^#[^\s#]+$/.test(word)) {
-      tags.push(word.slice(1));
-    } else if (lower in PRIORITY_WORDS) {
-      priority = PRIORITY_WORDS[lower];
-    } else if (lower === "today") {
-      due = today;
-    } else if (lower === "tomorrow" || lower === "tmr") {
-      due = addDays(today, 1);
-    } else if (/^\d{4}-\d{2}-\d{2}$/.test(lower)) {
-      due = lower;
-    } else if (WEEKDAYS.includes(lower.slice(0, 3)) && isWeekdayWord(lower)) {
-      const target = WEEKDAYS.indexOf(lower.slice(0, 3));
-      const current = new Date(`${today}T12:00:00Z`).getUTCDay();
-      const ahead = (target - current + 7) % 7 || 7;
-      due = addDays(today, ahead);
-    } else {
-      kept.push(word);
-    }
-  }
-  const title = kept.join(" ");
-  // A line made only of keywords is a title after all ("today").
-  if (!title) return { title: text.trim(), tags: [] };
-  return { title, tags, priority, due };
-}
-
-function isWeekdayWord(word: string): boolean {
-  return /^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?$/.test(word) || word === "wednesday";
-}
-
-/** A typed due: "today", "tomorrow 17:00", "fri 9:30", "2026-12-01 08:00"; null if unknown. */
 export function parseDuePhrase(text: string, today: string): { day: string; time: string } | null {
   const words = text.trim().toLowerCase().split(/\s+/).filter(Boolean);
   let time = "";
@@ -78,7 +79,19 @@ export function parseDuePhrase(text: string, today: string): { day: string; time
     time = `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
     words.pop();
   }
-  if (words.length !== 1) return null;
-  const parsed = parseQuickAdd(`x ${words[0]}`, today);
-  return parsed.due ? { day: parsed.due, time } : null;
+  if (words.length !== 1 || !words[0]) return null;
+  const day = dayWord(words[0], today);
+  return day ? { day, time } : null;
+}
+
+function dayWord(word: string, today: string): string | null {
+  if (word === "today") return today;
+  if (word === "tomorrow" || word === "tmr") return addDays(today, 1);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(word)) return word;
+  if (/^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?$/.test(word) || word === "wednesday") {
+    const target = WEEKDAYS.indexOf(word.slice(0, 3));
+    const current = new Date(`${today}T12:00:00Z`).getUTCDay();
+    return addDays(today, (target - current + 7) % 7 || 7);
+  }
+  return null;
 }

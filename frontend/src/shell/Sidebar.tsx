@@ -2,14 +2,15 @@ import * as DropdownMenu from "@radix-ui/react-dropdown-menu";
 import { useState } from "react";
 import { NavLink, useNavigate } from "react-router-dom";
 import { useQueryClient } from "@tanstack/react-query";
-import type { Task } from "../api/types";
 import { signOut } from "../auth/session";
 import { applyTheme, storedTheme, type Theme } from "../lib/theme";
 import { NotificationBell } from "../notifications/Bell";
-import { useMe, useProjects, useTags, useTaskCount, useWorkspaces } from "../tasks/queries";
+import { useMe, useTags, useTaskCount, useWorkspaces } from "../tasks/queries";
 import { listSpec, SMART_VIEWS, type SmartView } from "../tasks/views";
 import { MonitorIcon, MoonIcon, SunIcon } from "./icons";
 import { useShell } from "./shellContext";
+import { SidebarProjects } from "./SidebarProjects";
+import { SidebarSearches } from "./SidebarSearches";
 
 const navItem = ({ isActive }: { isActive: boolean }) =>
   `flex items-center gap-2 rounded-md px-2 py-1.5 ${
@@ -30,9 +31,7 @@ function ViewLink({
   const { workspaceId, timeZone } = useShell();
   const [now] = useState(() => new Date());
   const spec = listSpec({ kind: "view", view }, { workspaceId, timeZone, now });
-  const rule = spec.keep;
-  const keep = rule ? (task: Task) => rule(task, now, timeZone) : undefined;
-  const count = useTaskCount(spec.key, spec.query, keep);
+  const count = useTaskCount(spec.key, spec.query);
   const overdue = view === "overdue" && count !== undefined && count !== "0";
   return (
     <li>
@@ -64,7 +63,6 @@ export function Sidebar({
   setWorkspaceId: (id: string) => void;
 }) {
   const workspaces = useWorkspaces();
-  const projects = useProjects(workspaceId);
   const tags = useTags(workspaceId);
   return (
     <nav
@@ -105,26 +103,7 @@ export function Sidebar({
         >
           Projects
         </h2>
-        <ul className="flex flex-col gap-0.5">
-          {projects.isPending && (
-            <li className="px-2 text-zinc-600 dark:text-zinc-400">Loading…</li>
-          )}
-          {projects.data?.items.length === 0 && (
-            <li className="px-2 text-zinc-600 dark:text-zinc-400">No projects yet</li>
-          )}
-          {projects.data?.items.map((project) => (
-            <li key={project.id}>
-              <NavLink to={`/projects/${project.id}`} className={navItem} onClick={onNavigate}>
-                <span
-                  aria-hidden="true"
-                  className="inline-block h-2.5 w-2.5 rounded-full"
-                  style={{ backgroundColor: project.color ?? "#a1a1aa" }}
-                />
-                <span className="truncate">{project.name}</span>
-              </NavLink>
-            </li>
-          ))}
-        </ul>
+        <SidebarProjects workspaceId={workspaceId} navItem={navItem} onNavigate={onNavigate} />
       </section>
       <section aria-labelledby="tags-heading">
         <h2
@@ -153,6 +132,7 @@ export function Sidebar({
           ))}
         </ul>
       </section>
+      <SidebarSearches workspaceId={workspaceId} navItem={navItem} onNavigate={onNavigate} />
       <div className="mt-auto flex items-center gap-2">
         <UserMenu />
         <NotificationBell />

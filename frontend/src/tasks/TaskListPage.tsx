@@ -1,9 +1,10 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
-import type { Task } from "../api/types";
+import type { SavedSearch, Task } from "../api/types";
+import { SaveSearchButton } from "../savedsearches/SaveSearchButton";
 import { describeError } from "../api/problems";
-import { dayInZone, relativeDue } from "../lib/dates";
+import { dayInZone, groupByDay, relativeDue } from "../lib/dates";
 import { useShortcuts } from "../lib/keyboard";
 import { useDebounced } from "../lib/useDebounced";
 import { SearchIcon } from "../shell/icons";
@@ -13,12 +14,12 @@ import {
   keys,
   storeTask,
   useCompleteTask,
-  useCreateTask,
   useProjects,
   useReopenTask,
   useTaskList,
 } from "./queries";
 import { markListShown } from "./firstList";
+import { MoveToProjectDialog, useMoveToProject } from "./MoveToProject";
 import { ViewSwitch } from "../board/ViewSwitch";
 import { QuickAdd } from "./QuickAdd";
 import { SkeletonRows, TaskRow } from "./TaskRow";
@@ -28,11 +29,16 @@ import { api, unwrap } from "../api/client";
 
 const TaskDetail = lazy(() => import("./TaskDetail"));
 const ROW_HEIGHT = 44;
+const DAY_HEIGHT = 40;
 
-function useSelection(): Selection {
+/** What the list shows, one virtual item each: a day's heading (Upcoming) or a task. */
+type Row = { kind: "day"; day: string; heading: string } | { kind: "task"; task: Task; at: number };
+
+function useSelection(search?: SavedSearch): Selection {
   const params = useParams();
   const { workspaceId } = useShell();
   const projects = useProjects(workspaceId);
+  if (search) return { kind: "search", search };
   if (params.projectId) {
     const name = projects.data?.items.find((p) => p.id === params.projectId)?.name;
     return { kind: "project", projectId: params.projectId, name };
@@ -52,9 +58,10 @@ function useMinute(): Date {
   return now;
 }
 
-export default function TaskListPage() {
+/** A list of tasks: a smart view, a project, a tag, or (`search`) a saved search. */
+export default function TaskListPage({ search: saved }: { search?: SavedSearch } = {}) {
   const { workspaceId, timeZone } = useShell();
-  const selection = useSelection();
+  const selection = useSelection(saved);
   const now = useMinute();
   const [search, setSearch] = useState("");
   const q = useDebounced(search.trim(), 250);
@@ -68,7 +75,6 @@ export default function TaskListPage() {
   const query = useMemo(() => (q ? { ...spec.query, q } : spec.query), [spec.query, q]);
   const list = useTaskList(spec.key, query);
   const listKey = keys.list(spec.key, query);
-  const create = useCreateTask(listKey);
   const complete = useCompleteTask();
   const reopen = useReopenTask();
   const toast = useToast();
@@ -82,17 +88,37 @@ export default function TaskListPage() {
   const scroller = useRef<HTMLDivElement>(null);
   const titleFocus = useRef(false);
 
-  const tasks = useMemo(() => {
+  const loaded = useMemo(() => {
     const all = list.data?.pages.flatMap((page) => page.items) ?? [];
     const rule = spec.keep;
     return rule ? all.filter((task) => rule(task, now, timeZone)) : all;
   }, [list.data, spec, now, timeZone]);
+  // Upcoming reads like a calendar: a heading per day, its tasks under it. `tasks` is the
+  // order they are shown in (j/k walk it); `rows` adds the headings, `rowOf` finds a task's.
+  const byDay = selection.kind === "view" && selection.view === "upcoming";
+  const { tasks, rows, rowOf } = useMemo(() => {
+    const groups = byDay ? groupByDay(loaded, timeZone, today) : null;
+    const shown = groups ? groups.flatMap((group) => group.items) : loaded;
+    const all: Row[] = [];
+    const rowIndex: number[] = [];
+    const add = (task: Task) => {
+      rowIndex.push(all.length);
+      all.push({ kind: "task", task, at: rowIndex.length - 1 });
+    };
+    if (groups) {
+      for (const group of groups) {
+        all.push({ kind: "day", day: group.day, heading: group.heading });
+        group.items.forEach(add);
+      }
+    } else shown.forEach(add);
+    return { tasks: shown, rows: all, rowOf: rowIndex };
+  }, [byDay, loaded, timeZone, today]);
 
   // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Virtual is meant to re-render; this component is not memoised by the compiler
   const virtual = useVirtualizer({
-    count: tasks.length + (list.hasNextPage ? 1 : 0),
+    count: rows.length + (list.hasNextPage ? 1 : 0),
     getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
+    estimateSize: (index) => (rows[index]?.kind === "day" ? DAY_HEIGHT : ROW_HEIGHT),
     overscan: 10,
     // Before the scroller is measured, assume a screenful: the first paint shows rows.
     initialRect: { width: 0, height: 800 },
@@ -100,10 +126,10 @@ export default function TaskListPage() {
   const visible = virtual.getVirtualItems();
   const lastVisible = visible[visible.length - 1]?.index ?? 0;
   useEffect(() => {
-    if (lastVisible >= tasks.length - 10 && list.hasNextPage && !list.isFetchingNextPage) {
+    if (lastVisible >= rows.length - 10 && list.hasNextPage && !list.isFetchingNextPage) {
       void list.fetchNextPage();
     }
-  }, [lastVisible, tasks.length, list]);
+  }, [lastVisible, rows.length, list]);
 
   const selectedIndex = Math.min(selected, tasks.length - 1);
   useEffect(() => {
@@ -199,11 +225,26 @@ export default function TaskListPage() {
     const from = current < 0 && by < 0 ? tasks.length : current;
     const next = Math.max(0, Math.min(tasks.length - 1, from + by));
     setSelected(next);
-    virtual.scrollToIndex(next);
+    virtual.scrollToIndex(rowOf[next] ?? next);
     // With the panel open, j/k walk through the tasks in it.
     const task = tasks[next];
     if (openId && task && task.id !== openId) open(task, false, true);
   };
+
+  // `#`: the selected task (or the one open in the panel) to another project.
+  const projects = useProjects(workspaceId);
+  const projectName = useCallback(
+    (projectId: string | null) =>
+      projectId === null
+        ? "the Inbox"
+        : (projects.data?.items.find((p) => p.id === projectId)?.name ?? "its project"),
+    [projects.data],
+  );
+  const moveToProject = useMoveToProject(projectName);
+  const [moving, setMoving] = useState<Task | null>(null);
+  const openTask = openId
+    ? (tasks.find((task) => task.id === openId) ?? client.getQueryData<Task>(keys.task(openId)))
+    : undefined;
 
   useShortcuts({
     q: () => quickAdd.current?.focus(),
@@ -214,6 +255,10 @@ export default function TaskListPage() {
     e: () => selectedTask && open(selectedTask, true),
     x: () => selectedTask && completeTask(selectedTask),
     t: () => selectedTask && void dueToday(selectedTask),
+    "#": () => {
+      const task = openTask ?? selectedTask;
+      if (task) setMoving(task);
+    },
     Escape: () => {
       if (openId) close();
       else if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
@@ -231,6 +276,14 @@ export default function TaskListPage() {
             {spec.title}
           </h1>
           {selection.kind === "project" && <ViewSwitch projectId={selection.projectId} />}
+          {q && selection.kind !== "search" && (
+            <SaveSearchButton
+              query={query}
+              fixedDates={selection.kind !== "view"}
+              workspaceId={workspaceId}
+              suggestedName={q}
+            />
+          )}
           <div className="relative">
             <label htmlFor="search" className="sr-only">
               Search tasks
@@ -253,12 +306,7 @@ export default function TaskListPage() {
             />
           </div>
         </header>
-        <QuickAdd
-          ref={quickAdd}
-          timeZone={timeZone}
-          defaults={spec.defaults}
-          onCreate={(body) => create.mutateAsync(body)}
-        />
+        <QuickAdd ref={quickAdd} timeZone={timeZone} defaults={spec.defaults} listKey={listKey} />
         <div ref={scroller} className="min-h-0 flex-1 overflow-y-auto" aria-busy={list.isPending}>
           {list.isPending ? (
             <>
@@ -283,29 +331,35 @@ export default function TaskListPage() {
               style={{ height: virtual.getTotalSize() }}
             >
               {visible.map((item) => {
-                const task = tasks[item.index];
+                const row = rows[item.index];
+                const task = row?.kind === "task" ? row.task : undefined;
+                const at = row?.kind === "task" ? row.at : -1;
                 return (
                   <li
-                    key={task?.id ?? "more"}
+                    key={row ? (row.kind === "day" ? `day:${row.day}` : row.task.id) : "more"}
                     className="absolute left-0 top-0 w-full"
                     // Only the rows near the viewport exist: tell assistive tech the whole size.
-                    aria-setsize={list.hasNextPage ? -1 : tasks.length}
+                    aria-setsize={list.hasNextPage ? -1 : rows.length}
                     aria-posinset={item.index + 1}
                     style={{ height: item.size, transform: `translateY(${item.start}px)` }}
                   >
-                    {task ? (
+                    {row?.kind === "day" ? (
+                      <h2 className="flex h-10 items-end border-b border-zinc-200 px-4 pb-1.5 text-sm font-semibold dark:border-zinc-700">
+                        {row.heading}
+                      </h2>
+                    ) : task ? (
                       <TaskRow
                         task={task}
                         completing={completing.has(task.id)}
-                        selected={openId ? task.id === openId : item.index === selectedIndex}
+                        selected={openId ? task.id === openId : at === selectedIndex}
                         now={now}
                         timeZone={timeZone}
                         onComplete={completeTask}
                         onOpen={(t) => {
-                          setSelected(item.index);
+                          setSelected(at);
                           open(t);
                         }}
-                        onSelect={() => setSelected(item.index)}
+                        onSelect={() => setSelected(at)}
                       />
                     ) : (
                       <SkeletonRows count={1} />
@@ -317,6 +371,12 @@ export default function TaskListPage() {
           )}
         </div>
       </main>
+      <MoveToProjectDialog
+        task={moving}
+        workspaceId={moving?.workspace_id ?? workspaceId}
+        onOpenChange={(isOpen) => !isOpen && setMoving(null)}
+        onChoose={moveToProject}
+      />
       {openId && (
         <Suspense
           fallback={

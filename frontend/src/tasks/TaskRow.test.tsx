@@ -31,6 +31,23 @@ describe("TaskRow", () => {
     expect(screen.getByText("#home")).toBeInTheDocument();
   });
 
+  it("shows how many of its subtasks are done, and nothing without subtasks", () => {
+    const props = {
+      selected: false,
+      now,
+      timeZone: "UTC",
+      onComplete: vi.fn(),
+      onOpen: vi.fn(),
+      onSelect: vi.fn(),
+    };
+    const { rerender } = render(
+      <TaskRow task={makeTask({ subtask_count: 5, subtasks_done: 2 })} {...props} />,
+    );
+    expect(screen.getByRole("img", { name: "2 of 5 subtasks done" })).toHaveTextContent("2/5");
+    rerender(<TaskRow task={makeTask()} {...props} />);
+    expect(screen.queryByRole("img", { name: /subtasks done/ })).not.toBeInTheDocument();
+  });
+
   it("completes from its checkbox and opens from its title", async () => {
     const task = makeTask();
     const onComplete = vi.fn();

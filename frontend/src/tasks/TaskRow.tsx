@@ -16,7 +16,6 @@ export const TaskRow = memo(function TaskRow({
   task,
   completing = false,
   selected,
-  subtasks,
   now,
   timeZone,
   onComplete,
@@ -27,7 +26,6 @@ export const TaskRow = memo(function TaskRow({
   /** Completion sent, answer not yet back: show the tick now. */
   completing?: boolean;
   selected: boolean;
-  subtasks?: number;
   now: Date;
   timeZone: string;
   onComplete: (task: Task) => void;
@@ -68,13 +66,7 @@ export const TaskRow = memo(function TaskRow({
             #{tag}
           </span>
         ))}
-        {subtasks !== undefined && subtasks > 0 && (
-          <span className="flex items-center gap-0.5">
-            <SubtaskIcon />
-            {subtasks}
-            <span className="sr-only"> subtasks</span>
-          </span>
-        )}
+        {task.subtask_count > 0 && <SubtaskCount task={task} />}
         {task.recurrence && (
           <span
             role="img"
@@ -107,6 +99,23 @@ export const TaskRow = memo(function TaskRow({
     </div>
   );
 });
+
+/** "2/5" beside an icon; read out as "2 of 5 subtasks done". */
+function SubtaskCount({ task }: { task: Task }) {
+  const label = `${task.subtasks_done} of ${task.subtask_count} subtasks done`;
+  const allDone = task.subtasks_done === task.subtask_count;
+  return (
+    <span
+      role="img"
+      aria-label={label}
+      title={label}
+      className={`flex items-center gap-0.5 tabular-nums ${allDone ? "text-green-700 dark:text-green-400" : ""}`}
+    >
+      <SubtaskIcon />
+      {`${task.subtasks_done}/${task.subtask_count}`}
+    </span>
+  );
+}
 
 export function SkeletonRows({ count = 8 }: { count?: number }) {
   return (

@@ -1,5 +1,6 @@
 import {
   type InfiniteData,
+  keepPreviousData,
   type QueryClient,
   useInfiniteQuery,
   useMutation,
@@ -18,6 +19,7 @@ import type {
   User,
   Workspace,
 } from "../api/types";
+import type { QuickAddBody, QuickAddPreview } from "../lib/quickAdd";
 import { useListShown } from "./firstList";
 import type { ListQuery } from "./views";
 
@@ -94,22 +96,21 @@ export function useTaskList(key: string, query: ListQuery) {
   });
 }
 
-/** How many tasks a sidebar view holds: up to 200 counted exactly, then "200+". */
-export function useTaskCount(
-  key: string,
-  query: ListQuery,
-  keep?: (task: Task) => boolean,
-): string | undefined {
+/** How many tasks a list holds, exactly (GET /tasks/count, the list's own filters); past
+ * the API's cap, "10,000+". */
+export function useTaskCount(key: string, query: ListQuery): string | undefined {
   const listShown = useListShown();
   const { data } = useQuery({
     queryKey: keys.count(key, query),
-    queryFn: () => fetchTasks(query, undefined, 200),
+    queryFn: () =>
+      unwrap<{ count: number; capped: boolean }>(
+        api.GET("/api/v1/tasks/count", { params: { query } }),
+      ),
     staleTime: 30_000,
     enabled: listShown,
   });
   if (!data) return undefined;
-  const count = keep ? data.items.filter(keep).length : data.items.length;
-  return data.next_cursor ? `${count}+` : String(count);
+  return data.capped ? `${data.count.toLocaleString("en")}+` : String(data.count);
 }
 
 export function useTask(id: string | null) {
@@ -144,10 +145,15 @@ function mapLists(client: QueryClient, change: (items: Task[]) => Task[]): void 
   );
 }
 
-/** Puts the server's copy of a task everywhere it is shown. */
+/** Puts the server's copy of a task everywhere it is shown. A copy without the derived
+ * subtask counts (a 412's `current` is the task as stored) keeps the counts shown. */
 export function storeTask(client: QueryClient, task: Task): void {
-  client.setQueryData(keys.task(task.id), task);
-  mapLists(client, (items) => items.map((item) => (item.id === task.id ? task : item)));
+  const put = (shown?: Task): Task =>
+    task.subtask_count === undefined && shown
+      ? { ...task, subtask_count: shown.subtask_count, subtasks_done: shown.subtasks_done }
+      : task;
+  client.setQueryData<Task>(keys.task(task.id), put);
+  mapLists(client, (items) => items.map((item) => (item.id === task.id ? put(item) : item)));
 }
 
 function refreshLists(client: QueryClient): void {
@@ -191,6 +197,8 @@ export function useCreateTask(listKey: readonly unknown[]) {
         created_at: now,
         updated_at: now,
         version: 0,
+        subtask_count: 0,
+        subtasks_done: 0,
       };
       client.setQueryData<TaskPages>(listKey, (data) => {
         if (!data || data.pages.length === 0) {
@@ -322,4 +330,89 @@ export function useUpdateTask(id: string) {
 
 function isTask(value: unknown): value is Task {
   return typeof value === "object" && value !== null && "id" in value && "version" in value;
+}
+
+// --- quick add (POST /tasks/quick-add: the API reads the line) ---------------------------
+
+/** What the API understood of a line (`?dry_run=true`), asked while the person types. */
+export function useQuickAddPreview(body: QuickAddBody | null) {
+  return useQuery({
+    queryKey: ["quick-add-preview", body] as const,
+    queryFn: async ({ signal }) =>
+      // A dry run answers the preview (the 200 of a retried create is the task).
+      (await unwrap(
+        api.POST("/api/v1/tasks/quick-add", {
+          params: { query: { dry_run: true } },
+          body: body as QuickAddBody,
+          signal,
+        }),
+      )) as QuickAddPreview,
+    enabled: body !== null,
+    staleTime: 60_000,
+    retry: false,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Create from a line; the row shows at once, from the latest preview of this very line
+ * when there is one (else the line itself), and is replaced by the API's task. */
+export function useQuickAdd(listKey: readonly unknown[]) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ body }: { body: QuickAddBody; guess: QuickAddPreview | null }) =>
+      (await unwrap(api.POST("/api/v1/tasks/quick-add", { body }))) as Task,
+    onMutate: async ({ body, guess }) => {
+      await client.cancelQueries({ queryKey: listKey });
+      const before = client.getQueryData<TaskPages>(listKey);
+      const now = new Date().toISOString();
+      const placeholder: Task = {
+        id: body.id ?? crypto.randomUUID(),
+        workspace_id: body.workspace_id ?? "",
+        project_id: guess?.project_id ?? body.project_id ?? null,
+        parent_id: null,
+        title: guess?.title ?? body.text,
+        description: "",
+        status: "todo",
+        priority: guess?.priority ?? "none",
+        progress: 0,
+        due: guess?.due ?? body.due ?? null,
+        start: null,
+        timezone: guess?.timezone ?? "UTC",
+        tags: guess?.tags ?? body.tags ?? [],
+        depends_on: [],
+        assignee_id: null,
+        estimate_minutes: null,
+        recurrence: guess?.recurrence ?? null,
+        series_id: null,
+        occurrence_number: 1,
+        completed_at: null,
+        deleted_at: null,
+        created_by: null,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+        subtask_count: 0,
+        subtasks_done: 0,
+      };
+      client.setQueryData<TaskPages>(listKey, (data) => {
+        if (!data || data.pages.length === 0) {
+          return { pages: [{ items: [placeholder], next_cursor: null }], pageParams: [undefined] };
+        }
+        const [first, ...rest] = data.pages;
+        return {
+          ...data,
+          pages: [{ ...first, items: [placeholder, ...(first?.items ?? [])] }, ...rest],
+        };
+      });
+      return { before };
+    },
+    onError: (_error, _input, context) => {
+      client.setQueryData(listKey, context?.before);
+    },
+    onSettled: () => {
+      refreshLists(client);
+      // A #project the line named may be new.
+      void client.invalidateQueries({ queryKey: ["projects"] });
+    },
+  });
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { makeTask } from "../test/fixtures";
 import { listSpec } from "./views";
 
 // 23:30 UTC on Tuesday 24 November is already Wednesday the 25th in Berlin.
@@ -24,12 +23,33 @@ describe("listSpec", () => {
     );
   });
 
-  it("Overdue keeps a timed due that passed but not a date-only due of today", () => {
+  it("Overdue asks for a timed due that passed, or a whole day before today", () => {
     const overdue = listSpec({ kind: "view", view: "overdue" }, context);
-    const keep = overdue.keep!;
-    expect(keep(makeTask({ due: "2026-11-24T20:00:00Z" }), now, "Europe/Berlin")).toBe(true);
-    expect(keep(makeTask({ due: "2026-11-25" }), now, "Europe/Berlin")).toBe(false);
-    expect(keep(makeTask({ due: "2026-11-24" }), now, "Europe/Berlin")).toBe(true);
+    expect(overdue.query).toMatchObject({
+      due_before: "2026-11-24T23:30:00.000Z",
+      whole_day_due_before: "2026-11-25T00:00:00+01:00",
+    });
+    // The API says it all: the list and its count (GET /tasks/count) are of the same tasks.
+    expect(overdue.keep).toBeUndefined();
+  });
+
+  it("a saved search lists its query in its workspace", () => {
+    const search = {
+      id: "s1",
+      workspace_id: "w2",
+      user_id: "u",
+      name: "Paint",
+      query: { q: "paint", project_id: "p1" },
+      created_at: "",
+      updated_at: "",
+      version: 3,
+    };
+    expect(listSpec({ kind: "search", search }, context)).toMatchObject({
+      key: "search:s1:3",
+      title: "Paint",
+      query: { q: "paint", project_id: "p1", workspace_id: "w2" },
+      defaults: { workspace_id: "w2", project_id: "p1" },
+    });
   });
 
   it("a project or tag list files quick-added tasks there", () => {

@@ -1,7 +1,7 @@
 import type { operations } from "../api/schema";
-import type { Task, TaskCreate } from "../api/types";
+import type { SavedSearch, Task, TaskCreate } from "../api/types";
 import { OPEN_STATUSES } from "../api/types";
-import { addDays, dayInZone, relativeDue, startOfDay } from "../lib/dates";
+import { addDays, dayInZone, startOfDay } from "../lib/dates";
 
 export type ListQuery = NonNullable<
   operations["list_tasks_api_v1_tasks_get"]["parameters"]["query"]
@@ -18,7 +18,8 @@ export const SMART_VIEWS: { id: SmartView; title: string }[] = [
 export type Selection =
   | { kind: "view"; view: SmartView }
   | { kind: "project"; projectId: string; name?: string }
-  | { kind: "tag"; tag: string };
+  | { kind: "tag"; tag: string }
+  | { kind: "search"; search: SavedSearch };
 
 export interface ListSpec {
   /** Part of the query key: lists with the same key share a cache. */
@@ -54,6 +55,25 @@ export function listSpec(
       defaults: { ...ws, project_id: selection.projectId },
     };
   }
+  if (selection.kind === "search") {
+    const { search } = selection;
+    // The API answers unset filters as null; a list query leaves them out.
+    const saved = Object.fromEntries(
+      Object.entries(search.query).filter(([, value]) => value !== null && value !== undefined),
+    ) as ListQuery;
+    return {
+      key: `search:${search.id}:${search.version}`,
+      title: search.name,
+      query: { ...saved, workspace_id: search.workspace_id },
+      empty: "No tasks match this saved search.",
+      defaults: {
+        workspace_id: search.workspace_id,
+        ...(saved.project_id && saved.project_id !== "none"
+          ? { project_id: saved.project_id }
+          : {}),
+      },
+    };
+  }
   if (selection.kind === "tag") {
     return {
       key: `tag:${selection.tag}`,
@@ -85,10 +105,16 @@ export function listSpec(
       return {
         key: `overdue:${today}`,
         title: "Overdue",
-        query: { ...base, due_before: now.toISOString(), sort: "due,-priority" },
+        // A timed due before now, or a whole day before today (a date-only due of today
+        // is not overdue yet): said to the API, so the sidebar's count is of this list.
+        query: {
+          ...base,
+          due_before: now.toISOString(),
+          whole_day_due_before: startOfDay(today, timeZone),
+          sort: "due,-priority",
+        },
         empty: "Nothing overdue. Nicely done.",
         defaults: { ...ws, due: today },
-        keep: (task, at, zone) => task.due !== null && relativeDue(task.due, at, zone).overdue,
       };
     case "inbox":
       return {

@@ -27,6 +27,8 @@ export function makeTask(overrides: Partial<Task> = {}): Task {
     created_at: "2026-11-20T10:00:00Z",
     updated_at: "2026-11-20T10:00:00Z",
     version: 1,
+    subtask_count: 0,
+    subtasks_done: 0,
     ...overrides,
   };
 }

@@ -90,7 +90,7 @@ class Identity(IdMixin, Base):
 
 
 class Device(IdMixin, Base):
-    """A user's device and its push token.
+    """A user's device and its push token (or Web Push subscription).
 
     A push token reaches one app install, so it belongs to one device row at a time: the
     SHA-256 of the token is unique, which lets a re-registration find the row (the token
@@ -106,5 +106,9 @@ class Device(IdMixin, Base):
     platform: Mapped[str] = mapped_column(String(32))
     push_token: Mapped[str] = mapped_column(String(4096))
     push_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A Web Push subscription (RFC 8030): `push_token` is its endpoint, these are the
+    # browser's keys (base64url); None for an APNs/FCM token.
+    web_push_p256dh: Mapped[str | None] = mapped_column(String(100))
+    web_push_auth: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]

@@ -207,3 +207,20 @@ async def get_user_device(
         select(Device).where(Device.id == device_id, Device.user_id == user_id)
     )
     return device
+
+
+async def get_device(session: AsyncSession, device_id: uuid.UUID) -> Device | None:
+    return await session.get(Device, device_id)
+
+
+async def list_web_push_devices(
+    session: AsyncSession, *, user_id: uuid.UUID, limit: int
+) -> Sequence[Device]:
+    """The user's devices with a Web Push subscription, the most recently registered first."""
+    query = (
+        select(Device)
+        .where(Device.user_id == user_id, Device.web_push_p256dh.is_not(None))
+        .order_by(Device.last_seen_at.desc(), Device.id)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()

@@ -25,6 +25,7 @@ from haven.accounts.schemas import (
     RefreshRequest,
     RegisterRequest,
     UserRead,
+    VapidPublicKey,
     api_key_read,
     body_refresh_token,
     device_read,
@@ -41,7 +42,7 @@ from haven.core.pagination import (
     cut_page,
     fetch_limit,
 )
-from haven.db.session import ReadSession, WriteSession, write_session
+from haven.db.session import ReadSession, WriteSession, get_database, write_session
 
 router = APIRouter()
 
@@ -321,13 +322,25 @@ async def list_devices(
     "/devices",
     status_code=status.HTTP_201_CREATED,
     tags=["devices"],
-    summary="Register a device's push token (201 new; 200 when the token was registered)",
+    summary=(
+        "Register a device's push token or Web Push subscription "
+        "(201 new; 200 when the token was registered)"
+    ),
     responses={200: {"model": DeviceRead, "description": "the push token was registered already"}},
 )
 async def register_device(
-    body: DeviceCreate, principal: CurrentPrincipal, session: WriteSession, response: Response
+    body: DeviceCreate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    request: Request,
+    response: Response,
 ) -> DeviceRead:
-    device, created = await devices.register_device(session, principal=principal, data=body)
+    device, created = await devices.register_device(
+        session,
+        principal=principal,
+        data=body,
+        allow_private_targets=get_app_settings(request).push_allow_private_targets,
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return device_read(device)
@@ -345,3 +358,15 @@ async def remove_device(
     session: WriteSession,
 ) -> None:
     await devices.remove_device(session, principal=principal, device_id=device_id)
+
+
+@router.get(
+    "/push/vapid-public-key",
+    tags=["devices"],
+    summary="The key browsers subscribe to Web Push with (applicationServerKey)",
+)
+async def vapid_public_key(request: Request) -> VapidPublicKey:
+    key = await devices.vapid_public_key(
+        get_database(request), secret_key=get_app_settings(request).resolved_secret_key()
+    )
+    return VapidPublicKey(public_key=key)

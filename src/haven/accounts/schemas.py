@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -25,6 +26,8 @@ from haven.core.emails import normalize_email
 from haven.core.schemas import FromText, PatchBody, RequestBody
 from haven.core.text import one_line
 from haven.core.timezones import TimeZoneName
+from haven.notifications import push
+from haven.webhooks import ssrf
 
 if TYPE_CHECKING:
     from haven.accounts.sessions import IssuedSession
@@ -203,11 +206,61 @@ class ApiKeyCreated(ApiKeyRead):
 # --- devices --------------------------------------------------------------------------------
 
 
+def _subscriber_key(parse: Callable[[str], bytes]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        return push.canonical(parse(value))
+
+    return check
+
+
+def _endpoint_form(value: str) -> str:
+    ssrf.check_url(value)
+    return value
+
+
+class WebPushKeys(RequestBody):
+    p256dh: Annotated[
+        str, Field(max_length=128), AfterValidator(_subscriber_key(push.parse_p256dh))
+    ] = Field(description="the browser's P-256 public key: the uncompressed point, base64url")
+    auth: Annotated[str, Field(max_length=64), AfterValidator(_subscriber_key(push.parse_auth))] = (
+        Field(description="the subscription's 16-byte authentication secret, base64url")
+    )
+
+
+class WebPushSubscription(RequestBody):
+    """A browser's PushSubscription (`subscription.toJSON()`, without `expirationTime`)."""
+
+    endpoint: Annotated[
+        str, Field(min_length=1, max_length=2048), AfterValidator(_endpoint_form)
+    ] = Field(description="the push service URL the subscription receives at (https)")
+    keys: WebPushKeys = Field(description="the keys the browser decrypts pushes with")
+
+
 class DeviceCreate(RequestBody):
+    """A device with an APNs/FCM `push_token`, or a browser with a `web_push` subscription."""
+
     name: PersonName = Field(default="", description="a name to recognise it, e.g. 'Pixel 8'")
     platform: Platform = Field(description="ios, android, web or desktop")
-    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
-        description="the push token (APNs/FCM token or web-push subscription); write-only"
+    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
+        default=None,
+        description="the push token (APNs/FCM); write-only. Give this or `web_push`",
+    )
+    web_push: WebPushSubscription | None = Field(
+        default=None,
+        description="a Web Push subscription (docs/push.md); write-only. Give this or `push_token`",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_reach_it(self) -> DeviceCreate:
+        if (self.push_token is None) == (self.web_push is None):
+            raise ValueError("give either push_token or web_push")
+        return self
+
+
+class VapidPublicKey(BaseModel):
+    public_key: str = Field(
+        description="Haven's VAPID public key: the uncompressed P-256 point, base64url "
+        "(PushManager.subscribe's applicationServerKey)"
     )
 
 

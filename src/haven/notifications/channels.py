@@ -6,9 +6,10 @@ took the message, and raises RetryableSendError (try again later) or PermanentSe
 delivery, calls the sender of its channel outside any transaction, and records the outcome.
 
 - "email": here, over SMTP (mail.py), rendered from the templates (rendering.py).
-- "push": the Web Push sender (notifications/push.py, `send_push`) registers here when it
-  lands; until then no push delivery is made (consumers.py makes deliveries only for the
-  channels in SENDERS, and "in_app").
+- "push": Web Push (notifications/push.py), one delivery per browser subscription of the
+  user (the device id is the delivery's target); a subscription its push service says is
+  gone is deleted and its delivery failed. Needs `SendContext.push` (the VAPID keys and an
+  HTTP client), which the sender loop opens.
 - "in_app": sent when made: its signal is the haven.notification.requested event,
   written in the same transaction (the realtime layer pushes it); it has no sender.
 """
@@ -22,14 +23,22 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import httpx
+
+from haven.accounts import devices
+from haven.db.session import Database
 from haven.notifications import mail
 from haven.notifications.digest import due_text
 from haven.notifications.mail import PermanentSendError, RetryableSendError, SmtpServer
+from haven.notifications.push import send_push
+from haven.notifications.push_keys import VapidKeys
 from haven.notifications.rendering import render_mail
 from haven.settings import Settings
 
 EMAIL: Final = "email"
 PUSH: Final = "push"
+# A day: a reminder a browser receives a day late is still worth showing (then it expires).
+PUSH_TTL_SECONDS: Final = 24 * 3600
 IN_APP: Final = "in_app"
 CHANNELS: Final = (EMAIL, PUSH, IN_APP)
 
@@ -71,6 +80,20 @@ class NotificationView:
 
 
 @dataclass(frozen=True, slots=True)
+class PushContext:
+    """What the push sender needs: the database (the subscription, a gone one's removal),
+    Haven's VAPID keys, an HTTP client and the settings for the push services."""
+
+    database: Database
+    keys: VapidKeys
+    client: httpx.AsyncClient
+    allow_private: bool
+    timeout_seconds: float
+    # How long a push service keeps a message for a browser that is offline.
+    ttl_seconds: int = PUSH_TTL_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
 class SendContext:
     """What every sender may need from the configuration."""
 
@@ -78,6 +101,7 @@ class SendContext:
     mail_from: str
     smtp_timeout_seconds: float
     data_dir: Path
+    push: PushContext | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SendContext:
@@ -142,5 +166,53 @@ async def send_email(
     await mail.send(message, server=context.smtp, timeout_seconds=context.smtp_timeout_seconds)
 
 
-# Channel -> its sender. "push" joins when notifications/push.py lands.
-SENDERS: Final[dict[str, Sender]] = {EMAIL: send_email}
+def push_payload(notification: NotificationView) -> dict[str, Any]:
+    """What the browser's service worker shows: small (a push message holds ~4 KB)."""
+    task = notification.data.get("task")
+    url = f"/inbox?task={task['id']}" if isinstance(task, dict) and task.get("id") else "/inbox"
+    return {
+        "title": notification.title[:200],
+        "body": notification.body[:500],
+        "url": url,
+        "notification_id": str(notification.id),
+    }
+
+
+async def send_web_push(
+    delivery: DeliveryView, notification: NotificationView, context: SendContext
+) -> None:
+    push = context.push
+    if push is None:
+        raise RetryableSendError("Web Push is not ready in this worker yet")
+    try:
+        device_id = uuid.UUID(delivery.target)
+    except ValueError as exc:
+        raise PermanentSendError(f"not a device: {delivery.target!r}") from exc
+    async with push.database.sessions() as session:
+        subscription = await devices.push_subscription(session, device_id)
+    if subscription is None:
+        raise PermanentSendError("the browser's subscription was removed")
+    outcome = await send_push(
+        subscription,
+        push_payload(notification),
+        keys=push.keys,
+        ttl=push.ttl_seconds,
+        urgency="high" if notification.kind == "reminder" else "normal",
+        topic=None,
+        client=push.client,
+        allow_private=push.allow_private,
+        timeout_seconds=push.timeout_seconds,
+    )
+    if outcome.result == "sent":
+        return
+    if outcome.result == "gone":
+        async with push.database.sessions() as session, session.begin():
+            await devices.remove_gone_subscription(session, device_id)
+        raise PermanentSendError(f"the push service says the subscription is gone: {outcome}")
+    if outcome.result == "retryable":
+        raise RetryableSendError(outcome.reason or f"push service answered {outcome.status_code}")
+    raise PermanentSendError(outcome.reason or f"push service answered {outcome.status_code}")
+
+
+# Channel -> its sender.
+SENDERS: Final[dict[str, Sender]] = {EMAIL: send_email, PUSH: send_web_push}

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haven.accounts import devices
 from haven.core.clock import utcnow
 from haven.core.ids import new_id
 from haven.core.timezones import is_time_zone
@@ -175,10 +176,19 @@ async def _make(
         end=preferences.quiet_hours_end if preferences else None,
         zone=_zone(user["timezone"]),
     )
-    await repository.insert_deliveries(
-        session,
-        [_delivery(notification.id, channel, now=now, quiet_until=wait) for channel in channels],
-    )
+    deliveries = []
+    for channel in channels:
+        # Web Push goes to each of the user's browsers that subscribed; the rest have one.
+        targets = (
+            [str(sub.device_id) for sub in await devices.push_targets(session, user["id"])]
+            if channel == PUSH
+            else [""]
+        )
+        deliveries += [
+            _delivery(notification.id, channel, target, now=now, quiet_until=wait)
+            for target in targets
+        ]
+    await repository.insert_deliveries(session, deliveries)
     record(session, notification_events.requested(notification, channels=channels))
     return notification
 
@@ -198,14 +208,19 @@ def _channels(preferences: NotificationPreference | None) -> list[str]:
 
 
 def _delivery(
-    notification_id: uuid.UUID, channel: str, *, now: datetime, quiet_until: datetime | None
+    notification_id: uuid.UUID,
+    channel: str,
+    target: str,
+    *,
+    now: datetime,
+    quiet_until: datetime | None,
 ) -> dict[str, Any]:
     in_app = channel == IN_APP
     return {
         "id": new_id(),
         "notification_id": notification_id,
         "channel": channel,
-        "target": "",
+        "target": target,
         # In-app is delivered by the event written with it; quiet hours do not hold it.
         "status": repository.SENT if in_app else repository.QUEUED,
         "attempts": 1 if in_app else 0,

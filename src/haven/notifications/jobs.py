@@ -24,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
+import httpx
 import structlog
 
 from haven.core.clock import utcnow
@@ -39,8 +40,11 @@ from haven.notifications.channels import (
     DeliveryView,
     NotificationView,
     PermanentSendError,
+    PushContext,
     SendContext,
 )
+from haven.notifications.push import new_push_client
+from haven.notifications.push_keys import PushKeysUnreadable, load_vapid_keys
 from haven.settings import Settings
 
 log = structlog.get_logger("haven.notifications")
@@ -87,7 +91,39 @@ async def run_notifications(
 ) -> None:
     """Send until `stop_event` is set; the round in flight finishes first."""
     policy = SendPolicy.from_settings(settings)
-    context = SendContext.from_settings(settings)
+    async with new_push_client(timeout_seconds=settings.push_timeout_seconds) as client:
+        context = replace(
+            SendContext.from_settings(settings),
+            push=await open_push(database, settings, client),
+        )
+        await _send_until_stopped(database, policy, context, stop_event)
+
+
+async def open_push(
+    database: Database, settings: Settings, client: httpx.AsyncClient
+) -> PushContext | None:
+    """The push channel's context, with Haven's VAPID keys (made on first use). Keys that
+    cannot be read (another HAVEN_SECRET_KEY sealed them) leave push off, said in the log;
+    push deliveries then wait and are retried, and the other channels go on."""
+    try:
+        keys = await load_vapid_keys(
+            database, secret_key=settings.resolved_secret_key(), subject=settings.push_subject
+        )
+    except PushKeysUnreadable as exc:
+        log.error("web push is off: the VAPID keys cannot be read", error=str(exc))
+        return None
+    return PushContext(
+        database=database,
+        keys=keys,
+        client=client,
+        allow_private=settings.push_allow_private_targets,
+        timeout_seconds=settings.push_timeout_seconds,
+    )
+
+
+async def _send_until_stopped(
+    database: Database, policy: SendPolicy, context: SendContext, stop_event: asyncio.Event
+) -> None:
     while not stop_event.is_set():
         try:
             handled = await send_due_once(database, policy, context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from haven.db.base import Base, IdMixin, TimestampMixin, Versioned
@@ -25,3 +25,7 @@ class Project(IdMixin, TimestampMixin, Versioned, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     deleted_at: Mapped[datetime | None]
+    # Where it sits in its workspace's list of projects, lowest first (projects/ordering.py).
+    position: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_projects_workspace_id_position", "workspace_id", "position"),)

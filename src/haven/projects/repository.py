@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, SQLColumnExpression, select
+from sqlalchemy import Select, SQLColumnExpression, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.core.pagination import keyset_after
@@ -46,9 +46,10 @@ async def list_projects(
     workspace_ids: Select[tuple[uuid.UUID]],
     workspace_id: uuid.UUID | None,
     include_archived: bool,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[int, str, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Project]:
+    """In the order people gave them: by position, then name, then id."""
     query = select(Project).where(
         Project.workspace_id.in_(workspace_ids), Project.deleted_at.is_(None)
     )
@@ -57,12 +58,66 @@ async def list_projects(
     if not include_archived:
         query = query.where(Project.archived.is_(False))
     keys: list[tuple[SQLColumnExpression[Any], bool]] = [
-        (Project.created_at, False),
+        (Project.position, False),
+        (Project.name, False),
         (Project.id, False),
     ]
     if after is not None:
         query = query.where(keyset_after(keys, after))
-    query = query.order_by(Project.created_at, Project.id).limit(limit)
+    query = query.order_by(Project.position, Project.name, Project.id).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def lock_ordering(session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    """Make changes to the order of a workspace's projects take turns, until commit
+    (ordering.py). PostgreSQL: a transaction-scoped advisory lock; SQLite runs one write
+    transaction at a time anyway. Take it before locking any project row."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    name = f"haven:projects-order:{workspace_id}".encode()
+    key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def last_position(session: AsyncSession, workspace_id: uuid.UUID) -> int | None:
+    """The highest position among the workspace's live projects."""
+    query = select(func.max(Project.position)).where(
+        Project.workspace_id == workspace_id, Project.deleted_at.is_(None)
+    )
+    position: int | None = (await session.execute(query)).scalar_one()
+    return position
+
+
+async def next_position(
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    after: int | None,
+    excluding: uuid.UUID,
+) -> int | None:
+    """The lowest position of the workspace's live projects above `after` (None: the lowest
+    of all), leaving out the project being moved."""
+    query = select(func.min(Project.position)).where(
+        Project.workspace_id == workspace_id,
+        Project.deleted_at.is_(None),
+        Project.id != excluding,
+    )
+    if after is not None:
+        query = query.where(Project.position > after)
+    position: int | None = (await session.execute(query)).scalar_one()
+    return position
+
+
+async def live_projects_in_order(
+    session: AsyncSession, workspace_id: uuid.UUID
+) -> Sequence[Project]:
+    """A workspace's live projects in list order, locked, for renumbering them."""
+    query = (
+        select(Project)
+        .where(Project.workspace_id == workspace_id, Project.deleted_at.is_(None))
+        .order_by(Project.position, Project.name, Project.id)
+        .with_for_update()
+    )
     return (await session.scalars(query)).all()
 
 

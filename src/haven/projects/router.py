@@ -15,8 +15,10 @@ from haven.core.pagination import (
     Cursor,
     Limit,
     Page,
-    after_instant_and_id,
+    bad_cursor,
+    cursor_uuid,
     cut_page,
+    decode_cursor,
     fetch_limit,
     page_body,
 )
@@ -41,13 +43,23 @@ async def list_projects(
         principal=principal,
         workspace_id=workspace_id,
         include_archived=include_archived,
-        after=after_instant_and_id("projects", cursor),
+        after=_after_position(cursor),
         limit=fetch_limit(limit),
     )
     page, next_cursor = cut_page(
-        projects, limit=limit, kind="projects", key=lambda p: [p.created_at.isoformat(), p.id]
+        projects, limit=limit, kind="projects", key=lambda p: [p.position, p.name, p.id]
     )
     return page_body([project_to_dict(p) for p in page], next_cursor)
+
+
+def _after_position(cursor: str | None) -> tuple[int, str, uuid.UUID] | None:
+    """Where a list of projects (by position, name, id) resumes; None for the first page."""
+    if cursor is None:
+        return None
+    position, name, value = decode_cursor("projects", cursor, arity=3)
+    if not isinstance(position, int) or isinstance(position, bool) or not isinstance(name, str):
+        raise bad_cursor()
+    return position, name, cursor_uuid(value)
 
 
 @router.post(

@@ -24,12 +24,20 @@ class ProjectCreate(RequestBody):
 
 
 class ProjectUpdate(PatchBody):
-    nullable: ClassVar[frozenset[str]] = frozenset({"color"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"color", "after_id"})
 
     name: ProjectName | None = None
     description: str | None = Field(None, max_length=20_000)
     color: Color | None = None
     archived: StrictBool | None = None
+    after_id: uuid.UUID | None = Field(
+        None,
+        description=(
+            "move the project to just after this project of its workspace (null: to the "
+            "top); its `position` changes, and no other project's, but rarely (when the "
+            "gap is used up: then each one changed gets its own project.updated)"
+        ),
+    )
 
 
 class ProjectOut(BaseModel):
@@ -39,6 +47,9 @@ class ProjectOut(BaseModel):
     description: str
     color: str | None
     archived: bool
+    position: int = Field(
+        description="where it sits in its workspace's list, lowest first (PATCH after_id moves it)"
+    )
     created_at: datetime
     updated_at: datetime
     version: int
@@ -53,6 +64,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "description": project.description,
         "color": project.color,
         "archived": project.archived,
+        "position": project.position,
         "created_at": project.created_at,
         "updated_at": project.updated_at,
         "version": project.version,

@@ -12,11 +12,12 @@ from haven.accounts.authz import Role
 from haven.accounts.principal import Principal
 from haven.core.clock import utcnow
 from haven.core.concurrency import ensure_version
-from haven.core.errors import NotFound
+from haven.core.errors import NotFound, ValidationFailed
 from haven.core.idempotency import ensure_own_retry
 from haven.core.ids import new_id
-from haven.events.outbox import record, record_all
+from haven.events.outbox import State, record, record_all
 from haven.projects import events as project_events
+from haven.projects import ordering
 from haven.projects import repository as repo
 from haven.projects.models import Project
 from haven.projects.schemas import ProjectCreate, ProjectUpdate, project_to_dict
@@ -88,6 +89,9 @@ async def create_project(
     access = await workspaces.require_access(
         session, principal=principal, workspace_id=data.workspace_id, at_least=Role.MEMBER
     )
+    # New projects go last (ordering.py).
+    await repo.lock_ordering(session, access.workspace_id)
+    last = await repo.last_position(session, access.workspace_id)
     project = Project(
         id=data.id or new_id(),
         workspace_id=access.workspace_id,
@@ -96,6 +100,7 @@ async def create_project(
         color=data.color,
         archived=False,
         created_by=principal.user_id,
+        position=ordering.position_between(last, None),
         version=1,
     )
     session.add(project)
@@ -112,6 +117,12 @@ async def update_project(
     data: ProjectUpdate,
     if_match: int | None,
 ) -> Project:
+    moving = "after_id" in data.model_fields_set
+    if moving:
+        # The workspace's ordering lock comes before any project row's (ordering.py).
+        seen = await repo.get_project(session, project_id)
+        if seen is not None:
+            await repo.lock_ordering(session, seen.workspace_id)
     project = await _project_for(session, principal, project_id, write=True)
     ensure_version(
         "project",
@@ -120,12 +131,63 @@ async def update_project(
         current=lambda: project_to_dict(project),
     )
     before = project_events.snapshot(project)
-    for name in data.model_fields_set:
+    for name in data.model_fields_set - {"after_id"}:
         setattr(project, name, getattr(data, name))
+    renumbered: list[tuple[Project, State]] = []
+    if moving:
+        renumbered = await _move(session, project, after_id=data.after_id)
     await session.flush()
     if project.version != before["version"]:
         record(session, project_events.updated(project, before=before, actor=principal.actor))
+    await record_all(
+        session,
+        [
+            project_events.updated(other, before=state, actor=principal.actor)
+            for other, state in renumbered
+        ],
+    )
     return project
+
+
+async def _move(
+    session: AsyncSession, project: Project, *, after_id: uuid.UUID | None
+) -> list[tuple[Project, State]]:
+    """Put `project` just after `after_id` (None: first) in its workspace's list; the other
+    projects a renumbering moved, each with its state before (usually none)."""
+    workspace_id = project.workspace_id
+    after: int | None = None
+    if after_id is not None:
+        target = await repo.get_project(session, after_id)
+        if (
+            target is None
+            or target.deleted_at is not None
+            or target.workspace_id != workspace_id
+            or target.id == project.id
+        ):
+            raise ValidationFailed(
+                "after_id must be another live project of the same workspace",
+                loc=["body", "after_id"],
+            )
+        after = target.position
+    following = await repo.next_position(
+        session, workspace_id=workspace_id, after=after, excluding=project.id
+    )
+    position = ordering.position_between(after, following)
+    if position is not None:
+        project.position = position
+        return []
+    # The gap is used up: renumber the whole list, the moved project in its new place.
+    listed = await repo.live_projects_in_order(session, workspace_id)
+    order = [p for p in listed if p.id != project.id]
+    index = next(i for i, p in enumerate(order) if p.id == after_id) + 1 if after_id else 0
+    order.insert(index, project)
+    moved: list[tuple[Project, State]] = []
+    for other, new_position in zip(order, ordering.renumbered(len(order)), strict=True):
+        if other.position != new_position:
+            if other is not project:
+                moved.append((other, project_events.snapshot(other)))
+            other.position = new_position
+    return moved
 
 
 async def delete_project(
@@ -152,7 +214,7 @@ async def list_projects(
     principal: Principal,
     workspace_id: uuid.UUID | None,
     include_archived: bool,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[int, str, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Project]:
     require_scope(principal, write=False)

@@ -1,7 +1,8 @@
 """The events of tasks, built in one place (docs/events.md lists each one's `data`).
 
-Every event about a task carries the task as GET /tasks/{id} shows it after the change,
-and — except `created` — `changes`: each field that moved, as [old, new]. Folding a task's
+Every event about a task carries the task as GET /tasks/{id} shows it after the change
+(but for the subtask counts derived from other tasks: schemas.task_values_to_dict), and —
+except `created` — `changes`: each field that moved, as [old, new]. Folding a task's
 history therefore gives back the task, field by field. Events about a task's time and
 reminders carry those instead.
 """

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from haven.core.errors import ValidationFailed
 from haven.tasks.models import FAR_FUTURE, FAR_PAST
-from haven.tasks.schemas import SORT_FIELDS, TASK_COLUMNS
+from haven.tasks.schemas import (
+    PRIORITY_RANK,
+    SORT_FIELDS,
+    TASK_COLUMNS,
+    TaskFilterQuery,
+    TaskSearchQuery,
+)
+
+Loc = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +37,63 @@ class TaskFilters:
     no_project: bool = False  # only tasks in no project (the Inbox)
     due_before: datetime | None = None
     due_after: datetime | None = None
+    # Whole-day dues only: before this bound (timed dues are left to due_before).
+    whole_day_due_before: datetime | None = None
     q: str | None = None
     deleted: bool = False
+
+
+def filters_from_query(query: TaskSearchQuery, *, loc: Loc = ("query",)) -> TaskFilters:
+    """The filters a query asks for, else a 422 naming the field (under `loc`): what GET
+    /tasks and GET /tasks/count check, and a saved search's query before it is kept."""
+    filters = TaskFilters(
+        project_id=_id_or_none(query.project_id, "project_id", "a project", loc),
+        no_project=query.project_id == "none",
+        statuses=tuple(query.status or ()),
+        priorities=tuple(PRIORITY_RANK[p] for p in query.priority or ()),
+        tag=query.tag.strip().lower() if query.tag else None,
+        due_before=_as_instant(query.due_before, "due_before", loc),
+        due_after=_as_instant(query.due_after, "due_after", loc),
+        q=query.q,
+    )
+    if not isinstance(query, TaskFilterQuery):
+        return filters
+    return replace(
+        filters,
+        workspace_id=query.workspace_id,
+        assignee_id=query.assignee_id,
+        parent_id=_id_or_none(query.parent_id, "parent_id", "a task", loc),
+        top_level_only=query.parent_id == "none",
+        whole_day_due_before=_as_instant(query.whole_day_due_before, "whole_day_due_before", loc),
+        deleted=query.deleted,
+    )
+
+
+def _id_or_none(value: str | None, name: str, what: str, loc: Loc) -> uuid.UUID | None:
+    """An id filter that also takes 'none' (then None: the caller filters for no such link)."""
+    if value is None or value == "none":
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{name} must be {what} id or 'none'", loc=[*loc, name]) from exc
+
+
+def _as_instant(value: str | None, name: str, loc: Loc) -> datetime | None:
+    """A query bound: an RFC 3339 instant with offset, or a date meaning its start in UTC."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"{name} must be a date or an RFC 3339 instant", loc=[*loc, name]
+        ) from exc
+    if moment.tzinfo is None:
+        raise ValidationFailed(f"{name} needs an offset (e.g. Z)", loc=[*loc, name])
+    return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +102,7 @@ class SortKey:
     descending: bool
 
 
-def parse_sort(sort: str | None) -> list[SortKey]:
+def parse_sort(sort: str | None, *, loc: Loc = ("query",)) -> list[SortKey]:
     """The sort keys of a ?sort= value (oldest first by default), else a 422."""
     if not sort:
         return [SortKey("created_at", descending=False)]
@@ -52,10 +115,10 @@ def parse_sort(sort: str | None) -> list[SortKey]:
             allowed = ", ".join(SORT_FIELDS)
             raise ValidationFailed(
                 f"cannot sort by {field!r}; use {allowed} (prefix - for descending)",
-                loc=["query", "sort"],
+                loc=[*loc, "sort"],
             )
         if any(key.field == field for key in keys):
-            raise ValidationFailed(f"{field!r} appears twice in sort", loc=["query", "sort"])
+            raise ValidationFailed(f"{field!r} appears twice in sort", loc=[*loc, "sort"])
         keys.append(SortKey(field, descending))
     return keys
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    or_,
     select,
     text,
     true,
@@ -53,7 +54,7 @@ from haven.tasks.models import (
     TimeLog,
     date_sort_expression,
 )
-from haven.tasks.schemas import TASK_COLUMNS
+from haven.tasks.schemas import CLOSED_STATUSES, TASK_COLUMNS, SubtaskCounts
 
 # Must equal the expression of the GIN index in migration 0002.
 SEARCH_VECTOR_SQL = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))"
@@ -137,6 +138,7 @@ class _ListShape:
     due_after: bool
     tag: bool
     search: bool
+    whole_day_due_before: bool = False
     # PostgreSQL: the tag or the search matches few tasks (a probe found them all): the
     # page is read by their ids, `rare_ids`, and sorted.
     rare: bool = False
@@ -230,22 +232,9 @@ def _ordered(keys: Sequence[tuple[ColumnElement[Any], bool]]) -> list[ColumnElem
     return [expression.desc() if desc else expression.asc() for expression, desc in keys]
 
 
-@lru_cache(maxsize=512)
-def _list_statement(shape: _ListShape) -> Select[Any]:
-    """Built once per shape: constructing a select costs more than running this one.
-
-    A page reads about a page of rows, however many tasks the workspaces hold: within one
-    workspace the tasks come in the order of an index (migration 0005) that starts with
-    the workspace and the first sort key, so the scan stops after `page_limit` matches.
-    On PostgreSQL each workspace the viewer sees gets such a scan (a LATERAL subquery)
-    and the pages are merged by the sort; `workspace_id IN (the viewer's workspaces)`
-    would read every task of them and sort them all. SQLite has no LATERAL: the caller
-    names the one workspace when there is one (`workspace_id = :workspace_id`, index
-    order again); with several, SQLite reads them all and sorts.
-    """
-    viewer = bindparam("viewer_id", type_=Uuid())
-    visible = shape.workspace_ids_for(viewer)
-    limit: BindParameter[int] = bindparam("page_limit")
+def _filter_conditions(shape: _ListShape) -> list[ColumnElement[bool]]:
+    """The conditions of a list's filters (not its workspaces, cursor or order): shared by
+    the list and the count, so a count is of exactly the tasks the list shows."""
     conditions: list[ColumnElement[bool]] = [
         Task.deleted_at.is_not(None) if shape.deleted else Task.deleted_at.is_(None)
     ]
@@ -274,6 +263,9 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
         conditions.append(Task.due_at >= after)
         if due_sort:
             conditions.append(_sort_expression(shape.sort[0]) >= after)
+    if shape.whole_day_due_before:
+        bound = bindparam("whole_day_due_before", type_=UTCDateTime())
+        conditions.append(or_(Task.due_is_date.is_(False), Task.due_at < bound))
     if shape.rare:
         # By primary key, then sorted: as EXISTS or IN the planner may walk the sort's
         # index instead, through the whole workspace, for it cannot know how few they are.
@@ -287,6 +279,26 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
         conditions.append(tagged.offset(0).exists())
     if shape.search:
         conditions.append(_search_clause(shape.dialect))
+    return conditions
+
+
+@lru_cache(maxsize=512)
+def _list_statement(shape: _ListShape) -> Select[Any]:
+    """Built once per shape: constructing a select costs more than running this one.
+
+    A page reads about a page of rows, however many tasks the workspaces hold: within one
+    workspace the tasks come in the order of an index (migration 0005) that starts with
+    the workspace and the first sort key, so the scan stops after `page_limit` matches.
+    On PostgreSQL each workspace the viewer sees gets such a scan (a LATERAL subquery)
+    and the pages are merged by the sort; `workspace_id IN (the viewer's workspaces)`
+    would read every task of them and sort them all. SQLite has no LATERAL: the caller
+    names the one workspace when there is one (`workspace_id = :workspace_id`, index
+    order again); with several, SQLite reads them all and sorts.
+    """
+    viewer = bindparam("viewer_id", type_=Uuid())
+    visible = shape.workspace_ids_for(viewer)
+    limit: BindParameter[int] = bindparam("page_limit")
+    conditions = _filter_conditions(shape)
     keys = _sort_keys(shape.sort)
     if shape.with_after:
         values = [
@@ -381,6 +393,7 @@ async def list_tasks(
         due_after=filters.due_after is not None,
         tag=filters.tag is not None,
         search=bool(terms),
+        whole_day_due_before=filters.whole_day_due_before is not None,
     )
     values: dict[str, Any] = {
         "viewer_id": viewer_id,
@@ -393,6 +406,7 @@ async def list_tasks(
         "parent_id": filters.parent_id,
         "due_before": filters.due_before,
         "due_after": filters.due_after,
+        "whole_day_due_before": filters.whole_day_due_before,
         "tag": filters.tag.lower() if filters.tag else None,
     }
     if terms:
@@ -423,6 +437,75 @@ async def list_tasks(
     # On the session's connection, and for a read on the driver itself (db.driver): plain
     # rows, without the ORM's loading layer nor, where it changes nothing, SQLAlchemy's.
     return await fetch_all(connection, statement, used)
+
+
+@lru_cache(maxsize=128)
+def _count_statement(shape: _ListShape) -> Select[Any]:
+    """COUNT over at most `cap` matching rows: the same filters as the list (so the same
+    tasks), read through the list's indexes, and stopping at the cap however many match."""
+    viewer = bindparam("viewer_id", type_=Uuid())
+    in_view: list[ColumnElement[bool]] = [Task.workspace_id.in_(shape.workspace_ids_for(viewer))]
+    if shape.workspace:
+        in_view.append(Task.workspace_id == bindparam("workspace_id"))
+    cap: BindParameter[int] = bindparam("cap")
+    matching = select(literal(1)).where(*in_view, *_filter_conditions(shape)).limit(cap)
+    return select(func.count()).select_from(matching.subquery("matching"))
+
+
+async def count_tasks(
+    session: AsyncSession,
+    *,
+    viewer_id: uuid.UUID,
+    workspace_ids_for: WorkspaceIdsFor,
+    tag_is_named: TagIsNamed,
+    filters: TaskFilters,
+    cap: int,
+) -> int:
+    """How many tasks in the viewer's workspaces match the filters, up to `cap`."""
+    connection = await session.connection()
+    terms = search_terms(filters.q) if filters.q is not None else []
+    if filters.q is not None and not terms:
+        return 0
+    shape = _ListShape(
+        workspace_ids_for=workspace_ids_for,
+        tag_is_named=tag_is_named,
+        dialect=connection.dialect.name,
+        sort=(SortKey("created_at", descending=False),),
+        deleted=filters.deleted,
+        with_after=False,
+        workspace=filters.workspace_id is not None,
+        project=filters.project_id is not None,
+        statuses=bool(filters.statuses),
+        priorities=bool(filters.priorities),
+        assignee=filters.assignee_id is not None,
+        parent=filters.parent_id is not None,
+        top_level_only=filters.top_level_only,
+        no_project=filters.no_project,
+        due_before=filters.due_before is not None,
+        due_after=filters.due_after is not None,
+        tag=filters.tag is not None,
+        search=bool(terms),
+        whole_day_due_before=filters.whole_day_due_before is not None,
+    )
+    values: dict[str, Any] = {
+        "viewer_id": viewer_id,
+        "cap": cap,
+        "workspace_id": filters.workspace_id,
+        "project_id": filters.project_id,
+        "statuses": list(filters.statuses),
+        "priorities": list(filters.priorities),
+        "assignee_id": filters.assignee_id,
+        "parent_id": filters.parent_id,
+        "due_before": filters.due_before,
+        "due_after": filters.due_after,
+        "whole_day_due_before": filters.whole_day_due_before,
+        "tag": filters.tag.lower() if filters.tag else None,
+    }
+    if terms:
+        values["search"] = _search_query(shape.dialect, terms)
+    statement = _count_statement(shape)
+    result = await connection.execute(statement, _used(statement, values))
+    return int(result.scalar_one())
 
 
 def _used(statement: Select[Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -661,6 +744,40 @@ async def children_of(session: AsyncSession, task_id: uuid.UUID) -> tuple[bool, 
     """(has the task subtasks at all, in the trash or not; has it open live ones)."""
     row = (await session.execute(_CHILDREN, {"task_id": task_id})).one()
     return bool(row[0]), bool(row[1])
+
+
+@lru_cache(maxsize=4)
+def _subtask_counts_statement(dialect: str) -> Select[Any]:
+    """One grouped read over the parent_id index (migration 0001) for a page's tasks.
+
+    On PostgreSQL the ids go as one array, `= ANY($1)`, and the closed statuses are written
+    into the SQL: the statement is the same for every page, so it is compiled once and can
+    run on the driver itself (db.driver), as the page did. SQLite takes an IN list.
+    """
+    parent = tasks_table.c.parent_id
+    if dialect == "postgresql":
+        among = parent == any_(bindparam("task_ids", type_=postgresql.ARRAY(Uuid())))
+    else:
+        among = parent.in_(bindparam("task_ids", expanding=True))
+    closed = tasks_table.c.status.in_([literal_column(f"'{s}'") for s in CLOSED_STATUSES])
+    return (
+        select(parent, func.count().label("subtasks"), func.count().filter(closed).label("done"))
+        .where(among, tasks_table.c.deleted_at.is_(None))
+        .group_by(parent)
+    )
+
+
+async def subtask_counts(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> SubtaskCounts:
+    """Of each of these tasks (up to a page: MAX_LIMIT + 1), its live direct subtasks: how
+    many, how many closed. Tasks without any are left out. One statement, whatever the page."""
+    if not task_ids:
+        return {}
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the request changed (a PATCH, a completion's copies) counts
+    connection = await session.connection()
+    statement = _subtask_counts_statement(connection.dialect.name)
+    rows = await fetch_all(connection, statement, {"task_ids": list(task_ids)})
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 # --- tags on tasks ------------------------------------------------------------------

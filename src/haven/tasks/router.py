@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from collections.abc import Sequence
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from haven.accounts.deps import CurrentPrincipal
@@ -36,19 +39,31 @@ from haven.events.outbox import to_cloudevent
 from haven.tasks import dependencies, history, reminders, series, service, stats, timers, trash
 from haven.tasks.lists import (
     SortKey,
-    TaskFilters,
     cursor_values,
     decode_cursor_values,
+    filters_from_query,
     parse_sort,
 )
+from haven.tasks.models import Task
+from haven.tasks.quick_add import service as quick_add
+from haven.tasks.quick_add.schemas import (
+    QuickAddCreated,
+    QuickAddIn,
+    QuickAddPreview,
+    parts_to_list,
+    preview_to_dict,
+)
 from haven.tasks.schemas import (
-    PRIORITY_RANK,
+    NO_SUBTASKS,
+    TASK_COUNT_CAP,
     CompleteResult,
     DependencyCreate,
     HistoryEntry,
     ReminderIn,
     ReminderOut,
+    TaskCount,
     TaskCreate,
+    TaskFilterQuery,
     TaskListQuery,
     TaskOut,
     TaskStatsOut,
@@ -56,12 +71,28 @@ from haven.tasks.schemas import (
     TimeLogOut,
     TimerStop,
     reminder_to_dict,
-    task_to_dict,
-    task_values_to_dict,
+    task_to_out,
+    task_values_to_out,
     time_log_to_dict,
 )
 
 router = APIRouter()
+
+
+class _TaskIdConvertor(Convertor[str]):
+    """A task id in a path, but never "quick-add": GET /tasks/quick-add is a 405 that says
+    POST, not a task look-up. The id is still checked as a UUID by its parameter's type."""
+
+    regex = r"(?!quick-add(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("task_id", _TaskIdConvertor())
 
 
 # --- tasks --------------------------------------------------------------------------
@@ -80,24 +111,9 @@ async def list_tasks(
 ) -> Response:
     query = parse_query(TaskListQuery, request)
     sort = query.sort
-    parent_id, project_id = query.parent_id, query.project_id
     sort_keys = parse_sort(sort)
     after = _task_cursor(query.cursor, sort=sort, keys=sort_keys)
-    filters = TaskFilters(
-        workspace_id=query.workspace_id,
-        project_id=_id_or_none(project_id, "project_id", "a project"),
-        no_project=project_id == "none",
-        statuses=tuple(query.status or ()),
-        priorities=tuple(PRIORITY_RANK[p] for p in query.priority or ()),
-        tag=query.tag.strip().lower() if query.tag else None,
-        assignee_id=query.assignee_id,
-        parent_id=_id_or_none(parent_id, "parent_id", "a task"),
-        top_level_only=parent_id == "none",
-        due_before=_as_instant(query.due_before, "due_before"),
-        due_after=_as_instant(query.due_after, "due_after"),
-        q=query.q,
-        deleted=query.deleted,
-    )
+    filters = filters_from_query(query)
     rows = await service.list_tasks(
         session,
         principal=principal,
@@ -112,7 +128,41 @@ async def list_tasks(
         kind="tasks:" + (sort or ""),
         key=lambda row: cursor_values(row, sort_keys),
     )
-    return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
+    return json_response(page_body(await _page_json(session, page), next_cursor))
+
+
+async def _page_json(session: AsyncSession, page: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """A page of tasks (rows of TASK_COLUMNS) as TaskOut, their subtasks counted in one read."""
+    counts = await service.subtask_counts(session, task_ids=[row[0] for row in page])
+    return [task_values_to_out(row, counts) for row in page]
+
+
+async def _task_json(session: AsyncSession, task: Task) -> dict[str, Any]:
+    """A task the request read or changed as TaskOut (its subtasks counted as they are now)."""
+    return task_to_out(task, await service.subtask_counts(session, task_ids=[task.id]))
+
+
+@router.get(
+    "/tasks/count",
+    tags=["tasks"],
+    summary=f"Count tasks (the filters of GET /tasks; up to {TASK_COUNT_CAP:,})",
+    response_class=Response,
+    responses=ok_responses(TaskCount),
+    openapi_extra={"parameters": query_parameters(TaskFilterQuery)},
+)
+async def count_tasks(
+    request: Request, session: ReadSession, principal: CurrentPrincipal
+) -> Response:
+    """How many tasks a list would show: one bounded COUNT instead of fetching the list.
+
+    Takes every filter of GET /tasks (a `sort` is checked, and changes nothing).
+    """
+    query = parse_query(TaskFilterQuery, request)
+    parse_sort(query.sort)
+    count = await service.count_tasks(
+        session, principal=principal, filters=filters_from_query(query), cap=TASK_COUNT_CAP
+    )
+    return json_response({"count": count, "capped": count >= TASK_COUNT_CAP})
 
 
 def _task_cursor(cursor: str | None, *, sort: str | None, keys: list[SortKey]) -> list[Any] | None:
@@ -124,33 +174,6 @@ def _task_cursor(cursor: str | None, *, sort: str | None, keys: list[SortKey]) -
         return decode_cursor_values(raw, keys)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed("cursor is not valid", loc=["query", "cursor"]) from exc
-
-
-def _id_or_none(value: str | None, name: str, what: str) -> uuid.UUID | None:
-    """An id filter that also takes 'none' (then None: the caller filters for no such link)."""
-    if value is None or value == "none":
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise ValidationFailed(f"{name} must be {what} id or 'none'", loc=["query", name]) from exc
-
-
-def _as_instant(value: str | None, name: str) -> datetime | None:
-    """A query bound: an RFC 3339 instant with offset, or a date meaning its start in UTC."""
-    if value is None:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationFailed(
-            f"{name} must be a date or an RFC 3339 instant", loc=["query", name]
-        ) from exc
-    if moment.tzinfo is None:
-        raise ValidationFailed(f"{name} needs an offset (e.g. Z)", loc=["query", name])
-    return moment
 
 
 @router.post(
@@ -170,13 +193,48 @@ async def create_task(
     task, created = await service.create_task(
         session, principal=principal, data=data, whole_write=True
     )
-    return json_response(
-        task_to_dict(task), status_code=201 if created else 200, version=task.version
-    )
+    # A task just made has no subtasks: no read for them (a plain create stays one statement).
+    shown = await _task_json(session, task) if not created else task_to_out(task, NO_SUBTASKS)
+    return json_response(shown, status_code=201 if created else 200, version=task.version)
+
+
+@router.post(
+    "/tasks/quick-add",
+    tags=["tasks"],
+    status_code=201,
+    summary="Create a task from one line of text",
+    description='Reads dates and times ("tomorrow 5pm", "next fri", "in 3 days"), '
+    'recurrence ("every 2nd monday", "every! 2 days" from completion), reminders '
+    '("remind me 30m before"), `#project` (found by name, else created), `@tag` and '
+    "`p1`..`p4` (urgent..low), in your zone; the rest is the title. Answers the task as "
+    "POST /tasks does, plus `parsed`: the parts understood, as UTF-16 offsets into `text`. "
+    "`?dry_run=true` answers 200 with what would be created and writes nothing.",
+    response_class=Response,
+    responses={
+        **created_responses(QuickAddCreated),
+        200: {
+            "model": QuickAddCreated | QuickAddPreview,
+            "description": "dry_run: the preview; else the task already created with this id",
+        },
+    },
+)
+async def quick_add_task(
+    data: QuickAddIn,
+    session: WriteSession,
+    principal: CurrentPrincipal,
+    dry_run: Annotated[bool, Query(description="parse only; create nothing")] = False,
+) -> Response:
+    if dry_run:
+        reading = await quick_add.read_line(session, principal=principal, data=data, write=False)
+        return json_response(preview_to_dict(reading, default_due=data.due))
+    task, created, line = await quick_add.quick_add(session, principal=principal, data=data)
+    shown = await _task_json(session, task) if not created else task_to_out(task, NO_SUBTASKS)
+    body = {**shown, "parsed": parts_to_list(line)}
+    return json_response(body, status_code=201 if created else 200, version=task.version)
 
 
 @router.get(
-    "/tasks/{task_id}",
+    "/tasks/{task_id:task_id}",
     tags=["tasks"],
     summary="Get a task",
     response_class=Response,
@@ -186,11 +244,11 @@ async def get_task(
     task_id: uuid.UUID, session: ReadSession, principal: CurrentPrincipal
 ) -> Response:
     task = await service.get_task(session, principal=principal, task_id=task_id)
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.patch(
-    "/tasks/{task_id}",
+    "/tasks/{task_id:task_id}",
     tags=["tasks"],
     summary="Change a task (only the fields sent)",
     response_class=Response,
@@ -206,11 +264,11 @@ async def update_task(
     task, _next = await service.update_task(
         session, principal=principal, task_id=task_id, data=data, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.delete(
-    "/tasks/{task_id}", tags=["tasks"], status_code=204, summary="Move a task to the trash"
+    "/tasks/{task_id:task_id}", tags=["tasks"], status_code=204, summary="Move a task to the trash"
 )
 async def delete_task(
     task_id: uuid.UUID, session: WriteSession, principal: CurrentPrincipal, if_match: IfMatch = None
@@ -234,7 +292,7 @@ async def restore_task(
     task = await trash.restore_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.post(
@@ -258,7 +316,10 @@ async def complete_task(
         cascade=cascade,
         if_match=parse_if_match(if_match),
     )
-    body = {"task": task_to_dict(task), "next": task_to_dict(nxt) if nxt else None}
+    counts = await service.subtask_counts(
+        session, task_ids=[task.id] if nxt is None else [task.id, nxt.id]
+    )
+    body = {"task": task_to_out(task, counts), "next": task_to_out(nxt, counts) if nxt else None}
     return json_response(body, version=task.version)
 
 
@@ -275,7 +336,7 @@ async def reopen_task(
     task = await series.reopen_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.post(
@@ -291,7 +352,7 @@ async def skip_task(
     task = await series.skip_task(
         session, principal=principal, task_id=task_id, if_match=parse_if_match(if_match)
     )
-    return json_response(task_to_dict(task), version=task.version)
+    return json_response(await _task_json(session, task), version=task.version)
 
 
 @router.get(
@@ -316,7 +377,7 @@ async def list_subtasks(
     page, next_cursor = cut_page(
         rows, limit=limit, kind="tasks:", key=lambda row: cursor_values(row, sort)
     )
-    return json_response(page_body([task_values_to_dict(row) for row in page], next_cursor))
+    return json_response(page_body(await _page_json(session, page), next_cursor))
 
 
 @router.post(
@@ -341,7 +402,7 @@ async def add_dependency(
         depends_on_id=data.depends_on_id,
         if_match=parse_if_match(if_match),
     )
-    return json_response(task_to_dict(task), status_code=201, version=task.version)
+    return json_response(await _task_json(session, task), status_code=201, version=task.version)
 
 
 @router.delete(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
@@ -189,38 +189,75 @@ class TaskOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    subtask_count: int = Field(
+        description="derived, read-only: the task's direct subtasks, those in the trash left"
+        " out. Not in the task's events (it changes with its subtasks' own events)"
+    )
+    subtasks_done: int = Field(
+        description="derived, read-only: how many of those subtasks are closed (done or"
+        " cancelled); the task can be completed without ?cascade when it equals subtask_count"
+    )
 
 
-class TaskListQuery(BaseModel):
-    """The query of GET /tasks; validated in one pass (this is the busiest endpoint)."""
+class TaskSearchQuery(BaseModel):
+    """The filters a person searches tasks with: GET /tasks takes them, a saved search keeps
+    them (haven.savedsearches); lists.filters_from_query checks what a type cannot."""
 
-    workspace_id: uuid.UUID | None = None
     project_id: str | None = Field(
         None, max_length=36, description="a project id, or 'none' for tasks in no project"
     )
     status: list[Status] | None = Field(None, description="repeat to match any of several")
     priority: list[PriorityName] | None = Field(None, description="repeat to match any")
     tag: str | None = Field(None, max_length=100, description="a tag name, any case")
-    assignee_id: uuid.UUID | None = None
-    parent_id: str | None = Field(
-        None, max_length=36, description="a task id, or 'none' for top-level tasks only"
-    )
     due_before: str | None = Field(
         None, max_length=40, description="an instant with offset, or a date (its start, UTC)"
     )
     due_after: str | None = Field(None, max_length=40, description="as due_before")
     q: str | None = Field(None, max_length=200, description="full-text search")
-    deleted: bool = Field(False, description="list the trash instead")
     sort: str | None = Field(
         None,
         max_length=200,
         pattern=SORT_PATTERN,
         description="comma-separated fields, '-' for descending, e.g. due,-priority",
     )
+
+
+class TaskFilterQuery(TaskSearchQuery):
+    """The filters of GET /tasks (and of GET /tasks/count, which takes the same)."""
+
+    workspace_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    parent_id: str | None = Field(
+        None, max_length=36, description="a task id, or 'none' for top-level tasks only"
+    )
+    whole_day_due_before: str | None = Field(
+        None,
+        max_length=40,
+        description=(
+            "as due_before, for whole-day dues only (a date without a time): those match only "
+            "when before this bound, timed dues are left to due_before. Overdue, as the web "
+            "UI shows it: due_before=<now>&whole_day_due_before=<the start of today>"
+        ),
+    )
+    deleted: bool = Field(False, description="list the trash instead")
+
+
+class TaskListQuery(TaskFilterQuery):
+    """The query of GET /tasks; validated in one pass (this is the busiest endpoint)."""
+
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size (1-200)")
     cursor: str | None = Field(
         None, max_length=2048, description="next_cursor of the previous page"
     )
+
+
+TASK_COUNT_CAP = 10_000
+"""GET /tasks/count counts up to this many: its cost stays bounded however many match."""
+
+
+class TaskCount(BaseModel):
+    count: int = Field(description=f"how many tasks match, at most {TASK_COUNT_CAP:,}")
+    capped: bool = Field(description=f"true when {TASK_COUNT_CAP:,} or more match")
 
 
 class CompleteResult(BaseModel):
@@ -299,6 +336,11 @@ TASK_COLUMNS = (
     "updated_at",
     "version",
 )
+# Of a task's subtasks: (how many, how many of them are closed), by the task's id. The
+# derived fields of TaskOut; a task missing here has none.
+SubtaskCounts = Mapping[uuid.UUID, tuple[int, int]]
+NO_SUBTASKS: SubtaskCounts = {}
+CLOSED_STATUSES = ("done", "cancelled")
 
 
 def _instant(value: datetime | None) -> datetime | None:
@@ -324,7 +366,8 @@ def _local_day(instant: datetime, zone: str) -> str:
 
 
 def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
-    """A task's TASK_COLUMNS values (a result row) as the API shows it: the shape of TaskOut.
+    """A task's TASK_COLUMNS values (a result row) as it is stored: the shape of TaskOut
+    without its derived fields, and the `task` of its events (docs/events.md).
 
     It runs for every task of a page, so the common cases are written out here rather than
     in helpers: an absent value stays None, and an instant the driver gave in UTC (as
@@ -406,7 +449,7 @@ def task_values_to_dict(values: Sequence[Any]) -> dict[str, Any]:
 
 
 def task_to_dict(task: Any) -> dict[str, Any]:
-    """A task (ORM object) as the API shows it; the shape of TaskOut.
+    """A task (ORM object) as it is stored; task_values_to_dict's shape.
 
     The values the object holds are read from its state's dict (an ORM attribute read costs
     several times a dict look-up, and a write reads a task this way two or three times);
@@ -416,6 +459,21 @@ def task_to_dict(task: Any) -> dict[str, Any]:
     return task_values_to_dict(
         [held[name] if name in held else getattr(task, name) for name in TASK_COLUMNS]
     )
+
+
+def task_values_to_out(values: Sequence[Any], subtasks: SubtaskCounts) -> dict[str, Any]:
+    """A task's TASK_COLUMNS values as the API's reads show it: the shape of TaskOut, its
+    derived subtask counts looked up by its id in `subtasks`."""
+    shown = task_values_to_dict(values)
+    shown["subtask_count"], shown["subtasks_done"] = subtasks.get(values[0], (0, 0))
+    return shown
+
+
+def task_to_out(task: Any, subtasks: SubtaskCounts) -> dict[str, Any]:
+    """A task (ORM object) as the API's reads show it: the shape of TaskOut."""
+    shown = task_to_dict(task)
+    shown["subtask_count"], shown["subtasks_done"] = subtasks.get(task.id, (0, 0))
+    return shown
 
 
 def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:

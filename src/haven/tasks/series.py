@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from functools import cache, partial
 from typing import TypeVar
@@ -73,14 +74,29 @@ def recurrence_from(data: RecurrenceIn) -> Recurrence:
 
 
 def _first_occurrence(recurrence: Recurrence, zone: str) -> datetime:
-    """Where a recurring task without a due starts: its first occurrence from today on."""
+    """Where a recurring task without a due starts: the first day from today on that the rule
+    picks, in the task's zone.
+
+    A rule that names no days ("weekly", "every 3 days", "yearly") starts today: RFC 5545
+    takes what a rule leaves out (the weekday, the day of the month) from its start. A rule
+    that names its days ("every 2 weeks on Monday", "monthly on the 1st") starts on the first
+    such day, found without its INTERVAL and COUNT: every other Monday, made on a Friday,
+    starts on the coming Monday and goes on every other week from there.
+    """
     tz = ZoneInfo(zone)
     today = datetime.combine(utcnow().astimezone(tz).date(), time(0), tzinfo=tz)
-    # Anchor the series the day before, so that today counts only if the rule matches it
-    # (RFC 5545 makes a series' start an occurrence whether or not the rule produces it).
+    parts = recurrence.rule.split(";")
+    if not any(part.startswith("BY") for part in parts):
+        return today.astimezone(UTC)
+    each = replace(
+        recurrence,
+        rule=";".join(part for part in parts if not part.startswith(("INTERVAL=", "COUNT="))),
+    )
+    # Anchored the day before, so that today counts only if the rule picks it (RFC 5545
+    # makes a series' start an occurrence whether or not the rule produces it).
     yesterday = today - timedelta(days=1)
     try:
-        found = occurrences(recurrence, series_start=yesterday, tz=tz, after=yesterday, limit=1)
+        found = occurrences(each, series_start=yesterday, tz=tz, after=yesterday, limit=1)
     except InvalidRecurrence as exc:
         raise ValidationFailed(f"recurrence: {exc}", loc=["body", "recurrence"]) from exc
     if not found:

@@ -32,6 +32,7 @@ from haven.tasks.reminders import new_reminder
 from haven.tasks.schemas import (
     OPEN_STATUSES,
     PRIORITY_RANK,
+    SubtaskCounts,
     TaskCreate,
     TaskUpdate,
     task_to_dict,
@@ -397,6 +398,28 @@ async def list_tasks(
         after=after,
         limit=limit,
     )
+
+
+async def count_tasks(
+    session: AsyncSession, *, principal: Principal, filters: TaskFilters, cap: int
+) -> int:
+    """How many tasks the caller may see match `filters`, counted up to `cap`."""
+    require_scope(principal, write=False)
+    return await repo.count_tasks(
+        session,
+        viewer_id=principal.user_id,
+        workspace_ids_for=workspaces.visible_workspace_ids,
+        tag_is_named=tags_service.is_named,
+        filters=filters,
+        cap=cap,
+    )
+
+
+async def subtask_counts(session: AsyncSession, *, task_ids: Sequence[uuid.UUID]) -> SubtaskCounts:
+    """The derived subtask counts of tasks the caller has just read (a page, or the task a
+    request read or changed): their subtasks are in the same workspaces, so what the caller
+    may see. One statement for any number of them, none for none."""
+    return await repo.subtask_counts(session, task_ids)
 
 
 async def list_subtasks(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haven.accounts.principal import Principal
 from haven.projects import service as projects
+from haven.savedsearches import service as saved_searches
 from haven.tags import service as tags
 from haven.tasks import service as tasks
 from haven.tasks import trash
@@ -19,8 +20,12 @@ from haven.workspaces import members, service
 async def remove_member(
     session: AsyncSession, *, principal: Principal, workspace_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
-    """Remove a member (or leave); the tasks assigned to them there are unassigned."""
+    """Remove a member (or leave); the tasks assigned to them there are unassigned, and
+    their saved searches there go."""
     await members.remove_member(
+        session, principal=principal, workspace_id=workspace_id, user_id=user_id
+    )
+    await saved_searches.forget_member_saved_searches(
         session, principal=principal, workspace_id=workspace_id, user_id=user_id
     )
     await tasks.unassign_member(
@@ -36,8 +41,8 @@ async def delete_workspace(
     if_match: int | None = None,
 ) -> None:
     """Delete a workspace with everything in it, at one instant: its live tasks go to the
-    trash, its projects and tags are deleted, its webhooks are disabled with nothing left
-    to send."""
+    trash, its projects, tags and saved searches are deleted, its webhooks are disabled
+    with nothing left to send."""
     workspace = await service.delete_workspace(
         session, principal=principal, workspace_id=workspace_id, if_match=if_match
     )
@@ -49,6 +54,9 @@ async def delete_workspace(
         session, principal=principal, workspace_id=workspace.id, deleted_at=workspace.deleted_at
     )
     await tags.forget_workspace_tags(session, principal=principal, workspace_id=workspace.id)
+    await saved_searches.forget_workspace_saved_searches(
+        session, principal=principal, workspace_id=workspace.id
+    )
     await webhooks.disable_workspace_webhooks(
         session, principal=principal, workspace_id=workspace.id
     )

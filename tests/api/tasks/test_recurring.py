@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.factories import Account, make_task
 
@@ -158,6 +159,35 @@ async def test_recurring_without_due_starts_at_first_occurrence(
 
     due = date.fromisoformat(str(task["due"]))
     assert due.weekday() == 0
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "first"),
+    [
+        ({"rule": "FREQ=WEEKLY"}, "2026-11-27"),  # made on Friday 27 November (Berlin)
+        ({"rule": "FREQ=YEARLY"}, "2026-11-27"),
+        ({"rule": "FREQ=DAILY;INTERVAL=3"}, "2026-11-27"),
+        ({"rule": "FREQ=WEEKLY;BYDAY=FR"}, "2026-11-27"),
+        ({"rule": "FREQ=WEEKLY;BYDAY=MO"}, "2026-11-30"),
+        ({"rule": "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"}, "2026-11-30"),
+        ({"rule": "FREQ=MONTHLY;BYMONTHDAY=1"}, "2026-12-01"),
+        ({"rule": "FREQ=MONTHLY;BYDAY=-1FR"}, "2026-11-27"),
+        ({"text": "every 2 weeks on mon"}, "2026-11-30"),
+    ],
+)
+async def test_a_recurring_task_without_a_due_starts_on_the_rules_first_day_from_today(
+    client: httpx.AsyncClient, alice: Account, recurrence: dict[str, str], first: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from haven.core import clock
+
+    clock.set_clock(lambda: datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
+    task = await make_task(client, alice, recurrence=recurrence)
+    assert task["due"] == first
+    if "INTERVAL=2" in recurrence.get("rule", "INTERVAL=2"):
+        result = await complete(client, alice, task["id"])
+        assert result["next"]["due"] == "2026-12-14"  # every other Monday from there
 
 
 async def test_reopening_takes_back_the_untouched_next_occurrence(
