@@ -70,6 +70,11 @@ async def test_the_main_pages_have_no_serious_accessibility_violations(
     found["stats"] = await violations(page)
     await page.goto(f"{ui_server.base_url}/settings")
     await expect(page.get_by_role("button", name="Create key")).to_be_visible()
+    await expect(page.get_by_role("button", name="Save notification settings")).to_be_visible()
     found["settings"] = await violations(page)
+    await page.get_by_role("button", name=re.compile(r"^Notifications, ")).click()
+    await expect(page.get_by_role("dialog", name="Notifications")).to_be_visible()
+    found["notifications"] = await violations(page)
+    await page.keyboard.press("Escape")
 
     assert {name: v for name, v in found.items() if v} == {}

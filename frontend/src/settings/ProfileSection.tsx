@@ -20,7 +20,7 @@ export function ProfileSection() {
     <Section
       id="profile"
       title="Profile"
-      description="Your name, the time zone your days run in, and your morning digest."
+      description="Your name and the time zone your days run in."
     >
       {me.data ? (
         // Keyed by version: the form starts again from the server's copy after each save.
@@ -39,18 +39,12 @@ export function ProfileSection() {
 function ProfileForm({ user }: { user: User }) {
   const [name, setName] = useState(user.name);
   const [timeZone, setTimeZone] = useState(user.timezone);
-  const [digestOn, setDigestOn] = useState(user.digest_enabled);
-  const [digestTime, setDigestTime] = useState(user.digest_time);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string>();
   const update = useUpdateProfile();
   const toast = useToast();
   const zones = timeZones(user.timezone);
-  const changed =
-    name !== user.name ||
-    timeZone !== user.timezone ||
-    digestOn !== user.digest_enabled ||
-    digestTime !== user.digest_time;
+  const changed = name !== user.name || timeZone !== user.timezone;
 
   async function save(event: React.FormEvent) {
     event.preventDefault();
@@ -59,8 +53,6 @@ function ProfileForm({ user }: { user: User }) {
     const change: ProfileUpdate = {};
     if (name !== user.name) change.name = name;
     if (timeZone !== user.timezone) change.timezone = timeZone;
-    if (digestOn !== user.digest_enabled) change.digest_enabled = digestOn;
-    if (digestTime !== user.digest_time) change.digest_time = digestTime;
     try {
       await update.mutateAsync(change);
       toast({ message: "Profile saved" });
@@ -114,34 +106,6 @@ function ProfileForm({ user }: { user: User }) {
         </select>
         <FieldError id="profile-timezone-error" message={errors.timezone} />
       </div>
-      <fieldset className="flex flex-col gap-2">
-        <legend className={label}>Daily digest</legend>
-        <label className="flex items-center gap-2">
-          <input
-            type="checkbox"
-            checked={digestOn}
-            onChange={(event) => setDigestOn(event.target.checked)}
-          />
-          Email me every morning: overdue, due today and this week
-        </label>
-        <div>
-          <label htmlFor="profile-digest-time" className={label}>
-            Digest time
-          </label>
-          <input
-            id="profile-digest-time"
-            type="time"
-            className={`${input} w-32`}
-            value={digestTime}
-            disabled={!digestOn}
-            required
-            aria-invalid={errors.digest_time ? true : undefined}
-            aria-describedby={errors.digest_time ? "profile-digest-time-error" : undefined}
-            onChange={(event) => setDigestTime(event.target.value.slice(0, 5))}
-          />
-          <FieldError id="profile-digest-time-error" message={errors.digest_time} />
-        </div>
-      </fieldset>
       <FormError message={formError} />
       <div>
         <button type="submit" className={primaryButton} disabled={!changed || update.isPending}>

@@ -38,25 +38,6 @@ describe("Profile", () => {
     expect(await patch.json()).toEqual({ name: "Ada L", timezone: "Asia/Tokyo" });
   });
 
-  it("turns the digest on at a chosen time", async () => {
-    const { calls } = fakeApi({
-      "GET /api/v1/me": { ...ME, digest_enabled: false },
-      "PATCH /api/v1/me": () =>
-        json({ ...ME, digest_enabled: true, digest_time: "06:45", version: 4 }),
-    });
-    renderWithShell(<ProfileSection />);
-    const time = await screen.findByLabelText("Digest time");
-    expect(time).toBeDisabled();
-    await userEvent.click(screen.getByRole("checkbox", { name: /email me every morning/i }));
-    expect(time).toBeEnabled();
-    await userEvent.clear(time);
-    await userEvent.type(time, "06:45");
-    await userEvent.click(screen.getByRole("button", { name: "Save profile" }));
-    expect(await screen.findByText("Profile saved")).toBeInTheDocument();
-    const patch = calls.find((call) => call.method === "PATCH")!;
-    expect(await patch.json()).toEqual({ digest_enabled: true, digest_time: "06:45" });
-  });
-
   it("shows the API's message next to the field", async () => {
     fakeApi({
       "GET /api/v1/me": ME,

@@ -1,5 +1,6 @@
 import { ApiKeysSection } from "./ApiKeysSection";
 import { MembersSection } from "./MembersSection";
+import { NotificationsSection } from "./NotificationsSection";
 import { ProfileSection } from "./ProfileSection";
 
 export default function SettingsPage() {
@@ -13,6 +14,7 @@ export default function SettingsPage() {
           Settings
         </h1>
         <ProfileSection />
+        <NotificationsSection />
         <ApiKeysSection />
         <MembersSection />
       </div>

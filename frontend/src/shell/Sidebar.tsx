@@ -4,6 +4,7 @@ import { NavLink, useNavigate } from "react-router-dom";
 import { useQueryClient } from "@tanstack/react-query";
 import { signOut } from "../auth/session";
 import { applyTheme, storedTheme, type Theme } from "../lib/theme";
+import { NotificationBell } from "../notifications/Bell";
 import { useMe, useTags, useTaskCount, useWorkspaces } from "../tasks/queries";
 import { listSpec, SMART_VIEWS, type SmartView } from "../tasks/views";
 import { MonitorIcon, MoonIcon, SunIcon } from "./icons";
@@ -134,6 +135,7 @@ export function Sidebar({
       <SidebarSearches workspaceId={workspaceId} navItem={navItem} onNavigate={onNavigate} />
       <div className="mt-auto flex items-center gap-2">
         <UserMenu />
+        <NotificationBell />
         <ThemeToggle />
         {onHide && (
           <button
