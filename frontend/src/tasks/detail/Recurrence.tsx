@@ -53,17 +53,26 @@ export default function Recurrence({
   const [custom, setCustom] = useState(rule ?? "");
   const [customDirty, setCustomDirty] = useState(false);
 
+  // The rules this panel sent, the last one last: the answer to an earlier save that
+  // arrives after a later click is not a change to follow (it would undo that click).
+  const [sent, setSent] = useState<{ all: (string | null)[]; last?: string | null }>({
+    all: [],
+  });
   // Follow the server's copy (another tab, a 412 reload) unless the user is typing a rule.
   const [serverRule, setServerRule] = useState(rule);
   if (serverRule !== rule) {
     setServerRule(rule);
-    const now = classifyRule(rule);
-    if (now.preset !== "custom" || !customDirty) setPreset(now.preset);
-    if (now.days.length) setDays(now.days);
-    if (!customDirty) setCustom(rule ?? "");
+    const staleEcho = sent.all.includes(rule) && sent.last !== rule;
+    if (!staleEcho) {
+      const now = classifyRule(rule);
+      if (now.preset !== "custom" || !customDirty) setPreset(now.preset);
+      if (now.days.length) setDays(now.days);
+      if (!customDirty) setCustom(rule ?? "");
+    }
   }
 
   function saveRule(next: string | null, nextMode: Mode = mode) {
+    setSent((before) => ({ all: [...before.all.slice(-19), next], last: next }));
     if (next === null) return save({ recurrence: null });
     return save({ recurrence: { rule: next, mode: nextMode } });
   }
