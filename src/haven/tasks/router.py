@@ -79,10 +79,11 @@ router = APIRouter()
 
 
 class _TaskIdConvertor(Convertor[str]):
-    """A task id in a path, but never "quick-add": GET /tasks/quick-add is a 405 that says
-    POST, not a task look-up. The id is still checked as a UUID by its parameter's type."""
+    """A task id in a path, but never the name of a route of its own ("quick-add",
+    "count"): GET /tasks/quick-add is a 405 that says POST and POST /tasks/count one that
+    says GET, not a task look-up. The id is still checked as a UUID by its parameter's type."""
 
-    regex = r"(?!quick-add(?:/|$))[^/]+"
+    regex = r"(?!(?:quick-add|count)(?:/|$))[^/]+"
 
     def convert(self, value: str) -> str:
         return value
